@@ -1,0 +1,1 @@
+"""TuneLab desktop program (Qt). Reaches the engine only through trainers.api."""

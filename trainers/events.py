@@ -1,0 +1,127 @@
+"""What a run reports to its listeners, and how a listener steers it.
+
+Events are frozen dataclasses of plain Python numbers and strings: they cross threads (the GUI
+worker) and processes (the CLI) without dragging a tensor or a Qt object along.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+
+@dataclass(frozen=True)
+class FitStarted:
+    trial_id: int | None
+    epochs: int
+    steps_per_epoch: int
+    n_train: int
+    n_val: int
+    n_test: int
+    param_count: int
+    device: str
+
+
+@dataclass(frozen=True)
+class BatchEnded:
+    epoch: int          # 1-based
+    batch: int          # 1-based within the epoch
+    step: int           # 1-based over the whole run
+    loss: float
+    lr: float
+    grad_norm: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    lr: float
+    seconds: float
+    samples_per_sec: float
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class FitEnded:
+    trial_id: int | None
+    status: str               # completed, stopped, diverged, failed
+    epochs_run: int
+    best_epoch: int | None
+    best_val_acc: float | None
+    best_val_loss: float | None
+    test_acc: float | None
+    test_loss: float | None
+    seconds: float
+    message: str = ""
+    diverged_step: int | None = None
+
+
+Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded]
+
+
+class Sink(Protocol):
+    """Anything that receives a run's events (CLI progress bar, GUI worker buffer, a list in a test)."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+class ListSink:
+    """Keeps every event; handy for tests and scripts."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+class NullSink:
+    def emit(self, event: Event) -> None:
+        pass
+
+
+class StopRequested(Exception):
+    """Raised between batches when RunControl.stop() was called."""
+
+
+class RunControl:
+    """Thread-safe stop and pause flags, checked by the loop between batches."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it can see the stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def checkpoint(self) -> None:
+        """Block while paused; raise StopRequested once a stop was asked for."""
+        if not self._running.is_set():
+            self._running.wait()
+        if self._stop.is_set():
+            raise StopRequested()
