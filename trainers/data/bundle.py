@@ -119,25 +119,31 @@ def augment_batch(x: torch.Tensor, flip: bool, crop_padding: int, gen: torch.Gen
 
 def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Generator,
                  device: torch.device, num_workers: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (x, y) batches on `device`. In-memory splits are indexed; streamed ones use a DataLoader."""
+    """Yield (x, y) batches on `device`. In-memory splits are indexed; streamed ones use a DataLoader.
+
+    When shuffling (training), a last batch of a single sample is dropped: batch norm cannot train on it."""
+    drop_single = shuffle and len(split) % batch_size == 1 and len(split) > 1
     if split.in_memory:
         assert split.x is not None and split.y is not None
         n = split.y.shape[0]
         order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
         order = order.to(split.x.device)
-        for i in range(0, n, batch_size):
+        for i in range(0, n - 1 if drop_single else n, batch_size):
             idx = order[i:i + batch_size]
             yield split.x[idx], split.y[idx]
         return
     loader = DataLoader(split.dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
                         generator=gen if shuffle else None, pin_memory=device.type == "cuda",
-                        persistent_workers=False)
+                        drop_last=drop_single, persistent_workers=False)
     for xb, yb in loader:
         yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
 
 
-def num_batches(split: Split, batch_size: int) -> int:
-    return -(-len(split) // batch_size)
+def num_batches(split: Split, batch_size: int, shuffle: bool = True) -> int:
+    n = len(split)
+    if shuffle and n % batch_size == 1 and n > 1:
+        n -= 1
+    return -(-n // batch_size)
 
 
 def as_int_labels(values: list[str] | np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -1,0 +1,132 @@
+"""Run config: validation names the field, files round-trip, random bad input only ever gives ConfigError."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trainers.config import (OPTIMIZER_PARAMS, SECTIONS, RunConfig, coerce, field_specs, load_config, save_config,
+                             validate)
+from trainers.errors import ConfigError
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("optim.lr", 0.0, "(0, 100]"),
+    ("optim.lr", -1e-3, "(0, 100]"),
+    ("train.batch_size", 0, "[1, 1e+06]"),
+    ("model.dropout", 1.0, "[0, 1)"),
+    ("model.dropout", -0.1, "[0, 1)"),
+    ("optim.name", "adamax", "sgd, adam, adamw, rmsprop, adagrad"),
+    ("schedule.name", "warm", "one_cycle"),
+    ("train.device", "tpu", "auto, cpu, cuda, mps"),
+    ("train.epochs", 2.5, "an integer"),
+    ("optim.lr", float("nan"), "a number"),
+])
+def test_bad_value_names_field_value_and_allowed(key: str, value: object, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        RunConfig().replace(**{key: value})
+    err = info.value
+    assert err.field == key
+    assert fragment in err.allowed
+    assert key in str(err) and repr(value) in str(err)
+
+
+def test_missing_data_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        RunConfig().replace(**{"data.source": "csv", "data.path": str(tmp_path / "nope.csv")})
+    assert info.value.field == "data.path"
+
+
+def test_bool_is_not_an_int_and_text_is_not_a_number() -> None:
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        RunConfig.from_dict({"train": {"batch_size": True}})
+    with pytest.raises(ConfigError, match="optim.lr"):
+        RunConfig.from_dict({"optim": {"lr": "fast"}})
+
+
+def test_unknown_section_and_key_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="optimiser"):
+        RunConfig.from_dict({"optimiser": {"lr": 0.1}})
+    with pytest.raises(ConfigError, match="optim.learning_rate"):
+        RunConfig.from_dict({"optim": {"learning_rate": 0.1}})
+
+
+def test_cross_field_rules() -> None:
+    with pytest.raises(ConfigError, match="optim.nesterov"):
+        RunConfig().replace(**{"optim.name": "sgd", "optim.nesterov": True, "optim.momentum": 0.0})
+    with pytest.raises(ConfigError, match="data.test_split"):
+        RunConfig().replace(**{"data.val_split": 0.5, "data.test_split": 0.45})
+    with pytest.raises(ConfigError, match="schedule.warmup_epochs"):
+        RunConfig().replace(**{"train.epochs": 3, "schedule.warmup_epochs": 3.0})
+    with pytest.raises(ConfigError, match="model.kernel_size"):
+        RunConfig().replace(**{"model.kernel_size": 4})
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_save_load_round_trip(tmp_path: Path, suffix: str) -> None:
+    cfg = RunConfig().replace(**{"optim.name": "sgd", "optim.lr": 0.05, "schedule.name": "one_cycle",
+                                 "train.batch_size": 32, "model.dropout": 0.25, "early_stop.enabled": True})
+    path = save_config(cfg, tmp_path / f"run{suffix}")
+    assert load_config(path) == cfg
+
+
+def test_wrong_type_in_loaded_file_names_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[train]\nbatch_size = "big"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.field == "train.batch_size"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ConfigError, match="broken.json"):
+        load_config(broken)
+    with pytest.raises(ConfigError, match="config file"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_coerce_text_from_flags_and_forms() -> None:
+    assert coerce("optim.lr", "3e-4") == pytest.approx(3e-4)
+    assert coerce("train.batch_size", "128") == 128
+    assert coerce("early_stop.enabled", "yes") is True
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        coerce("train.batch_size", "12.5")
+
+
+def test_every_optimizer_param_is_a_field() -> None:
+    names = {s.name for s in field_specs() if s.section == "optim"}
+    for params in OPTIMIZER_PARAMS.values():
+        assert set(params) <= names
+
+
+# ---- property: random input never escapes as anything but ConfigError -----------------------
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                     st.text(max_size=12), st.lists(st.integers(), max_size=2))
+_known_keys = st.sampled_from([s.key for s in field_specs()])
+
+
+@st.composite
+def _raw_configs(draw: st.DrawFn) -> dict:
+    raw: dict = {}
+    for key in draw(st.lists(_known_keys, max_size=6)):
+        section, name = key.split(".")
+        raw.setdefault(section, {})[name] = draw(_scalars)
+    if draw(st.booleans()):
+        raw[draw(st.sampled_from([*SECTIONS, "bogus"]))] = draw(st.one_of(_scalars, st.dictionaries(
+            st.text(max_size=8), _scalars, max_size=3)))
+    return raw
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_raw_configs())
+def test_random_configs_give_a_valid_config_or_a_config_error(raw: dict) -> None:
+    try:
+        cfg = RunConfig.from_dict(raw)
+    except ConfigError as err:
+        assert err.field and err.allowed
+        return
+    assert validate(cfg) is cfg
+    assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg

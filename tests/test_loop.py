@@ -1,0 +1,218 @@
+"""The training loop: equal to a hand-written loop, early stopping, divergence, stop, pause, determinism."""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from trainers.api import run_training
+from trainers.checkpoints import load_checkpoint
+from trainers.config import RunConfig
+from trainers.data import DatasetBundle
+from trainers.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted, ListSink, RunControl
+from trainers.loop import Callback, Learner
+from trainers.models import build_model
+from trainers.optim import build_optimizer
+from trainers.store import TrialStore
+
+
+def blobs(n: int = 600, features: int = 10, classes: int = 3, noise: float = 1.0, seed: int = 0) -> DatasetBundle:
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(classes, features, generator=g) * 3
+    y = torch.arange(n) % classes
+    x = centers[y] + noise * torch.randn(n, features, generator=g)
+    return DatasetBundle.from_tensors("blobs", x, y, seed=seed)
+
+
+def cfg_for(**changes: object) -> RunConfig:
+    base: dict[str, object] = {"train.device": "cpu", "train.epochs": 3, "train.batch_size": 32,
+                               "model.hidden_units": 32, "train.threads": 1}
+    base.update(changes)
+    return RunConfig().replace(**base)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> TrialStore:
+    with TrialStore(str(tmp_path / "t.db")) as s:
+        yield s
+
+
+def test_engine_equals_a_hand_written_loop(store: TrialStore) -> None:
+    """Same seed, data and optimizer: the engine's last weights match a plain PyTorch loop's."""
+    data = blobs()
+    cfg = cfg_for(**{"model.dropout": 0.2, "optim.weight_decay": 0.01})
+    result = run_training(cfg, store=store, bundle=data)
+    assert result.status == "completed"
+    engine_state, meta = load_checkpoint(Path(store.get_trial(result.trial_id).checkpoint_last))
+    assert meta["epoch"] == 3
+
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(cfg.model, data.input_shape, data.num_classes)
+    opt = build_optimizer(cfg.optim, model)
+    gen = torch.Generator().manual_seed(cfg.train.seed)
+    x, y = data.train.x, data.train.y
+    for _ in range(cfg.train.epochs):
+        model.train()
+        perm = torch.randperm(len(y), generator=gen)
+        for i in range(0, len(y), cfg.train.batch_size):
+            idx = perm[i:i + cfg.train.batch_size]
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(engine_state[name], tensor, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_events_and_store_agree(store: TrialStore) -> None:
+    sink = ListSink()
+    result = run_training(cfg_for(), sink=sink, store=store, bundle=blobs())
+    started = sink.of(FitStarted)[0]
+    batches, epochs = sink.of(BatchEnded), sink.of(EpochEnded)
+    assert len(batches) == 3 * started.steps_per_epoch
+    assert [b.step for b in batches] == list(range(1, len(batches) + 1))
+    assert all(b.grad_norm > 0 and math.isfinite(b.loss) for b in batches)
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert isinstance(sink.events[-1], FitEnded) and sink.events[-1].status == "completed"
+    stored = store.epochs(result.trial_id)
+    assert [round(e.val_acc, 6) for e in stored] == [round(e.val_acc, 6) for e in epochs]
+    trial = store.get_trial(result.trial_id)
+    assert trial.status == "completed" and trial.epochs_run == 3
+    assert trial.best_val_acc == max(e.val_acc for e in epochs)
+    assert trial.test_acc is not None and result.test_acc == trial.test_acc
+    state, meta = load_checkpoint(Path(trial.checkpoint_best))
+    assert meta["epoch"] == result.best_epoch and state
+
+
+def test_early_stopping_ends_the_run_and_restores_best(store: TrialStore) -> None:
+    # labels are noise, so validation loss stops improving almost at once while training memorises
+    g = torch.Generator().manual_seed(1)
+    noise = DatasetBundle.from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,),
+                                                                                                generator=g))
+    cfg = cfg_for(**{"train.epochs": 60, "early_stop.enabled": True, "early_stop.patience": 2,
+                     "model.hidden_units": 256, "model.dropout": 0.0, "optim.lr": 0.01})
+    sink = ListSink()
+    result = run_training(cfg, sink=sink, store=store, bundle=noise)
+    assert result.status == "completed"
+    assert result.epochs_run < 60
+    assert result.epochs_run == result.best_epoch + 2  # patience 2: two epochs without improvement
+    assert "early stop" in result.message
+    val_losses = [e.val_loss for e in sink.of(EpochEnded)]
+    assert min(val_losses) == pytest.approx(val_losses[result.best_epoch - 1])
+
+
+def test_divergence_ends_as_diverged_with_the_step(store: TrialStore) -> None:
+    cfg = cfg_for(**{"optim.name": "sgd", "optim.lr": 90.0, "optim.momentum": 0.9, "model.dropout": 0.0})
+    result = run_training(cfg, store=store, bundle=blobs(noise=5.0))
+    assert result.status == "diverged"
+    assert result.diverged_step is not None and result.diverged_step >= 1
+    trial = store.get_trial(result.trial_id)
+    assert trial.status == "diverged" and trial.diverged_step == result.diverged_step
+    assert "step" in trial.message
+
+
+class _StopAt:
+    """A sink that asks for a stop at a given global step and counts what arrives afterwards."""
+
+    def __init__(self, control: RunControl, step: int) -> None:
+        self.control, self.step, self.after = control, step, 0
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, BatchEnded):
+            if self.control.stop_requested:
+                self.after += 1
+            elif event.step == self.step:
+                self.control.stop()
+
+
+def test_stop_is_honoured_within_one_batch(store: TrialStore) -> None:
+    control = RunControl()
+    sink = _StopAt(control, step=5)
+    result = run_training(cfg_for(**{"train.epochs": 50}), sink=sink, control=control, store=store,
+                          bundle=blobs())
+    assert result.status == "stopped"
+    assert sink.after == 0
+    assert store.get_trial(result.trial_id).status == "stopped"
+
+
+def test_pause_blocks_between_batches_and_resume_continues(store: TrialStore) -> None:
+    control = RunControl()
+    paused_at = threading.Event()
+    seen_while_paused: list[int] = []
+
+    class PauseOnce:
+        def emit(self, event: Event) -> None:
+            if isinstance(event, BatchEnded):
+                if control.paused:
+                    seen_while_paused.append(event.step)
+                if event.step == 3 and not paused_at.is_set():
+                    control.pause()
+                    paused_at.set()
+
+    def resume_later() -> None:
+        paused_at.wait(30)
+        assert control.paused
+        control.resume()
+
+    helper = threading.Thread(target=resume_later)
+    helper.start()
+    result = run_training(cfg_for(**{"train.epochs": 2}), sink=PauseOnce(), control=control, store=store,
+                          bundle=blobs())
+    helper.join()
+    assert result.status == "completed" and result.epochs_run == 2
+    assert seen_while_paused == []
+
+
+def test_same_seed_same_metrics(store: TrialStore) -> None:
+    cfg = cfg_for(**{"model.dropout": 0.3, "data.augment_flip": True})
+    a = run_training(cfg, store=store, bundle=blobs())
+    b = run_training(cfg, store=store, bundle=blobs())
+    c = run_training(cfg.replace(**{"train.seed": 7}), store=store, bundle=blobs())
+    ea, eb, ec = (store.epochs(r.trial_id) for r in (a, b, c))
+    assert [(e.train_loss, e.val_loss) for e in ea] == [(e.train_loss, e.val_loss) for e in eb]
+    assert [e.train_loss for e in ea] != [e.train_loss for e in ec]
+
+
+def test_gradient_clipping_bounds_each_update(store: TrialStore) -> None:
+    class StepSize(Callback):
+        def __init__(self) -> None:
+            self.sizes: list[float] = []
+
+        def before_batch(self, learner: Learner) -> None:
+            self.before = [p.detach().clone() for p in learner.model.parameters()]
+
+        def after_batch(self, learner: Learner) -> None:
+            diffs = [(p.detach() - b).flatten() for p, b in zip(learner.model.parameters(), self.before)]
+            self.sizes.append(float(torch.cat(diffs).norm()))
+
+    probe = StepSize()
+    cfg = cfg_for(**{"optim.name": "sgd", "optim.lr": 1.0, "optim.momentum": 0.0, "optim.weight_decay": 0.0,
+                     "train.grad_clip": 0.01, "train.epochs": 1, "model.dropout": 0.0})
+    sink = ListSink()
+    run_training(cfg, sink=sink, store=store, bundle=blobs(), extra_callbacks=[probe])
+    assert max(probe.sizes) <= 0.01 + 1e-6
+    assert max(b.grad_norm for b in sink.of(BatchEnded)) > 0.01  # the reported norm is before clipping
+
+
+def test_l1_and_label_smoothing_change_training_but_not_the_reported_loss_definition(store: TrialStore) -> None:
+    plain = run_training(cfg_for(), store=store, bundle=blobs())
+    regular = run_training(cfg_for(**{"train.l1": 1e-3, "train.label_smoothing": 0.2}), store=store,
+                           bundle=blobs())
+    p, r = store.epochs(plain.trial_id)[0], store.epochs(regular.trial_id)[0]
+    assert p.train_loss != r.train_loss
+    # training loss is recorded as plain cross-entropy, so it stays on the validation loss's scale
+    assert r.train_loss < 1.5
+
+
+def test_a_failing_model_is_recorded_as_failed_not_raised(store: TrialStore) -> None:
+    result = run_training(cfg_for(**{"model.family": "cnn"}), store=store, bundle=blobs())
+    assert result.status == "failed"
+    assert "cnn" in result.message.lower() or "image" in result.message.lower()
+    assert store.get_trial(result.trial_id).status == "failed"

@@ -1,0 +1,143 @@
+"""Headless commands: `tunelab train` and `tunelab history`. Imports no Qt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from typing import Any, Sequence
+
+from trainers.config import RunConfig, coerce, field_specs, load_config
+from trainers.errors import ConfigError, TuneLabError
+from trainers.progress import ProgressSink
+
+# Short flags for the fields people set most; every field also has a --section.field flag.
+ALIASES: dict[str, str] = {
+    "dataset": "data.source", "data-path": "data.path", "target-column": "data.target_column",
+    "train-fraction": "data.train_fraction", "val-split": "data.val_split", "test-split": "data.test_split",
+    "model": "model.family", "dropout": "model.dropout", "optimizer": "optim.name", "lr": "optim.lr",
+    "weight-decay": "optim.weight_decay", "schedule": "schedule.name", "batch-size": "train.batch_size",
+    "epochs": "train.epochs", "seed": "train.seed", "device": "train.device", "threads": "train.threads",
+    "early-stopping-patience": "early_stop.patience",
+}
+EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
+COMMANDS = ("train", "history")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"tunelab: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="a .toml or .json run config; flags override it")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any field by dotted name, e.g. --set schedule.name=cosine")
+    short = {v: k for k, v in ALIASES.items()}
+    for s in field_specs():
+        names = [f"--{s.key}"] + ([f"--{short[s.key]}"] if s.key in short else [])
+        p.add_argument(*names, dest=s.key, default=None, metavar=s.type.__name__.upper(),
+                       help=f"{s.help} ({s.allowed()}; default {s.default!r})")
+
+
+def _add_store_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="SQLAlchemy URL or SQLite file of the trial store (default: $TUNELAB_STORE "
+                                   "or the user data directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tunelab", description="TuneLab: train, rank and diagnose deep-learning models.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    train = sub.add_parser("train", help="train one trial from a config file and/or flags")
+    _add_config_flags(train)
+    _add_store_flag(train)
+    train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
+    hist = sub.add_parser("history", help="list trials ranked by best validation accuracy")
+    _add_store_flag(hist)
+    hist.add_argument("--json", action="store_true", help="one JSON array of trials")
+    hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
+    hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Defaults, then the config file, then --set pairs, then field flags."""
+    cfg = load_config(args.config) if args.config else RunConfig()
+    changes: dict[str, Any] = {}
+    for pair in args.set:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError("--set", pair, "KEY=VALUE with a dotted field name, e.g. optim.lr=0.01")
+        changes[key.strip()] = value
+    for s in field_specs():
+        value = getattr(args, s.key, None)
+        if value is not None:
+            changes[s.key] = value
+    if "early_stop.patience" in changes and "early_stop.enabled" not in changes:
+        changes["early_stop.enabled"] = "true"  # giving a patience means wanting early stopping
+    typed = {}
+    for key, value in changes.items():
+        if "." not in key or key.split(".", 1)[0] not in cfg.to_dict():
+            raise ConfigError(key, value, "a dotted field name such as optim.lr")
+        try:
+            typed[key] = coerce(key, value)
+        except KeyError:
+            raise ConfigError(key, value, "a known field such as optim.lr") from None
+    return cfg.replace(**typed) if typed else cfg
+
+
+def _train(args: argparse.Namespace) -> int:
+    from trainers.api import run_training
+    from trainers.events import RunControl
+    from trainers.store import TrialStore
+
+    cfg = config_from_args(args)
+    control = RunControl()
+    _stop_on_signals(control)
+    with TrialStore(args.store) as store:
+        sink = ProgressSink(sys.stderr, enabled=not args.quiet)
+        result = run_training(cfg, sink=sink, control=control, store=store)
+    if result.message and result.status != "completed":
+        print(f"tunelab: trial {result.trial_id} {result.status}: {result.message}", file=sys.stderr)
+    print(result.to_json(), flush=True)
+    return EXIT_CODES.get(result.status, 1)
+
+
+def _stop_on_signals(control: Any) -> None:
+    """First Ctrl+C (or SIGTERM) stops after the current batch and records the trial as stopped."""
+    def handler(signum: int, frame: object) -> None:
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop()
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _history(args: argparse.Namespace) -> int:
+    from trainers.history_view import history_rows, render_table
+    from trainers.store import TrialStore
+
+    with TrialStore(args.store) as store:
+        rows = history_rows(store, kind=args.kind, limit=args.limit)
+    print(json.dumps(rows, indent=1) if args.json else render_table(rows))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return {"train": _train, "history": _history}[args.command](args)
+    except TuneLabError as exc:
+        print(f"tunelab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""The fit → epoch → batch loop. Everything optional (schedules, early stopping, checkpoints, events,
+the store) is a callback; control flow uses cancel exceptions, as in fastai's Learner."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+
+from trainers.data.bundle import DatasetBundle, Split, augment_batch, iter_batches, num_batches
+
+
+class CancelBatch(Exception):
+    """Skip the rest of this batch."""
+
+
+class CancelEpoch(Exception):
+    """Skip the rest of this epoch's training batches (validation still runs)."""
+
+
+class CancelFit(Exception):
+    """End the run now; `Learner.status` says why."""
+
+
+class Callback:
+    """Override any of: before_fit, before_epoch, before_batch, after_batch, after_train, after_epoch, after_fit."""
+
+    order = 0
+
+
+@dataclass
+class TrainSettings:
+    batch_size: int
+    epochs: int
+    grad_clip: float = 0.0
+    l1: float = 0.0
+    label_smoothing: float = 0.0
+    augment_flip: bool = False
+    augment_crop_padding: int = 0
+    amp: bool = False
+    num_workers: int = 0
+    seed: int = 0
+
+
+@dataclass
+class EvalResult:
+    loss: float
+    acc: float
+    n: int
+
+
+@dataclass
+class Learner:
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    data: DatasetBundle
+    settings: TrainSettings
+    device: torch.device
+    callbacks: list[Callback] = field(default_factory=list)
+
+    # state the callbacks read
+    status: str = "completed"
+    message: str = ""
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    loss_value: float = 0.0
+    grad_norm: float = 0.0
+    batch_size_now: int = 0
+    train_loss: float = math.nan
+    train_acc: float = math.nan
+    val: EvalResult | None = None
+    epoch_seconds: float = 0.0
+    train_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.callbacks = sorted(self.callbacks, key=lambda cb: cb.order)
+        s = self.settings
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=s.label_smoothing)
+        self.gen = torch.Generator().manual_seed(s.seed)
+        self.steps_per_epoch = num_batches(self.data.train, s.batch_size)
+        self._params = [p for p in self.model.parameters() if p.requires_grad]
+        self._l1_params = [p for p in self._params if p.ndim > 1]
+        self._amp_dtype, self._scaler = _amp_setup(s.amp, self.device)
+
+    def __call__(self, stage: str) -> None:
+        for cb in self.callbacks:
+            hook: Callable[[Learner], Any] | None = getattr(cb, stage, None)
+            if hook is not None:
+                hook(self)
+
+    # ---- fit / epoch / batch ------------------------------------------------------------
+    def fit(self) -> None:
+        try:
+            self("before_fit")
+            for self.epoch in range(self.epoch + 1, self.settings.epochs + 1):
+                self._epoch()
+        except CancelFit:
+            pass
+        finally:
+            self("after_fit")
+
+    def _epoch(self) -> None:
+        t0 = time.perf_counter()
+        _train_mode(self.model)
+        self.batch = 0
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self._seen = 0
+        self("before_epoch")
+        try:
+            batches = iter_batches(self.data.train, self.settings.batch_size, shuffle=True, gen=self.gen,
+                                   device=self.device, num_workers=self.settings.num_workers)
+            for xb, yb in batches:
+                self.batch += 1
+                self.step += 1
+                try:
+                    self("before_batch")
+                    self._batch(xb, yb)
+                    self("after_batch")
+                except CancelBatch:
+                    pass
+        except CancelEpoch:
+            pass
+        self.train_seconds = time.perf_counter() - t0
+        seen = max(1, self._seen)
+        self.train_loss = float(self._loss_sum.item()) / seen
+        self.train_acc = float(self._correct.item()) / seen
+        self("after_train")
+        self.val = self.evaluate(self.data.val)
+        self.epoch_seconds = time.perf_counter() - t0
+        self("after_epoch")
+
+    def _batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        s = self.settings
+        xb = augment_batch(xb, s.augment_flip, s.augment_crop_padding, self.gen)
+        with self._autocast():
+            out = self.model(xb)
+            ce = self.loss_fn(out, yb)
+            loss = ce + s.l1 * sum(p.abs().sum() for p in self._l1_params) if s.l1 > 0 else ce
+        self.loss_value = float(loss.detach())
+        self.batch_size_now = int(yb.shape[0])
+        if not math.isfinite(self.loss_value):
+            # the guard callback turns this into a "diverged" end of the run
+            return
+        self.optimizer.zero_grad(set_to_none=True)
+        if self._scaler is not None:
+            self._scaler.scale(loss).backward()
+            self._scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        self.grad_norm = self._clip_and_measure()
+        if self._scaler is not None:
+            self._scaler.step(self.optimizer)
+            self._scaler.update()
+        else:
+            self.optimizer.step()
+        with torch.no_grad():
+            n = yb.shape[0]
+            # the epoch's training loss is plain cross-entropy, comparable with the validation loss
+            plain = ce if s.label_smoothing == 0 else nn.functional.cross_entropy(out.float(), yb)
+            self._loss_sum += plain.detach().float() * n
+            self._correct += (out.argmax(1) == yb).sum()
+            self._seen += n
+
+    def _clip_and_measure(self) -> float:
+        grads = [p.grad for p in self._params if p.grad is not None]
+        if not grads:
+            return 0.0
+        if self.settings.grad_clip > 0:
+            return float(torch.nn.utils.clip_grad_norm_(self._params, self.settings.grad_clip))
+        norms = torch._foreach_norm(grads)
+        return float(torch.linalg.vector_norm(torch.stack(norms)))
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self._amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self._amp_dtype)
+
+    # ---- evaluation ---------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, split: Split | None) -> EvalResult | None:
+        """Mean plain cross-entropy (no smoothing, no L1) and accuracy over a split."""
+        if split is None or len(split) == 0:
+            return None
+        was_training = self.model.training
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        n = 0
+        batches: Iterable = iter_batches(split, max(self.settings.batch_size, 512), shuffle=False, gen=self.gen,
+                                         device=self.device, num_workers=self.settings.num_workers)
+        for xb, yb in batches:
+            with self._autocast():
+                out = self.model(xb)
+            loss_sum += nn.functional.cross_entropy(out.float(), yb, reduction="sum")
+            correct += (out.argmax(1) == yb).sum()
+            n += int(yb.shape[0])
+        self.model.train(was_training)
+        return EvalResult(float(loss_sum.item()) / n, float(correct.item()) / n, n)
+
+
+def _amp_setup(amp: bool, device: torch.device) -> tuple[torch.dtype | None, Any]:
+    """bfloat16 where the GPU has it (no scaler needed), else float16 with a gradient scaler."""
+    if not amp or device.type != "cuda":
+        return None, None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, None
+    return torch.float16, torch.amp.GradScaler("cuda")
+
+
+def _train_mode(model: nn.Module) -> None:
+    """Train mode, except batch norms whose parameters are all frozen: their running statistics stay put."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            params = list(m.parameters(recurse=False))
+            if params and not any(p.requires_grad for p in params):
+                m.eval()

@@ -1,0 +1,20 @@
+"""The trial store: every run, its epoch metrics and its checkpoint folder, kept across sessions."""
+
+from __future__ import annotations
+
+from trainers.store.records import EpochRecord, TrialRecord
+from trainers.store.recovery import INTERRUPTED_MESSAGE
+from trainers.store.schema import FINAL_STATUSES, RUNNING, STATUSES, UPDATABLE
+from trainers.store.trial_store import TrialStore, resolve_store_url
+
+__all__ = [
+    "EpochRecord",
+    "FINAL_STATUSES",
+    "INTERRUPTED_MESSAGE",
+    "RUNNING",
+    "STATUSES",
+    "TrialRecord",
+    "TrialStore",
+    "UPDATABLE",
+    "resolve_store_url",
+]

@@ -1,0 +1,235 @@
+"""The store's tables (one row per trial, one row per finished epoch) and the engine that holds them.
+
+Only portable column types are used, so the same schema runs on SQLite today and PostgreSQL later;
+SQLite-specific settings live in a connect listener, never in the SQL.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+from trainers.errors import StoreError
+
+BUSY_TIMEOUT_MS = 10_000  # a reader or a second process waits this long for the writer's lock
+
+# A trial is "running" until one of the final statuses is written.
+RUNNING = "running"
+FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
+STATUSES = (RUNNING, *FINAL_STATUSES)
+
+# Explicit constraint names keep later migrations (Alembic) identical on every database.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s_%(column_1_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite has no time zones and returns naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Real(TypeDecorator[float]):
+    """A float where NaN is stored as NULL: SQLite does that silently, and PostgreSQL would sort NaN
+    above every number, which would put a diverged run at the top of a ranking."""
+
+    impl = Float
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type:
+        return float
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> float | None:
+        if value is None:
+            return None
+        value = float(value)
+        return None if math.isnan(value) else value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, float: Real}
+
+
+class Trial(Base):
+    __tablename__ = "trials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)  # train, lr_test, ensemble, ...
+    status: Mapped[str] = mapped_column(String(16), index=True, default=RUNNING)
+    name: Mapped[str] = mapped_column(String, default="")
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None]
+    config_json: Mapped[str] = mapped_column(Text, default="{}")
+
+    # Summary columns, copied out of the config and the metrics so ranking never parses JSON.
+    dataset: Mapped[str] = mapped_column(String, default="", index=True)
+    model: Mapped[str] = mapped_column(String, default="", index=True)
+    optimizer: Mapped[str] = mapped_column(String, default="")
+    lr: Mapped[float | None] = mapped_column(index=True)
+    batch_size: Mapped[int | None]
+    dropout: Mapped[float | None]
+    weight_decay: Mapped[float | None]
+    seed: Mapped[int | None]
+    epochs_planned: Mapped[int | None]
+    epochs_run: Mapped[int] = mapped_column(default=0)
+    best_epoch: Mapped[int | None]
+    best_val_acc: Mapped[float | None] = mapped_column(index=True)
+    best_val_loss: Mapped[float | None] = mapped_column(index=True)
+    final_train_loss: Mapped[float | None]
+    test_acc: Mapped[float | None] = mapped_column(index=True)
+    test_loss: Mapped[float | None]
+    message: Mapped[str] = mapped_column(Text, default="")  # error or divergence text
+    diverged_step: Mapped[int | None]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    checkpoint_best: Mapped[str | None] = mapped_column(String)
+    checkpoint_last: Mapped[str | None] = mapped_column(String)
+
+    # Which process runs the trial, so a later open can tell a crashed run from a live one.
+    pid: Mapped[int | None]
+    host: Mapped[str] = mapped_column(String, default="")
+    process_start: Mapped[int | None] = mapped_column(BigInteger)  # start time of pid, guards against pid reuse
+
+    extra_json: Mapped[str] = mapped_column(Text, default="{}")  # LR-test curves, ensemble members, ...
+
+
+class EpochMetric(Base):
+    __tablename__ = "epoch_metrics"
+    __table_args__ = (UniqueConstraint("trial_id", "epoch"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"))
+    epoch: Mapped[int]
+    train_loss: Mapped[float | None]
+    train_acc: Mapped[float | None]
+    val_loss: Mapped[float | None]
+    val_acc: Mapped[float | None]
+    lr: Mapped[float | None]
+    seconds: Mapped[float | None]
+    samples_per_sec: Mapped[float | None]
+
+
+# Finished-trial listings filter on kind and status together and sort by a score.
+Index("ix_trials_kind_status", Trial.kind, Trial.status)
+
+# What update_trial / finish_trial may write; everything else is owned by the store itself.
+UPDATABLE = (
+    "name", "dataset", "model", "optimizer", "lr", "batch_size", "dropout", "weight_decay", "seed",
+    "epochs_planned", "epochs_run", "best_epoch", "best_val_acc", "best_val_loss", "final_train_loss",
+    "test_acc", "test_loss", "message", "diverged_step", "notes", "checkpoint_best", "checkpoint_last",
+)
+
+
+def coerce(table: Any, name: str, value: Any) -> Any:
+    """A plain Python value of the column's type, so numpy scalars and Paths are stored correctly."""
+    column = table.c[name]
+    if value is None:
+        if column.nullable:
+            return None
+        raise StoreError(f"{name} = None is invalid: it needs a value")
+    kind = column.type.python_type
+    if isinstance(value, bool):
+        pass  # a flag where a number belongs is a mistake, not 0 or 1
+    elif kind is float and isinstance(value, numbers.Real):
+        return float(value)
+    elif kind is int and isinstance(value, numbers.Integral):
+        return int(value)
+    elif kind is str and isinstance(value, (str, os.PathLike)):
+        return str(os.fspath(value))
+    raise StoreError(f"{name} = {value!r} is invalid: expected {kind.__name__}")
+
+
+def summary_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validated values for UPDATABLE trial columns; an unknown name is refused."""
+    unknown = sorted(set(fields) - set(UPDATABLE))
+    if unknown:
+        raise StoreError(f"unknown trial field(s) {', '.join(unknown)}: allowed are {', '.join(UPDATABLE)}, extra")
+    return {name: coerce(Trial.__table__, name, value) for name, value in fields.items()}
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of an SQLite URL; None for in-memory databases and other backends."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    db = url.database or ""
+    if db in ("", ":memory:") or db.startswith("file:"):
+        return None
+    return Path(db).expanduser().resolve()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Per-connection settings: SQLite forgets them when a connection closes (WAL alone persists).
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def open_engine(url: URL) -> Engine:
+    """An engine for `url` with the tables created (existing ones are kept)."""
+    sqlite = url.get_backend_name() == "sqlite"
+    options: dict[str, Any] = {}
+    if sqlite and sqlite_file(url) is None:
+        # In memory: one shared connection, or each thread would see its own empty database.
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    engine = create_engine(url, **options)
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        try:
+            Base.metadata.create_all(engine)
+        except DBAPIError:
+            # Two processes creating a fresh store race between "table missing?" and CREATE TABLE;
+            # the loser finds the tables on a second look. A real fault fails again and is raised.
+            Base.metadata.create_all(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

@@ -1,0 +1,287 @@
+"""The trial store: every run a row, every finished epoch a row, each write committed at once.
+
+One store is one SQLAlchemy URL. A file path means SQLite (WAL, so a reader thread never blocks the
+writer); the SQL is kept portable so a shared PostgreSQL server is only a different URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from trainers.errors import StoreError
+from trainers.paths import data_dir, default_store_path
+from trainers.store.records import EpochRecord, TrialRecord, epoch_record, parse_json, trial_record
+from trainers.store.recovery import host_name, process_start_time, recover_interrupted
+from trainers.store.schema import (
+    FINAL_STATUSES, RUNNING, STATUSES, EpochMetric, Trial, coerce, open_engine, sqlite_file, summary_values,
+)
+
+_SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))
+
+
+def resolve_store_url(url: str | None = None) -> str:
+    """The argument, else $TUNELAB_STORE, else the default file. A path becomes an SQLite URL."""
+    value = (url or "").strip() or os.environ.get("TUNELAB_STORE", "").strip() or str(default_store_path())
+    if "://" in value:
+        return value
+    path = Path(value).expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder for the trial store {path}: {exc}") from exc
+    return f"sqlite:///{path}"
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _dumps(value: Any, what: str) -> str:
+    if not isinstance(value, dict):
+        raise StoreError(f"{what} must be a dict, not {type(value).__name__}")
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
+
+
+class TrialStore:
+    """Trials and their epoch metrics. Safe for one writer thread plus reader threads: each call
+    uses its own session, and returns frozen records rather than ORM objects."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_store_url(url)
+        self._engine: Engine | None = None
+        shown = self.url
+        try:
+            parsed = make_url(self.url)
+            shown = parsed.render_as_string(hide_password=True)
+            db_file = sqlite_file(parsed)
+            if db_file is not None:
+                shown = str(db_file)
+                db_file.parent.mkdir(parents=True, exist_ok=True)
+                parsed = parsed.set(database=str(db_file))  # a later chdir must not move the database
+            # Checkpoints sit beside a database file; a server database keeps them in the data folder.
+            self._checkpoint_root = (db_file.parent if db_file else data_dir()) / "checkpoints"
+            self._engine = open_engine(parsed)
+            self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            with self._sessions.begin() as session:
+                marked = recover_interrupted(session, host=host_name(), now=_now())
+        except (SQLAlchemyError, OSError, ImportError) as exc:
+            if self._engine is not None:
+                self._engine.dispose()
+            raise StoreError(f"cannot open the trial store {shown}: {_reason(exc)}") from exc
+        self._shown = shown
+        self._closed = False
+        self.recovered_ids: tuple[int, ...] = tuple(marked)  # trials this open marked "interrupted"
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        assert self._engine is not None
+        return self._engine
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """One transaction, committed on success; database errors become StoreError."""
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the trial store {self._shown} could not be read or written: {_reason(exc)}") from exc
+
+    @staticmethod
+    def _trial(session: Session, trial_id: int) -> Trial:
+        row = session.get(Trial, trial_id)
+        if row is None:
+            raise StoreError(f"there is no trial {trial_id} in the store")
+        return row
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def create_trial(
+        self, kind: str, config: dict, *, name: str = "", dataset: str = "", model: str = "",
+        optimizer: str = "", lr: float | None = None, batch_size: int | None = None,
+        dropout: float | None = None, weight_decay: float | None = None, seed: int | None = None,
+        epochs_planned: int | None = None, extra: dict | None = None,
+    ) -> int:
+        """A new trial with status "running", owned by this process. Returns its id."""
+        if not isinstance(kind, str) or not kind.strip():
+            raise StoreError(f"kind = {kind!r} is invalid: a non-empty name such as 'train'")
+        summary = summary_values(dict(
+            name=name, dataset=dataset, model=model, optimizer=optimizer, lr=lr, batch_size=batch_size,
+            dropout=dropout, weight_decay=weight_decay, seed=seed, epochs_planned=epochs_planned,
+        ))
+        now, pid = _now(), os.getpid()
+        row = Trial(
+            kind=kind, status=RUNNING, created_at=now, started_at=now, epochs_run=0,
+            config_json=_dumps(config, "config"), extra_json=_dumps(extra or {}, "extra"),
+            pid=pid, host=host_name(), process_start=process_start_time(pid),
+            message="", notes="", **summary,
+        )
+        with self._session() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def add_epoch(
+        self, trial_id: int, epoch: int, *, train_loss: float | None, train_acc: float | None,
+        val_loss: float | None, val_acc: float | None, lr: float | None, seconds: float | None,
+        samples_per_sec: float | None,
+    ) -> None:
+        """Record one finished epoch (NaN is stored as None) and advance the trial's epochs_run."""
+        epoch = coerce(EpochMetric.__table__, "epoch", epoch)
+        given = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
+                     lr=lr, seconds=seconds, samples_per_sec=samples_per_sec)
+        metrics = {name: coerce(EpochMetric.__table__, name, value) for name, value in given.items()}
+        with self._session() as session:
+            trial = self._trial(session, trial_id)
+            session.add(EpochMetric(trial_id=trial_id, epoch=epoch, **metrics))
+            trial.epochs_run = max(trial.epochs_run or 0, epoch)
+            try:
+                session.flush()
+            except IntegrityError as exc:
+                raise StoreError(f"epoch {epoch} of trial {trial_id} is already recorded") from exc
+
+    def update_trial(self, trial_id: int, **fields: Any) -> None:
+        """Set summary columns; `extra=` is merged into the stored extra dict."""
+        self._write(trial_id, fields)
+
+    def finish_trial(self, trial_id: int, status: str, *, message: str = "", **fields: Any) -> None:
+        """End a trial: final status, end time, duration, and any last summary fields.
+        An empty message keeps one set earlier."""
+        if status not in FINAL_STATUSES:
+            raise StoreError(f"status = {status!r} is invalid: one of {', '.join(FINAL_STATUSES)}")
+        if message:
+            fields["message"] = message
+        self._write(trial_id, fields, final_status=status)
+
+    def _write(self, trial_id: int, fields: dict[str, Any], final_status: str | None = None) -> None:
+        extra = fields.pop("extra", None)
+        if extra is not None:
+            _dumps(extra, "extra")  # refuse a bad value before touching the row
+        values = summary_values(fields)
+        with self._session() as session:
+            trial = self._trial(session, trial_id)
+            for key, value in values.items():
+                setattr(trial, key, value)
+            if extra is not None:
+                trial.extra_json = _dumps({**parse_json(trial.extra_json), **extra}, "extra")
+            if final_status is not None:
+                trial.status = final_status
+                trial.ended_at = _now()
+                if trial.started_at is not None:
+                    trial.duration_s = (trial.ended_at - trial.started_at).total_seconds()
+
+    def set_notes(self, trial_id: int, text: str) -> None:
+        self.update_trial(trial_id, notes=text)
+
+    def delete_trial(self, trial_id: int) -> None:
+        """Remove the trial, its epochs and its checkpoint folder."""
+        with self._session() as session:
+            self._trial(session, trial_id)
+            # Explicit, rather than relying on ON DELETE CASCADE being enabled on this connection.
+            session.execute(delete(EpochMetric).where(EpochMetric.trial_id == trial_id))
+            session.execute(delete(Trial).where(Trial.id == trial_id))
+        folder = self._checkpoint_root / str(int(trial_id))
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"trial {trial_id} was deleted but its checkpoints {folder} were not: {exc}") from exc
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        with self._session() as session:
+            return trial_record(self._trial(session, trial_id))
+
+    def epochs(self, trial_id: int) -> list[EpochRecord]:
+        with self._session() as session:
+            self._trial(session, trial_id)
+            rows = session.scalars(
+                select(EpochMetric).where(EpochMetric.trial_id == trial_id).order_by(EpochMetric.epoch)
+            )
+            return [epoch_record(row) for row in rows]
+
+    def list_trials(
+        self, *, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None,
+        order_by: str = "best_val_acc", descending: bool = True, limit: int | None = None, offset: int = 0,
+    ) -> list[TrialRecord]:
+        """Trials matching kind/status, sorted by `order_by` with empty values last either way."""
+        if order_by not in _SORTABLE:
+            raise StoreError(f"order_by = {order_by!r} is invalid: one of {', '.join(_SORTABLE)}")
+        if (limit is not None and limit < 0) or offset < 0:
+            raise StoreError(f"limit = {limit!r}, offset = {offset!r} are invalid: they cannot be negative")
+        column = getattr(Trial, order_by)
+        # (col IS NULL) first works on every database, unlike NULLS LAST or SQLite's default order.
+        stmt = select(Trial).where(*self._filters(kind, status)).order_by(
+            case((column.is_(None), 1), else_=0),
+            column.desc() if descending else column.asc(),
+            Trial.id.desc() if descending else Trial.id.asc(),
+        ).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._session() as session:
+            return [trial_record(row) for row in session.scalars(stmt)]
+
+    def count_trials(self, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None) -> int:
+        stmt = select(func.count()).select_from(Trial).where(*self._filters(kind, status))
+        with self._session() as session:
+            return int(session.scalar(stmt) or 0)
+
+    @staticmethod
+    def _filters(kind: str | Iterable[str] | None, status: str | Iterable[str] | None) -> list[Any]:
+        clauses: list[Any] = []
+        if kind is not None:
+            clauses.append(Trial.kind.in_([kind] if isinstance(kind, str) else list(kind)))
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            if set(statuses) - set(STATUSES):  # a typo would otherwise just list nothing
+                raise StoreError(f"status = {status!r} is invalid: one of {', '.join(STATUSES)}")
+            clauses.append(Trial.status.in_(statuses))
+        return clauses
+
+    # -- files and lifetime ---------------------------------------------------------------------
+
+    def checkpoint_dir(self, trial_id: int) -> Path:
+        """The folder holding this trial's checkpoint files, created on demand."""
+        folder = self._checkpoint_root / str(int(trial_id))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the checkpoint folder {folder}: {exc}") from exc
+        return folder
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.engine.dispose()
+
+    def __enter__(self) -> TrialStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TrialStore({self._shown!r})"
