@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from trainers.api import run_training  # noqa: E402
 from trainers.config import RunConfig  # noqa: E402
-from trainers.data import DatasetBundle  # noqa: E402
+from trainers.data import DatasetBundle, Split  # noqa: E402
 from trainers.events import EpochEnded, ListSink  # noqa: E402
 from trainers.models import build_model  # noqa: E402
 from trainers.optim import build_optimizer  # noqa: E402
@@ -33,17 +33,20 @@ from trainers.store import TrialStore  # noqa: E402
 
 
 def synthetic_bundle(rows: int, features: int = 784, classes: int = 10) -> DatasetBundle:
+    """`rows` training rows plus a tenth as many for validation; a learnable linear rule with noise."""
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(rows, features, generator=g)
+    n = rows + rows // 10
+    x = torch.randn(n, features, generator=g)
     w = torch.randn(features, classes, generator=g)
-    y = (x @ w + 0.5 * torch.randn(rows, classes, generator=g)).argmax(1)
-    return DatasetBundle.from_tensors("synthetic", x, y, val_split=0.1, test_split=0.1, seed=0)
+    y = (x @ w + 0.5 * torch.randn(n, classes, generator=g)).argmax(1)
+    return DatasetBundle("synthetic", (features,), classes, [str(c) for c in range(classes)],
+                         Split(x[:rows], y[:rows]), Split(x[rows:], y[rows:]), None)
 
 
-def bench_config(epochs: int, threads: int) -> RunConfig:
+def bench_config(epochs: int, threads: int, device: str = "cpu") -> RunConfig:
     return RunConfig().replace(**{"data.source": "digits", "model.family": "mlp", "optim.name": "adam",
                                   "train.batch_size": 128, "train.epochs": epochs, "train.threads": threads,
-                                  "train.device": "cpu"})
+                                  "train.device": device})
 
 
 def engine_epoch_times(cfg: RunConfig, bundle: DatasetBundle, store: TrialStore) -> list[float]:
@@ -54,7 +57,7 @@ def engine_epoch_times(cfg: RunConfig, bundle: DatasetBundle, store: TrialStore)
 
 
 def tensor_batches(x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator) -> Iterable:
-    perm = torch.randperm(len(y), generator=gen)
+    perm = torch.randperm(len(y), generator=gen).to(x.device)
     for i in range(0, len(y), batch):
         idx = perm[i:i + batch]
         yield x[idx], y[idx]
@@ -62,14 +65,16 @@ def tensor_batches(x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Gene
 
 def bare_epoch_times(cfg: RunConfig, bundle: DatasetBundle, use_dataloader: bool = False) -> list[float]:
     """What a person writes by hand: forward, loss, backward, step, epoch loss/accuracy, then validation."""
+    device = torch.device(cfg.train.device)
     torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg.model, bundle.input_shape, bundle.num_classes)
+    model = build_model(cfg.model, bundle.input_shape, bundle.num_classes).to(device)
     opt = build_optimizer(cfg.optim, model)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(cfg.train.seed)
     xtr, ytr = bundle.train.x, bundle.train.y
-    xva, yva = bundle.val.x, bundle.val.y
+    xva, yva = bundle.val.x.to(device), bundle.val.y.to(device)
     loader = DataLoader(TensorDataset(xtr, ytr), batch_size=cfg.train.batch_size, shuffle=True, generator=gen)
+    xtr, ytr = xtr.to(device), ytr.to(device)
     times = []
     for _ in range(cfg.train.epochs):
         t0 = time.perf_counter()
@@ -77,6 +82,7 @@ def bare_epoch_times(cfg: RunConfig, bundle: DatasetBundle, use_dataloader: bool
         total, correct, seen = 0.0, 0, 0
         batches = loader if use_dataloader else tensor_batches(xtr, ytr, cfg.train.batch_size, gen)
         for xb, yb in batches:
+            xb, yb = xb.to(device), yb.to(device)  # no-op for the tensor batches, a copy for the DataLoader's
             out = model(xb)
             loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)
@@ -97,22 +103,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     bundle = synthetic_bundle(args.rows)
-    cfg = bench_config(args.epochs, args.threads)
+    cfg = bench_config(args.epochs, args.threads, args.device)
     engine, bare, loader = [], [], []
     with tempfile.TemporaryDirectory() as tmp, TrialStore(str(Path(tmp) / "bench.db")) as store:
         # alternate the contenders so drift on a shared machine hits both alike; drop each first (warm-up) epoch
-        for _ in range(args.rounds):
-            engine += engine_epoch_times(cfg, bundle, store)[1:]
-            bare += bare_epoch_times(cfg, bundle)[1:]
+        for r in range(args.rounds):
+            if r % 2:
+                bare += bare_epoch_times(cfg, bundle)[1:]
+                engine += engine_epoch_times(cfg, bundle, store)[1:]
+            else:
+                engine += engine_epoch_times(cfg, bundle, store)[1:]
+                bare += bare_epoch_times(cfg, bundle)[1:]
             loader += bare_epoch_times(cfg, bundle, use_dataloader=True)[1:]
     e, b, d = statistics.median(engine), statistics.median(bare), statistics.median(loader)
-    print(f"rows: {len(bundle.train)} train of {args.rows}, batch {cfg.train.batch_size}, threads {args.threads}, "
-          f"MLP {cfg.model.hidden_layers}x{cfg.model.hidden_units}, {cfg.optim.name}")
+    print(f"rows: {len(bundle.train)} train + {len(bundle.val)} validation, batch {cfg.train.batch_size}, threads {args.threads}, "
+          f"MLP {cfg.model.hidden_layers}x{cfg.model.hidden_units}, {cfg.optim.name}, on {args.device}")
     print(f"median epoch seconds: engine {e:.3f}, bare tensor loop {b:.3f}, bare DataLoader loop {d:.3f}")
     print(f"engine/bare epoch-time ratio: {e / b:.3f}")
     print(f"tensor batches vs DataLoader speedup: {d / b:.2f}")
