@@ -266,3 +266,11 @@ def _url(family: str) -> str:
     enums = {"resnet18": tvm.ResNet18_Weights, "mobilenet_v3_small": tvm.MobileNet_V3_Small_Weights,
              "efficientnet_b0": tvm.EfficientNet_B0_Weights}
     return str(enums[family].DEFAULT.url)
+
+
+def test_vision_batch_norms_track_statistics_at_the_usual_rate() -> None:
+    """A short run must leave running statistics usable in eval mode (torchvision's mobilenet_v3 uses 0.01)."""
+    for family in ("resnet18", "mobilenet_v3_small", "efficientnet_b0"):
+        model = build_model(ModelConfig(family=family), (1, 8, 8), 10)
+        momenta = {m.momentum for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
+        assert momenta == {0.1}, family

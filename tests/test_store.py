@@ -348,7 +348,7 @@ def test_processes_opening_a_fresh_store_together(tmp_path: Path) -> None:
     db = str(tmp_path / "fresh" / "trials.db")
     repo = Path(__file__).resolve().parents[1]
     code = "import sys\nfrom trainers.store import TrialStore\nTrialStore(sys.argv[1]).create_trial('train', {})\n"
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
     children = [subprocess.Popen([sys.executable, "-c", code, db], cwd=repo, env=env, stderr=subprocess.PIPE)
                 for _ in range(4)]
     errors = [child.communicate(timeout=120)[1] for child in children]

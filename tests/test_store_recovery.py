@@ -24,7 +24,7 @@ on_linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="proc
 
 
 def _python(code: str, *args: str, **popen: object) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, env=env, **popen)  # type: ignore[arg-type]
 
 

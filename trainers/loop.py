@@ -142,43 +142,41 @@ class Learner:
             out = self.model(xb)
             ce = self.loss_fn(out, yb)
             loss = ce + s.l1 * sum(p.abs().sum() for p in self._l1_params) if s.l1 > 0 else ce
-        self.loss_value = float(loss.detach())
-        self.batch_size_now = int(yb.shape[0])
-        if not math.isfinite(self.loss_value):
-            # the guard callback turns this into a "diverged" end of the run
-            return
         self.optimizer.zero_grad(set_to_none=True)
         if self._scaler is not None:
             self._scaler.scale(loss).backward()
             self._scaler.unscale_(self.optimizer)
         else:
             loss.backward()
-        self.grad_norm = self._clip_and_measure()
+        norm = self._clip_and_measure()
         if self._scaler is not None:
             self._scaler.step(self.optimizer)
             self._scaler.update()
         else:
             self.optimizer.step()
         with torch.no_grad():
-            n = int(yb.shape[0])
             # the epoch's training loss is plain cross-entropy, comparable with the validation loss
-            if s.label_smoothing == 0 and s.l1 == 0:
-                plain = self.loss_value  # already synchronised for the divergence check; reuse it
-            else:
-                plain = float(nn.functional.cross_entropy(out.float(), yb))
-            self._loss_sum += plain * n
-            self._correct += int((out.argmax(1) == yb).sum())
-            self._seen += n
+            plain = ce if s.label_smoothing == 0 and s.l1 == 0 else nn.functional.cross_entropy(out.float(), yb)
+            stats = torch.stack([loss.detach().float(), norm.float(), plain.detach().float(),
+                                 (out.argmax(1) == yb).sum().float()])
+        # one device synchronisation per batch, for everything the callbacks and the epoch totals need;
+        # a non-finite loss is caught right after by DivergenceGuard, before another step is taken
+        self.loss_value, self.grad_norm, plain_value, correct = stats.tolist()
+        n = int(yb.shape[0])
+        self.batch_size_now = n
+        self._loss_sum += plain_value * n
+        self._correct += int(correct)
+        self._seen += n
 
-    def _clip_and_measure(self) -> float:
+    def _clip_and_measure(self) -> torch.Tensor:
+        """The gradient norm before clipping, as a 0-d tensor on the device (no synchronisation)."""
         grads = [p.grad for p in self._params if p.grad is not None]
         if not grads:
-            return 0.0
+            return torch.zeros((), device=self.device)
         if self.settings.grad_clip > 0:
-            return float(torch.nn.utils.clip_grad_norm_(self._params, self.settings.grad_clip))
-        # a BLAS dot per tensor: on the CPU several times cheaper than torch._foreach_norm (tests/bench)
-        squares = torch.stack([torch.dot(g.reshape(-1), g.reshape(-1)) for g in grads])
-        return float(squares.sum()) ** 0.5
+            return torch.nn.utils.clip_grad_norm_(self._params, self.settings.grad_clip)
+        # a BLAS dot per tensor: on the CPU several times cheaper than torch._foreach_norm
+        return torch.stack([torch.dot(g.reshape(-1), g.reshape(-1)) for g in grads]).sum().sqrt()
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self._amp_dtype is None:

@@ -42,6 +42,11 @@ def build_vision(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: in
         model = _BUILDERS[family](weights=None, num_classes=num_classes)
     _adapt_stem(model, family, channels, small=min(h, w) < SMALL_IMAGE, keep_weights=cfg.pretrained)
     _set_head_dropout(model, family, cfg.dropout)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            # mobilenet_v3 ships momentum 0.01, tuned for long ImageNet runs: on a few hundred steps its
+            # running statistics stay near their start and evaluation is at chance level
+            m.momentum = 0.1
     if cfg.freeze_backbone:
         head = HEAD_NAMES[family]
         for name, param in model.named_parameters():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+CREATE_ATTEMPTS = 5
+
+
 def open_engine(url: URL) -> Engine:
     """An engine for `url` with the tables created (existing ones are kept)."""
     sqlite = url.get_backend_name() == "sqlite"
@@ -223,12 +227,16 @@ def open_engine(url: URL) -> Engine:
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        try:
-            Base.metadata.create_all(engine)
-        except DBAPIError:
-            # Two processes creating a fresh store race between "table missing?" and CREATE TABLE;
-            # the loser finds the tables on a second look. A real fault fails again and is raised.
-            Base.metadata.create_all(engine)
+        # Processes creating a fresh store together race between "table missing?" and CREATE TABLE, one
+        # table at a time; a loser finds more tables on each look. A real fault fails every time and is raised.
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                Base.metadata.create_all(engine)
+                break
+            except DBAPIError:
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
     except BaseException:
         engine.dispose()
         raise
