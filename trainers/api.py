@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
-from dataclasses import asdict, dataclass
 
 import torch
 
@@ -22,23 +20,8 @@ from trainers.optim import build_optimizer
 from trainers.recording import StoreRecorder, finite_or_none
 from trainers.store import TrialStore
 
-
-@dataclass(frozen=True)
-class RunResult:
-    trial_id: int
-    status: str
-    epochs_run: int
-    best_epoch: int | None
-    best_val_acc: float | None
-    best_val_loss: float | None
-    test_acc: float | None
-    test_loss: float | None
-    seconds: float
-    message: str = ""
-    diverged_step: int | None = None
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
+# A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
+RunResult = FitEnded
 
 
 def trial_summary(cfg: RunConfig) -> dict:
@@ -106,17 +89,14 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
         extra["traceback"] = traceback.format_exc()
     seconds = time.perf_counter() - t0
     epochs_run = learner.epoch if learner is not None else 0
-    result = RunResult(trial_id, status, epochs_run, tracker.best_epoch, _best(store, trial_id, "best_val_acc"),
-                       _best(store, trial_id, "best_val_loss"), test.acc if test else None,
-                       finite_or_none(test.loss) if test else None, seconds, message, guard.step)
+    stored = store.get_trial(trial_id)
+    result = RunResult(trial_id, status, epochs_run, tracker.best_epoch, stored.best_val_acc, stored.best_val_loss,
+                       test.acc if test else None, finite_or_none(test.loss) if test else None, seconds, message,
+                       guard.step)
     store.finish_trial(trial_id, status, message=message, test_acc=result.test_acc, test_loss=result.test_loss,
                        diverged_step=guard.step, **({"extra": extra} if extra else {}))
-    sink.emit(FitEnded(trial_id, status, epochs_run, result.best_epoch, result.best_val_acc, result.best_val_loss,
-                       result.test_acc, result.test_loss, seconds, message, guard.step))
+    sink.emit(result)
     if own_store:
         store.close()
     return result
 
-
-def _best(store: TrialStore, trial_id: int, column: str) -> float | None:
-    return getattr(store.get_trial(trial_id), column)

@@ -6,8 +6,9 @@ worker) and processes (the CLI) without dragging a tensor or a Qt object along.
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol, Union
 
 
@@ -60,6 +61,9 @@ class FitEnded:
     seconds: float
     message: str = ""
     diverged_step: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
 
 
 Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded]
