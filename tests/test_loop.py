@@ -14,6 +14,7 @@ from trainers.api import run_training
 from trainers.checkpoints import load_checkpoint
 from trainers.config import RunConfig
 from trainers.data import DatasetBundle
+from trainers.data.common import bundle_from_tensors
 from trainers.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted, ListSink, RunControl
 from trainers.loop import Callback, Learner
 from trainers.models import build_model
@@ -26,7 +27,7 @@ def blobs(n: int = 600, features: int = 10, classes: int = 3, noise: float = 1.0
     centers = torch.randn(classes, features, generator=g) * 3
     y = torch.arange(n) % classes
     x = centers[y] + noise * torch.randn(n, features, generator=g)
-    return DatasetBundle.from_tensors("blobs", x, y, seed=seed)
+    return bundle_from_tensors("blobs", x, y, seed=seed)
 
 
 def cfg_for(**changes: object) -> RunConfig:
@@ -92,7 +93,7 @@ def test_events_and_store_agree(store: TrialStore) -> None:
 def test_early_stopping_ends_the_run_and_restores_best(store: TrialStore) -> None:
     # labels are noise, so validation loss stops improving almost at once while training memorises
     g = torch.Generator().manual_seed(1)
-    noise = DatasetBundle.from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,),
+    noise = bundle_from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,),
                                                                                                 generator=g))
     cfg = cfg_for(**{"train.epochs": 60, "early_stop.enabled": True, "early_stop.patience": 2,
                      "model.hidden_units": 256, "model.dropout": 0.0, "optim.lr": 0.01})

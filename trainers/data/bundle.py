@@ -13,7 +13,6 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from trainers.data.splits import stratified_split, stratified_subsample
 
 
 @dataclass
@@ -60,26 +59,6 @@ class DatasetBundle:
         return DatasetBundle(self.name, self.input_shape, self.num_classes, self.class_names,
                              self.train.to(device), self.val.to(device),
                              self.test.to(device) if self.test is not None else None, self.feature_names)
-
-    @classmethod
-    def from_tensors(cls, name: str, x: torch.Tensor, y: torch.Tensor, *, val_split: float = 0.15,
-                     test_split: float = 0.15, seed: int = 0, train_fraction: float = 1.0,
-                     class_names: list[str] | None = None, normalize: bool = True,
-                     feature_names: list[str] | None = None) -> "DatasetBundle":
-        """Stratified, seeded split of in-memory tensors; normalised with training statistics."""
-        labels = y.numpy()
-        tr, va, te = stratified_split(labels, val_split, test_split, seed)
-        tr = tr[stratified_subsample(labels[tr], train_fraction, seed)]
-        x = x.float()
-        xtr, xva, xte = x[tr], x[va], x[te]
-        if normalize:
-            mean, std = feature_stats(xtr)
-            xtr, xva, xte = ((t - mean) / std for t in (xtr, xva, xte))
-        n_classes = int(y.max().item()) + 1 if y.numel() else 0
-        names = class_names or [str(i) for i in range(n_classes)]
-        test = Split(xte, y[te]) if len(te) else None
-        return cls(name, tuple(x.shape[1:]), n_classes, names, Split(xtr, y[tr]), Split(xva, y[va]), test,
-                   feature_names or [])
 
 
 def feature_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -58,3 +58,18 @@ def make_bundle(name: str, class_names: list[str], train: tuple[torch.Tensor, to
     test_split = Split(xte, test[1]) if test is not None and xte is not None and len(test[1]) else None
     return DatasetBundle(name, tuple(xtr.shape[1:]), len(class_names), list(class_names),
                          Split(xtr, ytr), Split(xva, yva), test_split, list(feature_names or []))
+
+
+def bundle_from_tensors(name: str, x: torch.Tensor, y: torch.Tensor, *, val_split: float = 0.15,
+                        test_split: float = 0.15, seed: int = 0, train_fraction: float = 1.0,
+                        class_names: list[str] | None = None, normalize: bool = True,
+                        feature_names: list[str] | None = None) -> DatasetBundle:
+    """In-memory samples split stratified and seeded, then standardised with training statistics."""
+    labels = y.numpy()
+    tr, va, te = split_indices(labels, val_split=val_split, test_split=test_split, seed=seed,
+                               train_fraction=train_fraction, where=name)
+    x = x.float()
+    names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
+    test = (x[te], y[te]) if len(te) else None
+    return make_bundle(name, names, (x[tr], y[tr]), (x[va], y[va]), test, normalize=normalize,
+                       feature_names=feature_names)

@@ -12,7 +12,7 @@ import torch
 from resources import resource_path
 from trainers.config import DataConfig
 from trainers.data.bundle import DatasetBundle
-from trainers.data.common import check_classes
+from trainers.data.common import bundle_from_tensors
 from trainers.errors import DataError
 
 _PIXELS = 64
@@ -35,9 +35,8 @@ def read_digits(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 def load_digits(cfg: DataConfig) -> DatasetBundle:
     pixels, labels = read_digits()
-    check_classes(labels, "digits")
     x = torch.from_numpy(pixels / 16.0).float().reshape(-1, 1, 8, 8)
     y = torch.from_numpy(labels)
-    return DatasetBundle.from_tensors("digits", x, y, val_split=cfg.val_split, test_split=cfg.test_split,
-                                      seed=cfg.split_seed, train_fraction=cfg.train_fraction,
-                                      class_names=[str(i) for i in range(10)], normalize=cfg.normalize)
+    return bundle_from_tensors("digits", x, y, val_split=cfg.val_split, test_split=cfg.test_split,
+                               seed=cfg.split_seed, train_fraction=cfg.train_fraction,
+                               class_names=[str(i) for i in range(10)], normalize=cfg.normalize)
