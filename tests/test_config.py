@@ -130,3 +130,25 @@ def test_random_configs_give_a_valid_config_or_a_config_error(raw: dict) -> None
         return
     assert validate(cfg) is cfg
     assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_undecodable_file_and_field_errors_name_the_file(tmp_path: Path) -> None:
+    binary = tmp_path / "e.toml"
+    binary.write_bytes(b"\xff\xfe\x00[train]")
+    with pytest.raises(ConfigError, match="e.toml"):
+        load_config(binary)
+    bad = tmp_path / "bad_lr.toml"
+    bad.write_text("[optim]\nlr = -2.0\n")
+    with pytest.raises(ConfigError, match="bad_lr.toml") as info:
+        load_config(bad)
+    assert info.value.field == "optim.lr"
+
+
+def test_batch_norm_needs_two_samples_and_one_cycle_has_its_own_warmup() -> None:
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        RunConfig().replace(**{"train.batch_size": 1, "model.batch_norm": True})
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        RunConfig().replace(**{"train.batch_size": 1, "model.family": "resnet18"})
+    assert RunConfig().replace(**{"train.batch_size": 1}).train.batch_size == 1  # plain MLP is fine
+    with pytest.raises(ConfigError, match="schedule.warmup_epochs"):
+        RunConfig().replace(**{"schedule.name": "one_cycle", "schedule.warmup_epochs": 1.0})

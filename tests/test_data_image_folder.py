@@ -156,3 +156,19 @@ def test_streaming_reports_a_bad_image_when_read(tmp_path: Path) -> None:
             for _ in DataLoader(split.dataset, batch_size=8, num_workers=0):
                 pass
     assert str(target) in str(info.value)
+
+
+def test_a_bad_image_read_by_a_worker_process_gives_one_clear_message(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "big")
+    target = root / "blue" / "late.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(target)
+    target.write_bytes(target.read_bytes()[:-200])
+    bundle = load(root, image_size=64, in_memory_limit_mb=1, normalize=False)
+    gen = torch.Generator().manual_seed(0)
+    with pytest.raises(DataError) as info:
+        for split in (bundle.train, bundle.val, bundle.test):
+            assert split is not None
+            for _ in iter_batches(split, 4, shuffle=False, gen=gen, device=CPU, num_workers=2):
+                pass
+    assert str(target) in str(info.value)
+    assert "Traceback" not in str(info.value) and "\n" not in str(info.value)

@@ -217,3 +217,60 @@ def test_a_failing_model_is_recorded_as_failed_not_raised(store: TrialStore) -> 
     assert result.status == "failed"
     assert "cnn" in result.message.lower() or "image" in result.message.lower()
     assert store.get_trial(result.trial_id).status == "failed"
+
+
+def test_paused_time_is_left_out_of_epoch_timings(store: TrialStore) -> None:
+    control = RunControl()
+    resumed = threading.Event()
+
+    class PauseAtTwo(ListSink):
+        def emit(self, event: Event) -> None:
+            super().emit(event)
+            if isinstance(event, BatchEnded) and event.step == 2:
+                control.pause()
+                threading.Timer(1.0, lambda: (control.resume(), resumed.set())).start()
+
+    sink = PauseAtTwo()
+    run_training(cfg_for(**{"train.epochs": 2}), sink=sink, control=control, store=store, bundle=blobs())
+    assert resumed.is_set() and control.paused_seconds >= 0.9
+    first, second = sink.of(EpochEnded)
+    assert first.seconds < second.seconds + 0.5  # the second-long pause is not in epoch 1's time
+
+
+def test_pause_after_stop_does_not_hang(store: TrialStore) -> None:
+    control = RunControl()
+
+    class StopThenPause:
+        def emit(self, event: Event) -> None:
+            if isinstance(event, BatchEnded) and event.step == 3:
+                control.stop()
+                control.pause()
+
+    result = run_training(cfg_for(**{"train.epochs": 50}), sink=StopThenPause(), control=control, store=store,
+                          bundle=blobs())
+    assert result.status == "stopped"
+    assert result.epochs_run == store.get_trial(result.trial_id).epochs_run == 0  # no epoch finished
+
+
+def test_thread_setting_is_restored_after_a_run(store: TrialStore) -> None:
+    before = torch.get_num_threads()
+    run_training(cfg_for(**{"train.threads": 1, "train.epochs": 1}), store=store, bundle=blobs())
+    assert torch.get_num_threads() == before
+
+
+def test_restore_best_false_scores_the_last_weights(store: TrialStore) -> None:
+    base = {"train.epochs": 12, "early_stop.enabled": True, "early_stop.patience": 100,
+            "model.dropout": 0.0, "optim.lr": 0.05}
+    best = run_training(cfg_for(**base), store=store, bundle=blobs(noise=4.0))
+    last = run_training(cfg_for(**base, **{"early_stop.restore_best": False}), store=store, bundle=blobs(noise=4.0))
+    assert best.best_epoch == last.best_epoch < 12  # so the best and the last weights differ
+    assert best.test_loss != last.test_loss
+
+
+def test_amp_on_cpu_is_reported_not_silently_dropped(store: TrialStore) -> None:
+    result = run_training(cfg_for(**{"train.device": "auto", "train.amp": True, "train.epochs": 1}), store=store,
+                          bundle=blobs())
+    if torch.cuda.is_available():
+        assert "mixed precision" not in result.message
+    else:
+        assert result.status == "completed" and "mixed precision is CUDA-only" in result.message

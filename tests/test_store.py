@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from trainers.errors import StoreError
 from trainers.store import EpochRecord, TrialRecord, TrialStore, resolve_store_url
@@ -187,14 +187,26 @@ def test_foreign_key_cascade_is_on(store: TrialStore) -> None:
 def test_checkpoint_dir_sits_beside_the_database(store: TrialStore, tmp_path: Path) -> None:
     tid = store.create_trial("train", {})
     folder = store.checkpoint_dir(tid)
-    assert folder == tmp_path / "store" / "checkpoints" / str(tid) and folder.is_dir()
+    db = Path(make_url(store.url).database)
+    assert folder == db.parent / f"{db.stem}-checkpoints" / str(tid) and folder.is_dir()
 
 
-def test_non_file_store_keeps_checkpoints_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_stores_in_one_folder_keep_separate_checkpoints(tmp_path: Path) -> None:
+    with TrialStore(str(tmp_path / "a.db")) as a, TrialStore(str(tmp_path / "b.db")) as b:
+        ta, tb = a.create_trial("train", {}), b.create_trial("train", {})
+        assert ta == tb == 1
+        (a.checkpoint_dir(ta) / "best.pt").write_bytes(b"a")
+        (b.checkpoint_dir(tb) / "best.pt").write_bytes(b"b")
+        b.delete_trial(tb)
+        assert (a.checkpoint_dir(ta) / "best.pt").read_bytes() == b"a"
+
+
+def test_in_memory_store_keeps_checkpoints_apart_from_the_data_dir(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path / "data"))
     with TrialStore("sqlite://") as s:
         tid = s.create_trial("train", {})
-        assert s.checkpoint_dir(tid) == tmp_path / "data" / "checkpoints" / str(tid)
+        assert not s.checkpoint_dir(tid).is_relative_to(tmp_path / "data")
         # An in-memory store is one database for every thread.
         seen: list[int] = []
         thread = threading.Thread(target=lambda: seen.append(s.count_trials()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import traceback
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
@@ -14,7 +16,7 @@ from trainers.data import DatasetBundle, load_dataset
 from trainers.device import resolve_device
 from trainers.errors import TuneLabError
 from trainers.events import FitEnded, NullSink, RunControl, Sink
-from trainers.loop import Callback, Learner, TrainSettings
+from trainers.loop import Callback, CancelFit, EvalResult, Learner, TrainSettings
 from trainers.models import build_model, count_parameters
 from trainers.optim import build_optimizer
 from trainers.recording import StoreRecorder, finite_or_none
@@ -47,52 +49,48 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
     validate(cfg)
     device = resolve_device(cfg.train.device)
     sink = sink or NullSink()
-    control = control or RunControl()
     own_store = store is None
     store = store or TrialStore()
     trial_id = store.create_trial("train", cfg.to_dict(), **trial_summary(cfg))
     t0 = time.perf_counter()
-    learner: Learner | None = None
     tracker = BestTracker(cfg.early_stop.monitor, cfg.early_stop.mode, cfg.early_stop.min_delta)
     guard = DivergenceGuard()
-    status, message, test = "failed", "", None
+    status, notes, test = "failed", [], None
     extra: dict = {}
+    if cfg.train.amp and device.type != "cuda":
+        notes.append(f"mixed precision is CUDA-only: trained in float32 on {device}")
     try:
-        if cfg.train.threads > 0:
-            torch.set_num_threads(cfg.train.threads)
-        torch.manual_seed(cfg.train.seed)
-        data = (bundle or load_dataset(cfg.data)).to(device)
-        model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
-        schedule = ScheduleCallback(cfg)
-        callbacks: list[Callback] = [
-            ControlCallback(control), schedule, guard, tracker,
-            StoreRecorder(store, trial_id, tracker, cfg.train.checkpoints),
-            EventCallback(sink, trial_id, tracker, schedule, count_parameters(model), str(device)),
-            *(extra_callbacks or []),
-        ]
-        if cfg.early_stop.enabled:
-            callbacks.append(EarlyStopping(tracker, cfg.early_stop.patience, cfg.early_stop.restore_best))
-        learner = Learner(model, build_optimizer(cfg.optim, model), data, settings_from(cfg), device, callbacks)
-        learner.fit()
-        status, message = learner.status, learner.message
-        if tracker.best_state is not None and data.test is not None:
-            # the test split is scored once, with the best weights, never used for any choice
-            model.load_state_dict(tracker.best_state)
-            test = learner.evaluate(data.test)
+        with torch_threads(cfg.train.threads):
+            torch.manual_seed(cfg.train.seed)
+            data = (bundle or load_dataset(cfg.data)).to(device)
+            model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
+            schedule = ScheduleCallback(cfg)
+            callbacks: list[Callback] = [
+                ControlCallback(control or RunControl()), schedule, guard, tracker,
+                StoreRecorder(store, trial_id, tracker, cfg.train.checkpoints),
+                EventCallback(sink, trial_id, tracker, schedule, count_parameters(model), str(device)),
+                *(extra_callbacks or []),
+            ]
+            if cfg.early_stop.enabled:
+                callbacks.append(EarlyStopping(tracker, cfg.early_stop.patience))
+            learner = Learner(model, build_optimizer(cfg.optim, model), data, settings_from(cfg), device, callbacks)
+            learner.fit()
+            status = learner.status
+            notes.insert(0, learner.message)
+            test = score_test(learner, tracker, restore_best=not cfg.early_stop.enabled or cfg.early_stop.restore_best)
     except TuneLabError as exc:
-        message = str(exc)
+        notes.insert(0, str(exc))
     except torch.OutOfMemoryError:
-        message = (f"out of memory on {device}: lower train.batch_size (now {cfg.train.batch_size}) "
-                   f"or choose a smaller model")
+        notes.insert(0, f"out of memory on {device}: lower train.batch_size (now {cfg.train.batch_size}) "
+                        f"or choose a smaller model")
     except Exception as exc:  # noqa: BLE001 - a failed run must never take the caller down
-        message = f"{type(exc).__name__}: {exc}"
+        notes.insert(0, f"{type(exc).__name__}: {exc}")
         extra["traceback"] = traceback.format_exc()
-    seconds = time.perf_counter() - t0
-    epochs_run = learner.epoch if learner is not None else 0
+    message = "; ".join(n for n in notes if n)
     stored = store.get_trial(trial_id)
-    result = RunResult(trial_id, status, epochs_run, tracker.best_epoch, stored.best_val_acc, stored.best_val_loss,
-                       test.acc if test else None, finite_or_none(test.loss) if test else None, seconds, message,
-                       guard.step)
+    result = RunResult(trial_id, status, stored.epochs_run or 0, tracker.best_epoch, stored.best_val_acc,
+                       stored.best_val_loss, test.acc if test else None,
+                       finite_or_none(test.loss) if test else None, time.perf_counter() - t0, message, guard.step)
     store.finish_trial(trial_id, status, message=message, test_acc=result.test_acc, test_loss=result.test_loss,
                        diverged_step=guard.step, **({"extra": extra} if extra else {}))
     sink.emit(result)
@@ -100,3 +98,32 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
         store.close()
     return result
 
+
+def score_test(learner: Learner, tracker: BestTracker, restore_best: bool) -> EvalResult | None:
+    """Score the test split once, after training; it never takes part in any choice.
+
+    The best epoch's weights are scored unless early stopping was told not to restore them; a diverged
+    run's last weights are never scored."""
+    if learner.data.test is None:
+        return None
+    use_best = tracker.best_state is not None and (restore_best or learner.status == "diverged")
+    if learner.status == "diverged" and not use_best:
+        return None
+    if use_best:
+        learner.model.load_state_dict(tracker.best_state)
+    try:
+        return learner.evaluate(learner.data.test)
+    except CancelFit:  # stopped during the test pass
+        return None
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Use `threads` CPU threads for this run only (0: leave torch's setting alone)."""
+    before = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -3,7 +3,6 @@ early stopping and events. Storage lives in trainers/recording.py."""
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -67,12 +66,17 @@ class ControlCallback(Callback):
         self.control = control
 
     def before_batch(self, learner: Learner) -> None:
+        paused_before = self.control.paused_seconds
         try:
             self.control.checkpoint()
         except StopRequested:
             learner.status = "stopped"
             learner.message = f"stopped by request at epoch {learner.epoch}, batch {learner.batch}"
             raise CancelFit() from None
+        finally:
+            learner.paused_seconds += self.control.paused_seconds - paused_before
+
+    before_eval_batch = before_batch
 
 
 class DivergenceGuard(Callback):
@@ -129,10 +133,9 @@ class EarlyStopping(Callback):
 
     order = 20
 
-    def __init__(self, tracker: BestTracker, patience: int, restore_best: bool) -> None:
+    def __init__(self, tracker: BestTracker, patience: int) -> None:
         self.tracker = tracker
         self.patience = patience
-        self.restore_best = restore_best
         self.stopped_epoch: int | None = None
 
     def after_epoch(self, learner: Learner) -> None:
@@ -141,10 +144,6 @@ class EarlyStopping(Callback):
             learner.message = (f"early stop at epoch {learner.epoch}: {self.tracker.monitor} has not improved "
                                f"since epoch {self.tracker.best_epoch}")
             raise CancelFit()
-
-    def after_fit(self, learner: Learner) -> None:
-        if self.restore_best and self.tracker.best_state is not None:
-            learner.model.load_state_dict(copy.deepcopy(self.tracker.best_state))
 
 
 class EventCallback(Callback):

@@ -355,7 +355,14 @@ def _check_relations(cfg: RunConfig) -> None:
         raise ConfigError("optim.nesterov", True, "false unless optim.momentum > 0")
     if cfg.train.amp and cfg.train.device not in ("auto", "cuda"):
         raise ConfigError("train.amp", True, "false unless train.device is auto or cuda")
+    uses_batch_norm = m.family in TORCHVISION_MODELS or (m.family in ("mlp", "cnn") and m.batch_norm)
+    if cfg.train.batch_size < 2 and uses_batch_norm:
+        raise ConfigError("train.batch_size", cfg.train.batch_size,
+                          "at least 2 when the model uses batch normalisation (statistics of one sample are undefined)")
     sch = cfg.schedule
+    if sch.name == "one_cycle" and sch.warmup_epochs > 0:
+        raise ConfigError("schedule.warmup_epochs", sch.warmup_epochs,
+                          "0 with the one_cycle schedule, whose first phase is already a warmup (schedule.pct_start)")
     if sch.warmup_epochs >= cfg.train.epochs:
         raise ConfigError("schedule.warmup_epochs", sch.warmup_epochs,
                           f"fewer than train.epochs ({cfg.train.epochs})")
@@ -367,12 +374,16 @@ def load_config(path: str | Path) -> RunConfig:
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError("config file", str(p), "an existing .toml or .json file")
-    text = p.read_text(encoding="utf-8")
+    kind = "JSON" if p.suffix.lower() == ".json" else "TOML"
     try:
-        raw = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("config file", str(p), f"valid {p.suffix.lstrip('.').upper() or 'TOML'} ({exc})") from None
-    return RunConfig.from_dict(raw)
+        text = p.read_text(encoding="utf-8")
+        raw = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("config file", str(p), f"a readable UTF-8 {kind} file ({exc})") from None
+    try:
+        return RunConfig.from_dict(raw)
+    except ConfigError as err:  # same field, so a form can still mark it; the message names the file too
+        raise ConfigError(err.field, err.value, f"{err.allowed} (in {p})") from None
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> Path:

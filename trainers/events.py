@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import asdict, dataclass
 from typing import Protocol, Union
 
@@ -104,13 +105,15 @@ class RunControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self.paused_seconds = 0.0  # total time the loop spent waiting in checkpoint()
 
     def stop(self) -> None:
         self._stop.set()
         self._running.set()  # wake a paused loop so it can see the stop
 
     def pause(self) -> None:
-        self._running.clear()
+        if not self._stop.is_set():  # a stopping run must not be put to sleep again
+            self._running.clear()
 
     def resume(self) -> None:
         self._running.set()
@@ -126,6 +129,8 @@ class RunControl:
     def checkpoint(self) -> None:
         """Block while paused; raise StopRequested once a stop was asked for."""
         if not self._running.is_set():
+            started = time.perf_counter()
             self._running.wait()
+            self.paused_seconds += time.perf_counter() - started
         if self._stop.is_set():
             raise StopRequested()

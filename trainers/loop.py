@@ -28,7 +28,8 @@ class CancelFit(Exception):
 
 
 class Callback:
-    """Override any of: before_fit, before_epoch, before_batch, after_batch, after_train, after_epoch, after_fit."""
+    """Override any of: before_fit, before_epoch, before_batch, after_batch, after_train, before_eval_batch,
+    after_epoch, after_fit."""
 
     order = 0
 
@@ -78,6 +79,7 @@ class Learner:
     val: EvalResult | None = None
     epoch_seconds: float = 0.0
     train_seconds: float = 0.0
+    paused_seconds: float = 0.0  # added to by whoever pauses the loop; left out of epoch timings
 
     def __post_init__(self) -> None:
         self.callbacks = sorted(self.callbacks, key=lambda cb: cb.order)
@@ -108,6 +110,7 @@ class Learner:
 
     def _epoch(self) -> None:
         t0 = time.perf_counter()
+        p0 = self.paused_seconds
         _train_mode(self.model)
         self.batch = 0
         self._loss_sum, self._correct, self._seen = 0.0, 0, 0
@@ -126,13 +129,13 @@ class Learner:
                     pass
         except CancelEpoch:
             pass
-        self.train_seconds = time.perf_counter() - t0
+        self.train_seconds = time.perf_counter() - t0 - (self.paused_seconds - p0)
         seen = max(1, self._seen)
         self.train_loss = self._loss_sum / seen
         self.train_acc = self._correct / seen
         self("after_train")
         self.val = self.evaluate(self.data.val)
-        self.epoch_seconds = time.perf_counter() - t0
+        self.epoch_seconds = time.perf_counter() - t0 - (self.paused_seconds - p0)
         self("after_epoch")
 
     def _batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
@@ -194,9 +197,12 @@ class Learner:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         n = 0
-        batches: Iterable = iter_batches(split, max(self.settings.batch_size, 1024), shuffle=False, gen=self.gen,
-                                         device=self.device, num_workers=self.settings.num_workers)
+        # in memory, big batches are free speed; streamed from disk, memory is what is short
+        size = max(self.settings.batch_size, 1024) if split.in_memory else 2 * self.settings.batch_size
+        batches: Iterable = iter_batches(split, size, shuffle=False, gen=self.gen, device=self.device,
+                                         num_workers=self.settings.num_workers)
         for xb, yb in batches:
+            self("before_eval_batch")  # a stop or pause is honoured during long evaluations too
             with self._autocast():
                 out = self.model(xb)
             loss_sum += nn.functional.cross_entropy(out.float(), yb, reduction="sum")

@@ -50,7 +50,7 @@ class StoreRecorder(Callback):
         self.store.update_trial(self.trial_id, **fields)
 
     def after_fit(self, learner: Learner) -> None:
-        # runs before EarlyStopping restores the best weights, so "last" really is the last epoch's
+        # the model still holds the last epoch's weights here: the best are loaded later, for the test
         if self.save_checkpoints and learner.epoch > 0 and learner.status != "diverged":
             state = {k: v.detach().cpu() for k, v in learner.model.state_dict().items()}
             path = save_checkpoint(self.store.checkpoint_dir(self.trial_id) / "last.pt", state,

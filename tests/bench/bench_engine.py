@@ -122,8 +122,8 @@ def main() -> None:
                 bare += bare_epoch_times(cfg, bundle)[1:]
             loader += bare_epoch_times(cfg, bundle, use_dataloader=True)[1:]
     e, b, d = statistics.median(engine), statistics.median(bare), statistics.median(loader)
-    print(f"rows: {len(bundle.train)} train + {len(bundle.val)} validation, batch {cfg.train.batch_size}, threads {args.threads}, "
-          f"MLP {cfg.model.hidden_layers}x{cfg.model.hidden_units}, {cfg.optim.name}, on {args.device}")
+    print(f"rows: {len(bundle.train)} train + {len(bundle.val)} validation, batch {cfg.train.batch_size}, "
+          f"threads {args.threads}, MLP {cfg.model.hidden_layers}x{cfg.model.hidden_units}, {cfg.optim.name}, on {args.device}")
     print(f"median epoch seconds: engine {e:.3f}, bare tensor loop {b:.3f}, bare DataLoader loop {d:.3f}")
     print(f"engine/bare epoch-time ratio: {e / b:.3f}")
     print(f"tensor batches vs DataLoader speedup: {d / b:.2f}")

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from trainers.errors import DataError
+
 
 
 @dataclass
@@ -114,8 +116,20 @@ def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Gen
     loader = DataLoader(split.dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
                         generator=gen if shuffle else None, pin_memory=device.type == "cuda",
                         drop_last=drop_single, persistent_workers=False)
-    for xb, yb in loader:
-        yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+    try:
+        for xb, yb in loader:
+            yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+    except DataError as exc:
+        raise DataError(worker_message(exc)) from None
+
+
+def worker_message(exc: DataError) -> str:
+    """A DataLoader worker re-raises with its whole traceback as the message; keep the user's part."""
+    text = str(exc).strip()
+    if "Traceback" not in text:
+        return text
+    last = text.splitlines()[-1]
+    return last.split("DataError: ", 1)[-1]
 
 
 def num_batches(split: Split, batch_size: int, shuffle: bool = True) -> int:

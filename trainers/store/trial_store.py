@@ -6,16 +6,18 @@ writer); the SQL is kept portable so a shared PostgreSQL server is only a differ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import case, delete, func, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +62,17 @@ def _dumps(value: Any, what: str) -> str:
         raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
 
 
+def _checkpoint_root(url: URL, db_file: Path | None) -> Path:
+    """One folder per store, so trial 1 of one database never overwrites trial 1 of another: beside a
+    database file, named after it; for a server database, in the data folder under a digest of its URL."""
+    if db_file is not None:
+        return db_file.parent / f"{db_file.stem}-checkpoints"
+    if url.get_backend_name() == "sqlite":  # in memory: gone with the process, like the database
+        return Path(tempfile.mkdtemp(prefix="tunelab-memory-store-"))
+    digest = hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
+    return data_dir() / "checkpoints" / f"{url.get_backend_name()}-{digest}"
+
+
 class TrialStore:
     """Trials and their epoch metrics. Safe for one writer thread plus reader threads: each call
     uses its own session, and returns frozen records rather than ORM objects."""
@@ -76,8 +89,7 @@ class TrialStore:
                 shown = str(db_file)
                 db_file.parent.mkdir(parents=True, exist_ok=True)
                 parsed = parsed.set(database=str(db_file))  # a later chdir must not move the database
-            # Checkpoints sit beside a database file; a server database keeps them in the data folder.
-            self._checkpoint_root = (db_file.parent if db_file else data_dir()) / "checkpoints"
+            self._checkpoint_root = _checkpoint_root(parsed, db_file)
             self._engine = open_engine(parsed)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
             with self._sessions.begin() as session:
