@@ -123,3 +123,17 @@ def test_train_fraction_keeps_every_class(fraction: float) -> None:
     assert set(y[tr].tolist()) == {0, 1, 2, 3}
     assert len(tr) == pytest.approx(128 * fraction, abs=4)
     assert len(va) == 32 and not set(tr) & set(va)
+
+
+@pytest.mark.parametrize("per_class, classes, val, test, n_val, n_test", [
+    (3, 10, 0.15, 0.15, 4, 4),    # per class 0.45 rounds to 0, but the totals still hold out 4 + 4 (30 * 0.15)
+    (3, 2, 0.15, 0.15, 1, 1),
+    (100, 3, 0.2, 0.1, 60, 30),
+])
+def test_small_classes_still_get_the_overall_split_sizes(per_class: int, classes: int, val: float, test: float,
+                                                          n_val: int, n_test: int) -> None:
+    y = np.repeat(np.arange(classes), per_class)
+    tr, va, te = split_indices(y, val_split=val, test_split=test, seed=3, train_fraction=1.0, where="t")
+    assert (len(va), len(te)) == (n_val, n_test)
+    assert set(y[tr].tolist()) == set(range(classes))
+    assert max(np.bincount(y[va], minlength=classes)) <= 1 + len(va) // classes  # spread, not piled on one class
