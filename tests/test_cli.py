@@ -113,3 +113,10 @@ def test_sigkill_mid_run_leaves_store_readable_and_trial_interrupted(tmp_path: P
         assert len(kept) >= 2 and [e.epoch for e in kept] == list(range(1, len(kept) + 1))
         assert store.get_trial(earlier).status == "completed"
         assert len(store.epochs(earlier)) == 1
+
+
+def test_version_and_help_need_no_display_and_no_training() -> None:
+    version = tunelab("--version")
+    assert version.returncode == 0 and version.stdout.startswith("tunelab ")
+    helped = tunelab("train", "--help")
+    assert helped.returncode == 0 and "--optim.momentum" in helped.stdout and "--lr" in helped.stdout

@@ -152,3 +152,11 @@ def test_batch_norm_needs_two_samples_and_one_cycle_has_its_own_warmup() -> None
     assert RunConfig().replace(**{"train.batch_size": 1}).train.batch_size == 1  # plain MLP is fine
     with pytest.raises(ConfigError, match="schedule.warmup_epochs"):
         RunConfig().replace(**{"schedule.name": "one_cycle", "schedule.warmup_epochs": 1.0})
+
+
+def test_form_tables_name_real_fields() -> None:
+    from trainers.config import MODEL_FAMILIES, MODEL_PARAMS, SCHEDULE_PARAMS, SCHEDULES
+    fields = {s.key for s in field_specs()}
+    assert set(MODEL_PARAMS) == set(MODEL_FAMILIES) and set(SCHEDULE_PARAMS) == set(SCHEDULES)
+    assert all(f"model.{name}" in fields for names in MODEL_PARAMS.values() for name in names)
+    assert all(f"schedule.{name}" in fields for names in SCHEDULE_PARAMS.values() for name in names)

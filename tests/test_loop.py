@@ -274,3 +274,17 @@ def test_amp_on_cpu_is_reported_not_silently_dropped(store: TrialStore) -> None:
         assert "mixed precision" not in result.message
     else:
         assert result.status == "completed" and "mixed precision is CUDA-only" in result.message
+
+
+def test_reduce_on_plateau_lowers_the_rate_when_validation_stalls(store: TrialStore) -> None:
+    g = torch.Generator().manual_seed(2)
+    noise = bundle_from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,), generator=g))
+    cfg = cfg_for(**{"train.epochs": 12, "schedule.name": "plateau", "schedule.plateau_patience": 0,
+                     "schedule.plateau_factor": 0.5, "model.hidden_units": 256, "model.dropout": 0.0,
+                     "optim.lr": 0.01})
+    sink = ListSink()
+    run_training(cfg, sink=sink, store=store, bundle=noise)
+    lrs = [e.lr for e in sink.of(EpochEnded)]
+    assert lrs[0] == pytest.approx(0.01)
+    assert lrs[-1] < 0.01 and all(b <= a for a, b in zip(lrs, lrs[1:]))
+    assert {round(lr / 0.01, 6) for lr in lrs} <= {round(0.5 ** k, 6) for k in range(13)}  # whole halvings only

@@ -55,6 +55,7 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
     t0 = time.perf_counter()
     tracker = BestTracker(cfg.early_stop.monitor, cfg.early_stop.mode, cfg.early_stop.min_delta)
     guard = DivergenceGuard()
+    recorder = StoreRecorder(store, trial_id, tracker, cfg.train.checkpoints)
     status, notes, test = "failed", [], None
     extra: dict = {}
     if cfg.train.amp and device.type != "cuda":
@@ -64,11 +65,9 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
             torch.manual_seed(cfg.train.seed)
             data = (bundle or load_dataset(cfg.data)).to(device)
             model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
-            schedule = ScheduleCallback(cfg)
             callbacks: list[Callback] = [
-                ControlCallback(control or RunControl()), schedule, guard, tracker,
-                StoreRecorder(store, trial_id, tracker, cfg.train.checkpoints),
-                EventCallback(sink, trial_id, tracker, schedule, count_parameters(model), str(device)),
+                ControlCallback(control or RunControl()), ScheduleCallback(cfg), guard, tracker, recorder,
+                EventCallback(sink, trial_id, tracker, count_parameters(model), str(device)),
                 *(extra_callbacks or []),
             ]
             if cfg.early_stop.enabled:
@@ -87,9 +86,8 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
         notes.insert(0, f"{type(exc).__name__}: {exc}")
         extra["traceback"] = traceback.format_exc()
     message = "; ".join(n for n in notes if n)
-    stored = store.get_trial(trial_id)
-    result = RunResult(trial_id, status, stored.epochs_run or 0, tracker.best_epoch, stored.best_val_acc,
-                       stored.best_val_loss, test.acc if test else None,
+    result = RunResult(trial_id, status, recorder.epochs_recorded, tracker.best_epoch, recorder.best_val_acc,
+                       recorder.best_val_loss, test.acc if test else None,
                        finite_or_none(test.loss) if test else None, time.perf_counter() - t0, message, guard.step)
     store.finish_trial(trial_id, status, message=message, test_acc=result.test_acc, test_loss=result.test_loss,
                        diverged_step=guard.step, **({"extra": extra} if extra else {}))

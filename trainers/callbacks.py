@@ -29,32 +29,28 @@ def resolve_mode(monitor: str, mode: str) -> str:
 
 
 class ScheduleCallback(Callback):
-    """Sets the learning rate before every batch from the pure schedule functions."""
+    """Sets the learning rate before every batch from the pure schedule functions; for reduce-on-plateau
+    it also watches the validation loss (the training loss when there is no validation split)."""
 
     order = -10
 
     def __init__(self, cfg: RunConfig) -> None:
         self.cfg = cfg
         self.plateau_scale = 1.0
-        self._plateau_best = math.inf
-        self._plateau_wait = 0
-        self.lr = cfg.optim.lr
+        self._plateau = BestTracker("val_loss", "min", keep_weights=False)
 
     def before_batch(self, learner: Learner) -> None:
-        self.lr = scheduled_lr(self.cfg, learner.step - 1, learner.steps_per_epoch, self.plateau_scale)
-        set_lr(learner.optimizer, self.lr)
+        lr = scheduled_lr(self.cfg, learner.step - 1, learner.steps_per_epoch, self.plateau_scale)
+        set_lr(learner.optimizer, lr)
 
     def after_epoch(self, learner: Learner) -> None:
         if self.cfg.schedule.name != "plateau":
             return
-        value = learner.val.loss if learner.val is not None else learner.train_loss
-        if value < self._plateau_best:
-            self._plateau_best, self._plateau_wait = value, 0
-            return
-        self._plateau_wait += 1
-        if self._plateau_wait > self.cfg.schedule.plateau_patience:
+        self._plateau.monitor = "val_loss" if learner.val is not None else "train_loss"
+        self._plateau.after_epoch(learner)
+        if self._plateau.epochs_since_best > self.cfg.schedule.plateau_patience:
             self.plateau_scale *= self.cfg.schedule.plateau_factor
-            self._plateau_wait = 0
+            self._plateau.epochs_since_best = 0
 
 
 class ControlCallback(Callback):
@@ -101,10 +97,11 @@ class BestTracker(Callback):
 
     order = 10
 
-    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0, keep_weights: bool = True) -> None:
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode)
         self.min_delta = min_delta
+        self.keep_weights = keep_weights
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -123,7 +120,8 @@ class BestTracker(Callback):
         self.improved = value is not None and math.isfinite(value) and self._better(value)
         if self.improved:
             self.best_value, self.best_epoch, self.epochs_since_best = value, learner.epoch, 0
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in learner.model.state_dict().items()}
+            if self.keep_weights:
+                self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in learner.model.state_dict().items()}
         else:
             self.epochs_since_best += 1
 
@@ -136,11 +134,9 @@ class EarlyStopping(Callback):
     def __init__(self, tracker: BestTracker, patience: int) -> None:
         self.tracker = tracker
         self.patience = patience
-        self.stopped_epoch: int | None = None
 
     def after_epoch(self, learner: Learner) -> None:
         if self.tracker.epochs_since_best >= max(1, self.patience):
-            self.stopped_epoch = learner.epoch
             learner.message = (f"early stop at epoch {learner.epoch}: {self.tracker.monitor} has not improved "
                                f"since epoch {self.tracker.best_epoch}")
             raise CancelFit()
@@ -151,12 +147,11 @@ class EventCallback(Callback):
 
     order = 15
 
-    def __init__(self, sink: Sink, trial_id: int | None, tracker: BestTracker, schedule: ScheduleCallback,
-                 param_count: int, device: str) -> None:
+    def __init__(self, sink: Sink, trial_id: int | None, tracker: BestTracker, param_count: int,
+                 device: str) -> None:
         self.sink = sink
         self.trial_id = trial_id
         self.tracker = tracker
-        self.schedule = schedule
         self.param_count = param_count
         self.device = device
 
@@ -166,12 +161,11 @@ class EventCallback(Callback):
                                   len(d.val), len(d.test) if d.test is not None else 0, self.param_count, self.device))
 
     def after_batch(self, learner: Learner) -> None:
-        self.sink.emit(BatchEnded(learner.epoch, learner.batch, learner.step, learner.loss_value, self.schedule.lr,
+        self.sink.emit(BatchEnded(learner.epoch, learner.batch, learner.step, learner.loss_value, learner.lr,
                                   learner.grad_norm, learner.batch_size_now))
 
     def after_epoch(self, learner: Learner) -> None:
         val = learner.val
-        speed = len(learner.data.train) / learner.train_seconds if learner.train_seconds > 0 else 0.0
         self.sink.emit(EpochEnded(learner.epoch, learner.train_loss, learner.train_acc,
-                                  val.loss if val else None, val.acc if val else None, self.schedule.lr,
-                                  learner.epoch_seconds, speed, self.tracker.improved))
+                                  val.loss if val else None, val.acc if val else None, learner.lr,
+                                  learner.epoch_seconds, learner.samples_per_sec or 0.0, self.tracker.improved))

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from trainers.config import RunConfig, coerce, field_specs, load_config
 from trainers.errors import ConfigError, TuneLabError
 from trainers.progress import ProgressSink
+from trainers.version import VERSION
 
 # Short flags for the fields people set most; every field also has a --section.field flag.
 ALIASES: dict[str, str] = {
@@ -50,6 +51,7 @@ def _add_store_flag(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tunelab", description="TuneLab: train, rank and diagnose deep-learning models.")
+    parser.add_argument("--version", action="version", version=f"tunelab {VERSION}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     train = sub.add_parser("train", help="train one trial from a config file and/or flags")
     _add_config_flags(train)
@@ -80,8 +82,6 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         changes["early_stop.enabled"] = "true"  # giving a patience means wanting early stopping
     typed = {}
     for key, value in changes.items():
-        if "." not in key or key.split(".", 1)[0] not in cfg.to_dict():
-            raise ConfigError(key, value, "a dotted field name such as optim.lr")
         try:
             typed[key] = coerce(key, value)
         except KeyError:

@@ -13,7 +13,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import tomli_w
 
@@ -246,10 +246,6 @@ def field_specs() -> Iterator[FieldSpec]:
 _SPECS: dict[str, FieldSpec] = {s.key: s for s in field_specs()}
 
 
-def spec(key: str) -> FieldSpec:
-    return _SPECS[key]
-
-
 def coerce(key: str, value: Any) -> Any:
     """Convert a value (possibly text from a flag or a form) to the field's type, or raise ConfigError."""
     s = _SPECS[key]
@@ -314,58 +310,86 @@ def _check_range(s: FieldSpec, value: Any) -> None:
 
 
 def validate(cfg: RunConfig) -> RunConfig:
-    """Check every field's type and range, then the rules that tie fields together."""
+    """Check every section, then the rules that tie sections together and the files named."""
     for section in SECTIONS:
-        obj = getattr(cfg, section)
-        if not isinstance(obj, SECTIONS[section]):
-            raise ConfigError(section, obj, "a table of fields")
-        for name in (f.name for f in dataclasses.fields(obj)):
-            s = _SPECS[f"{section}.{name}"]
-            value = _check_type(s, getattr(obj, name))
-            setattr(obj, name, value)
-            _check_range(s, value)
-    _check_relations(cfg)
+        validate_section(section, getattr(cfg, section))
+    _check_across_sections(cfg)
+    _check_files(cfg)
     return cfg
 
 
-def _check_relations(cfg: RunConfig) -> None:
-    d = cfg.data
+def validate_section(section: str, obj: Any) -> None:
+    """Types and ranges of one section's fields, then the rules within that section."""
+    if not isinstance(obj, SECTIONS[section]):
+        raise ConfigError(section, obj, "a table of fields")
+    for name in (f.name for f in dataclasses.fields(obj)):
+        s = _SPECS[f"{section}.{name}"]
+        value = _check_type(s, getattr(obj, name))
+        setattr(obj, name, value)
+        _check_range(s, value)
+    rules = _SECTION_RULES.get(section)
+    if rules is not None:
+        rules(obj)
+
+
+def _data_rules(d: DataConfig) -> None:
     if d.val_split + d.test_split >= 0.9:
         raise ConfigError("data.test_split", d.test_split,
                           f"validation + test fractions below 0.9 (validation is {d.val_split:g})")
-    if d.source in ("image_folder", "csv"):
-        if not d.path:
-            raise ConfigError("data.path", d.path, f"the {'folder' if d.source == 'image_folder' else 'CSV file'}"
-                                                   f" to read for source {d.source!r}")
-        p = Path(d.path).expanduser()
-        if d.source == "image_folder" and not p.is_dir():
-            raise ConfigError("data.path", d.path, "an existing folder with one sub-folder per class")
-        if d.source == "csv" and not p.is_file():
-            raise ConfigError("data.path", d.path, "an existing CSV file")
-    m = cfg.model
+    if d.source in ("image_folder", "csv") and not d.path:
+        raise ConfigError("data.path", d.path, f"the {'folder' if d.source == 'image_folder' else 'CSV file'}"
+                                               f" to read for source {d.source!r}")
+
+
+def _model_rules(m: ModelConfig) -> None:
     if m.kernel_size % 2 == 0:
         raise ConfigError("model.kernel_size", m.kernel_size, "an odd integer in [1, 11]")
-    if m.family in TORCHVISION_MODELS and m.weights_path:
-        if not Path(m.weights_path).expanduser().is_file():
-            raise ConfigError("model.weights_path", m.weights_path, "an existing weights file, or empty")
     if m.freeze_backbone and not m.pretrained:
         raise ConfigError("model.freeze_backbone", True, "false unless model.pretrained is true")
-    o = cfg.optim
+
+
+def _optim_rules(o: OptimConfig) -> None:
     if o.name == "sgd" and o.nesterov and o.momentum <= 0:
         raise ConfigError("optim.nesterov", True, "false unless optim.momentum > 0")
-    if cfg.train.amp and cfg.train.device not in ("auto", "cuda"):
+
+
+def _schedule_rules(sch: ScheduleConfig) -> None:
+    if sch.name == "one_cycle" and sch.warmup_epochs > 0:
+        raise ConfigError("schedule.warmup_epochs", sch.warmup_epochs,
+                          "0 with the one_cycle schedule, whose first phase is already a warmup (schedule.pct_start)")
+
+
+def _train_rules(t: TrainConfig) -> None:
+    if t.amp and t.device not in ("auto", "cuda"):
         raise ConfigError("train.amp", True, "false unless train.device is auto or cuda")
+
+
+_SECTION_RULES: dict[str, Callable[[Any], None]] = {
+    "data": _data_rules, "model": _model_rules, "optim": _optim_rules, "schedule": _schedule_rules,
+    "train": _train_rules,
+}
+
+
+def _check_across_sections(cfg: RunConfig) -> None:
+    m = cfg.model
     uses_batch_norm = m.family in TORCHVISION_MODELS or (m.family in ("mlp", "cnn") and m.batch_norm)
     if cfg.train.batch_size < 2 and uses_batch_norm:
         raise ConfigError("train.batch_size", cfg.train.batch_size,
                           "at least 2 when the model uses batch normalisation (statistics of one sample are undefined)")
-    sch = cfg.schedule
-    if sch.name == "one_cycle" and sch.warmup_epochs > 0:
-        raise ConfigError("schedule.warmup_epochs", sch.warmup_epochs,
-                          "0 with the one_cycle schedule, whose first phase is already a warmup (schedule.pct_start)")
-    if sch.warmup_epochs >= cfg.train.epochs:
-        raise ConfigError("schedule.warmup_epochs", sch.warmup_epochs,
+    if cfg.schedule.warmup_epochs >= cfg.train.epochs:
+        raise ConfigError("schedule.warmup_epochs", cfg.schedule.warmup_epochs,
                           f"fewer than train.epochs ({cfg.train.epochs})")
+
+
+def _check_files(cfg: RunConfig) -> None:
+    d, m = cfg.data, cfg.model
+    p = Path(d.path).expanduser()
+    if d.source == "image_folder" and not p.is_dir():
+        raise ConfigError("data.path", d.path, "an existing folder with one sub-folder per class")
+    if d.source == "csv" and not p.is_file():
+        raise ConfigError("data.path", d.path, "an existing CSV file")
+    if m.family in TORCHVISION_MODELS and m.weights_path and not Path(m.weights_path).expanduser().is_file():
+        raise ConfigError("model.weights_path", m.weights_path, "an existing weights file, or empty")
 
 
 # ---- files ------------------------------------------------------------------------------

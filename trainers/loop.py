@@ -91,6 +91,16 @@ class Learner:
         self._l1_params = [p for p in self._params if p.ndim > 1]
         self._amp_dtype, self._scaler = _amp_setup(s.amp, self.device)
 
+    @property
+    def lr(self) -> float:
+        """The learning rate of the current step (the schedule sets every group alike)."""
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @property
+    def samples_per_sec(self) -> float | None:
+        """Training throughput of the last epoch, pauses left out."""
+        return len(self.data.train) / self.train_seconds if self.train_seconds > 0 else None
+
     def __call__(self, stage: str) -> None:
         for cb in self.callbacks:
             hook: Callable[[Learner], Any] | None = getattr(cb, stage, None)
@@ -159,7 +169,7 @@ class Learner:
             self.optimizer.step()
         with torch.no_grad():
             # the epoch's training loss is plain cross-entropy, comparable with the validation loss
-            plain = ce if s.label_smoothing == 0 and s.l1 == 0 else nn.functional.cross_entropy(out.float(), yb)
+            plain = ce if s.label_smoothing == 0 else nn.functional.cross_entropy(out.float(), yb)
             stats = torch.stack([loss.detach().float(), norm.float(), plain.detach().float(),
                                  (out.argmax(1) == yb).sum().float()])
         # one device synchronisation per batch, for everything the callbacks and the epoch totals need;

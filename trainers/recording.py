@@ -24,6 +24,7 @@ class StoreRecorder(Callback):
         self.trial_id = trial_id
         self.tracker = tracker
         self.save_checkpoints = save_checkpoints
+        self.epochs_recorded = 0
         self.best_val_acc: float | None = None
         self.best_val_loss: float | None = None
 
@@ -31,11 +32,6 @@ class StoreRecorder(Callback):
         val = learner.val
         val_loss = finite_or_none(val.loss) if val else None
         val_acc = val.acc if val else None
-        speed = len(learner.data.train) / learner.train_seconds if learner.train_seconds > 0 else None
-        self.store.add_epoch(self.trial_id, learner.epoch, train_loss=finite_or_none(learner.train_loss),
-                             train_acc=finite_or_none(learner.train_acc), val_loss=val_loss, val_acc=val_acc,
-                             lr=float(learner.optimizer.param_groups[0]["lr"]), seconds=learner.epoch_seconds,
-                             samples_per_sec=speed)
         if val_acc is not None and (self.best_val_acc is None or val_acc > self.best_val_acc):
             self.best_val_acc = val_acc
         if val_loss is not None and (self.best_val_loss is None or val_loss < self.best_val_loss):
@@ -47,7 +43,11 @@ class StoreRecorder(Callback):
                                    {"epoch": learner.epoch, "monitor": self.tracker.monitor,
                                     "value": float(self.tracker.best_value or 0.0)})
             fields["checkpoint_best"] = str(path)
-        self.store.update_trial(self.trial_id, **fields)
+        self.store.add_epoch(self.trial_id, learner.epoch, train_loss=finite_or_none(learner.train_loss),
+                             train_acc=finite_or_none(learner.train_acc), val_loss=val_loss, val_acc=val_acc,
+                             lr=learner.lr, seconds=learner.epoch_seconds, samples_per_sec=learner.samples_per_sec,
+                             **fields)
+        self.epochs_recorded = learner.epoch
 
     def after_fit(self, learner: Learner) -> None:
         # the model still holds the last epoch's weights here: the best are loaded later, for the test

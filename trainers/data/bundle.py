@@ -103,7 +103,7 @@ def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Gen
     """Yield (x, y) batches on `device`. In-memory splits are indexed; streamed ones use a DataLoader.
 
     When shuffling (training), a last batch of a single sample is dropped: batch norm cannot train on it."""
-    drop_single = shuffle and len(split) % batch_size == 1 and len(split) > 1
+    drop_single = _drops_last_single(split, batch_size, shuffle)
     if split.in_memory:
         assert split.x is not None and split.y is not None
         n = split.y.shape[0]
@@ -133,10 +133,12 @@ def worker_message(exc: DataError) -> str:
 
 
 def num_batches(split: Split, batch_size: int, shuffle: bool = True) -> int:
-    n = len(split)
-    if shuffle and n % batch_size == 1 and n > 1:
-        n -= 1
+    n = len(split) - _drops_last_single(split, batch_size, shuffle)
     return -(-n // batch_size)
+
+
+def _drops_last_single(split: Split, batch_size: int, shuffle: bool) -> bool:
+    return shuffle and len(split) % batch_size == 1 and len(split) > 1
 
 
 def as_int_labels(values: list[str] | np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from trainers.config import ModelConfig, RunConfig, validate
+from trainers.config import ModelConfig, validate_section
 from trainers.errors import ConfigError, ModelError
 from trainers.models.cnn import build_cnn
 from trainers.models.mlp import build_mlp
@@ -63,7 +62,7 @@ def _checked(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -
         raise ModelError(f"Expected a ModelConfig, got {type(cfg).__name__}.")
     try:
         # The weights file is checked when it is loaded, with a message saying what to place where.
-        validate(RunConfig(model=dataclasses.replace(cfg, weights_path="")))
+        validate_section("model", cfg)
     except ConfigError as exc:
         raise ModelError(str(exc)) from None
     try:

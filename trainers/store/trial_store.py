@@ -157,17 +157,23 @@ class TrialStore:
     def add_epoch(
         self, trial_id: int, epoch: int, *, train_loss: float | None, train_acc: float | None,
         val_loss: float | None, val_acc: float | None, lr: float | None, seconds: float | None,
-        samples_per_sec: float | None,
+        samples_per_sec: float | None, **trial_fields: Any,
     ) -> None:
-        """Record one finished epoch (NaN is stored as None) and advance the trial's epochs_run."""
+        """Record one finished epoch (NaN is stored as None) and advance the trial's epochs_run.
+
+        `trial_fields` (running best metrics, a new checkpoint path) are set in the same transaction,
+        so an epoch costs one commit."""
         epoch = coerce(EpochMetric.__table__, "epoch", epoch)
         given = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
                      lr=lr, seconds=seconds, samples_per_sec=samples_per_sec)
         metrics = {name: coerce(EpochMetric.__table__, name, value) for name, value in given.items()}
+        summary = summary_values(trial_fields)
         with self._session() as session:
             trial = self._trial(session, trial_id)
             session.add(EpochMetric(trial_id=trial_id, epoch=epoch, **metrics))
             trial.epochs_run = max(trial.epochs_run or 0, epoch)
+            for key, value in summary.items():
+                setattr(trial, key, value)
             try:
                 session.flush()
             except IntegrityError as exc:
