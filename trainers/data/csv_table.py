@@ -116,28 +116,23 @@ def read_table(path: Path) -> Table:
     return Table(path, header, rows, lines)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
-
-
-def _is_missing(text: str) -> bool:
-    """Empty, or a number spelling that is not finite (nan, inf)."""
+def _cell_kind(text: str) -> str:
+    """"number" (finite), "missing" (empty, nan, inf) or "text"; each cell is parsed once."""
     if not text:
-        return True
+        return "missing"
     try:
-        return not math.isfinite(float(text))
+        value = float(text)
     except ValueError:
-        return False
+        return "text"
+    return "number" if math.isfinite(value) else "missing"
 
 
 def column_kind(table: Table, j: int) -> str:
     """"numeric" when every value is a number, "categorical" when none is; a mix is a DataError."""
     name, cells = table.header[j], table.column(j)
-    numbers = [i for i, c in enumerate(cells) if _is_number(c)]
-    texts = [i for i, c in enumerate(cells) if not _is_number(c) and not _is_missing(c)]
+    kinds = [_cell_kind(c) for c in cells]
+    numbers = [i for i, k in enumerate(kinds) if k == "number"]
+    texts = [i for i, k in enumerate(kinds) if k == "text"]
     if numbers and texts:
         # the rarer kind is almost always the typo
         odd, usual = (numbers, "text") if len(numbers) < len(texts) else (texts, "numbers")
@@ -146,11 +141,11 @@ def column_kind(table: Table, j: int) -> str:
                         f"{cells[i]!r} where the other values are {usual}")
     if not numbers:
         return "categorical"
-    for i, c in enumerate(cells):
-        if _is_missing(c):
-            shown = repr(c) if c else "an empty cell"
-            raise DataError(f"{table.path}: column {name!r}, line {table.lines[i]}: {shown} is not a finite "
-                            f"number; fill in the value or remove the row")
+    if "missing" in kinds:
+        i = kinds.index("missing")
+        shown = repr(cells[i]) if cells[i] else "an empty cell"
+        raise DataError(f"{table.path}: column {name!r}, line {table.lines[i]}: {shown} is not a finite "
+                        f"number; fill in the value or remove the row")
     return "numeric"
 
 
