@@ -71,9 +71,12 @@ def feature_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     else:
         mean = x.mean(dim=0)
         std = x.std(dim=0) if x.shape[0] > 1 else torch.ones_like(mean)
-    # constant features (an always-blank pixel) must not divide by zero
-    std = torch.where(std > 1e-8, std, torch.ones_like(std))
-    return mean, std
+    return mean, usable_std(std)
+
+
+def usable_std(std: torch.Tensor) -> torch.Tensor:
+    """Constant features (an always-blank pixel) get std 1, so standardising never divides by zero."""
+    return torch.where(std > 1e-8, std, torch.ones_like(std))
 
 
 def augment_batch(x: torch.Tensor, flip: bool, crop_padding: int, gen: torch.Generator) -> torch.Tensor:

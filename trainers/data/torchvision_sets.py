@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.utils import extract_archive
 
 from trainers.config import DataConfig
-from trainers.data.bundle import DatasetBundle, Split
+from trainers.data.bundle import DatasetBundle, Split, usable_std
 from trainers.data.common import check_covered, make_bundle, split_indices
 from trainers.errors import DataError
 from trainers.paths import data_dir
@@ -116,8 +116,7 @@ def channel_stats(images: torch.Tensor, index: torch.Tensor,
     n = len(index) * images[0, 0].numel()
     mean = total / n
     var = (squares - n * mean.square()) / max(n - 1, 1)    # unbiased, as feature_stats
-    std = var.clamp_min(0).sqrt()
-    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    std = usable_std(var.clamp_min(0).sqrt())
     return mean.float().view(c, 1, 1), std.float().view(c, 1, 1)
 
 
