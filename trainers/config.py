@@ -45,6 +45,13 @@ SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
     "one_cycle": ("max_lr", "pct_start", "div_factor", "final_div_factor"),
     "plateau": ("plateau_factor", "plateau_patience", "min_lr"),
 }
+# Which data fields each source reads beyond the splits, augmentation and normalisation every source has.
+DATA_PARAMS: dict[str, tuple[str, ...]] = {
+    **{name: ("path", "download", "in_memory_limit_mb", "num_workers") for name in TORCHVISION_SOURCES},
+    "digits": (),
+    "image_folder": ("path", "image_size", "in_memory_limit_mb", "num_workers"),
+    "csv": ("path", "target_column"),
+}
 # Which model fields each family reads (dropout applies to all).
 MODEL_PARAMS: dict[str, tuple[str, ...]] = {
     "mlp": ("hidden_layers", "hidden_units", "activation", "batch_norm"),
@@ -263,6 +270,19 @@ def coerce(key: str, value: Any) -> Any:
         except ValueError:
             raise ConfigError(key, value, s.allowed()) from None
     return _check_type(s, value)
+
+
+def spec(key: str) -> FieldSpec:
+    """The spec of a field by dotted name ("optim.lr")."""
+    return _SPECS[key]
+
+
+def check_value(key: str, value: Any) -> Any:
+    """One field on its own: converted to the field's type and inside its range or choices, or a
+    ConfigError naming the field. Rules that tie fields together are checked by validate()."""
+    v = coerce(key, value)
+    _check_range(_SPECS[key], v)
+    return v
 
 
 def _check_type(s: FieldSpec, value: Any) -> Any:

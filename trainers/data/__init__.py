@@ -1,19 +1,34 @@
 """Dataset sources behind one call: load_dataset(cfg) returns train/validation/test splits.
 
 Each source lives in its own module, imported only when used, so choosing the bundled digits never
-pays for importing torchvision or Pillow.
+pays for importing torchvision or Pillow. The tensor types load on first use too, so the forms can
+read trainers.data.shapes before torch is imported.
 """
 
 from __future__ import annotations
 
 from trainers.config import DATA_SOURCES, TORCHVISION_SOURCES, DataConfig
-from trainers.data.bundle import DatasetBundle, Split, augment_batch, iter_batches, num_batches
+from typing import TYPE_CHECKING, Any
+
 from trainers.errors import DataError
+
+if TYPE_CHECKING:
+    from trainers.data.bundle import DatasetBundle, Split, augment_batch, iter_batches, num_batches
 
 __all__ = ["DatasetBundle", "Split", "augment_batch", "iter_batches", "load_dataset", "num_batches"]
 
 
-def load_dataset(cfg: DataConfig) -> DatasetBundle:
+_FROM_BUNDLE = ("DatasetBundle", "Split", "augment_batch", "iter_batches", "num_batches")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_BUNDLE:
+        from trainers.data import bundle
+        return getattr(bundle, name)
+    raise AttributeError(f"module 'trainers.data' has no attribute {name!r}")
+
+
+def load_dataset(cfg: DataConfig) -> "DatasetBundle":
     """Read the source named by cfg.source; every problem with the data is a DataError."""
     if cfg.source == "digits":
         from trainers.data.digits import load_digits

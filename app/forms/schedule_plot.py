@@ -1,0 +1,85 @@
+"""The learning-rate preview under the schedule fields: the planned rate over the whole run.
+
+Computed by the engine's pure schedule functions (numpy only), so it draws before torch is loaded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app.forms.field_editor import small_font
+from trainers.config import RunConfig
+from trainers.data.shapes import known_shape, planned_train_samples
+from trainers.schedules import schedule_preview
+
+# Used when the data's size is known only once it is read (image folders, CSV files).
+ASSUMED_STEPS_PER_EPOCH = 100
+
+
+def planned_steps_per_epoch(cfg: RunConfig) -> tuple[int, bool]:
+    """(optimizer steps per epoch, whether that is exact rather than assumed)."""
+    shape = known_shape(cfg.data)
+    if shape is None:
+        return ASSUMED_STEPS_PER_EPOCH, False
+    samples = planned_train_samples(cfg.data, shape.samples)
+    return max(1, math.ceil(samples / cfg.train.batch_size)), True
+
+
+class SchedulePlot(QWidget):
+    """A small non-interactive plot (x: epoch, y: learning rate) and a caption saying what it assumes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setFixedHeight(120)
+        # pyqtgraph hints 600 px wide; let the form's width decide instead (it sits in a ~380 px column)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.plot.setMinimumWidth(160)
+        for w in (self.plot, self.plot.viewport()):  # a picture, not a Tab stop
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setBackground(None)  # follow the palette instead of pyqtgraph's black
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "epoch")
+        item.setLabel("left", "lr")
+        item.getAxis("left").enableAutoSIPrefix(False)  # "0.001", not "1 (x0.001)" clipped at this size
+        item.showGrid(x=True, y=True, alpha=0.2)
+        self._pen = pg.mkPen("#2a7ab0", width=1)
+        self._stale_pen = pg.mkPen("#9e9e9e", width=1, style=Qt.PenStyle.DashLine)
+        self.curve = item.plot(np.zeros(0), np.zeros(0), pen=self._pen)
+
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setFont(small_font(self.caption))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.plot)
+        layout.addWidget(self.caption)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def show_config(self, cfg: RunConfig) -> None:
+        """Redraw for a valid config."""
+        steps, exact = planned_steps_per_epoch(cfg)
+        x, lrs = schedule_preview(cfg, steps)
+        self.curve.setData(np.asarray(x, dtype=np.float64), np.asarray(lrs, dtype=np.float64))
+        self.curve.setPen(self._pen)
+        self.plot.getPlotItem().setXRange(0, float(cfg.train.epochs), padding=0.02)
+        text = f"{cfg.train.epochs} epochs × {steps:,} steps" if exact else \
+            f"{cfg.train.epochs} epochs × ~{steps} steps (approximate: the data's size is known once it is read)"
+        if cfg.schedule.name == "plateau":
+            text += "; reduce-on-plateau decays only when validation stalls, so the drop is not shown"
+        self.caption.setText(text)
+
+    def set_stale(self) -> None:
+        """Keep the last curve but mark it out of date while the form holds errors."""
+        self.curve.setPen(self._stale_pen)
+        self.caption.setText("Preview paused: fix the marked fields.")

@@ -1,0 +1,196 @@
+"""The main window: tabs, menus, keyboard shortcuts and the status bar. It composes; it computes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+
+from app.recent_files import recent_configs, remember_config
+from app.tabs.placeholder_tab import PlaceholderTab
+from app.tabs.training_tab import TrainingTab
+from trainers.config import RunConfig, load_config, save_config
+from trainers.errors import ConfigError
+from trainers.version import VERSION
+
+CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
+PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "gap": "Generalisation gap",
+               "grad_norm": "Gradient norm"}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.config_path: Path | None = None
+        self._close_after_run = False
+        self.training = TrainingTab(store_url)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.training, "&Training")
+        self.tabs.addTab(PlaceholderTab("The learning-rate finder"), "&LR finder")
+        self.tabs.addTab(PlaceholderTab("The trial history"), "&History")
+        self.tabs.addTab(PlaceholderTab("Ensemble building"), "&Ensembles")
+        self.setCentralWidget(self.tabs)
+        self.run_status = QLabel()
+        self.statusBar().addPermanentWidget(self.run_status)
+        self.statusBar().showMessage("Loading the training engine…")
+        self._build_menus()
+        self.training.status_changed.connect(self.run_status.setText)
+        self.training.run_started.connect(self._sync_run_actions)
+        self.training.run_finished.connect(self._on_run_finished)
+        self._sync_run_actions()
+        self._update_title()
+        self.resize(1360, 860)
+
+    # ---- menus -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action(file_menu, "&New config", QKeySequence.New, self.new_config)
+        self.open_action = self._action(file_menu, "&Open config…", QKeySequence.Open, self.open_config_dialog)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.save_action = self._action(file_menu, "&Save config", QKeySequence.Save, self.save_config_action)
+        self.save_as_action = self._action(file_menu, "Save config &as…", QKeySequence.SaveAs,
+                                           self.save_config_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
+
+        run_menu = bar.addMenu("&Run")
+        self.train_action = self._action(run_menu, "&Train", QKeySequence("Ctrl+Return"), self.training.start)
+        self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.pause_action = self._action(run_menu, "&Pause / resume", QKeySequence("Ctrl+P"),
+                                         self.training.toggle_pause)
+        self.stop_action = self._action(run_menu, "&Stop", QKeySequence(Qt.Key_Escape), self.training.stop)
+
+        view_menu = bar.addMenu("&View")
+        self.plot_actions: dict[str, QAction] = {}
+        for name in self.training.plots.names():
+            act = view_menu.addAction(PLOT_TITLES.get(name, name))
+            act.setCheckable(True)
+            act.setChecked(self.training.plots.is_plot_visible(name))
+            act.toggled.connect(lambda on, n=name: self.training.plots.set_plot_visible(n, on))
+            self.plot_actions[name] = act
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About TuneLab", None, self._about)
+
+    def _action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:
+        act = menu.addAction(text)
+        if shortcut is not None:
+            act.setShortcut(shortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        return act
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_configs()
+        for p in paths:
+            self.recent_menu.addAction(p).triggered.connect(lambda _c=False, path=p: self.open_config(path))
+        if not paths:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    # ---- config files --------------------------------------------------------------------------
+    def new_config(self) -> None:
+        self.training.form.set_config(RunConfig())
+        self.config_path = None
+        self._update_title()
+
+    def open_config_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open run config", self._dialog_dir(), CONFIG_FILTER)
+        if path:
+            self.open_config(path)
+
+    def open_config(self, path: str | Path) -> bool:
+        if self.training.running:
+            self._tell("Stop the current run before opening another config.", "warn")
+            return False
+        try:
+            cfg = load_config(path)
+        except ConfigError as err:
+            self._tell(f"Could not open {path}: {err}", "error")
+            return False
+        self.training.form.set_config(cfg)
+        self.config_path = Path(path)
+        remember_config(path)
+        self._update_title()
+        self._tell(f"Opened {path}", "info")
+        return True
+
+    def save_config_action(self) -> None:
+        if self.config_path is None:
+            self.save_config_dialog()
+        else:
+            self.save_config(self.config_path)
+
+    def save_config_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Save run config", self._dialog_dir(), CONFIG_FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += ".json" if "JSON (" in chosen and "TOML" not in chosen else ".toml"
+            self.save_config(path)
+
+    def save_config(self, path: str | Path) -> bool:
+        cfg = self.training.form.config()
+        if cfg is None:
+            self._tell(f"Not saved: {self.training.form.first_error()}", "error")
+            return False
+        try:
+            save_config(cfg, path)
+        except (ConfigError, OSError) as err:
+            self._tell(f"Could not save {path}: {err}", "error")
+            return False
+        self.config_path = Path(path)
+        remember_config(path)
+        self._update_title()
+        self._tell(f"Saved {path}", "info")
+        return True
+
+    def _dialog_dir(self) -> str:
+        return str(self.config_path.parent) if self.config_path else str(Path.home())
+
+    # ---- run state -------------------------------------------------------------------------------
+    def engine_ready(self) -> None:
+        """The engine finished importing in the background: live parameter counts can start."""
+        self.training.form.set_engine_ready()
+        self.statusBar().showMessage("Ready", 3000)
+
+    def _sync_run_actions(self) -> None:
+        running = self.training.running
+        for act in (self.new_action, self.open_action, self.recent_menu.menuAction()):
+            act.setEnabled(not running)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+
+    def _on_run_finished(self, _outcome: object) -> None:
+        self._sync_run_actions()
+        if self._close_after_run:
+            self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self.training.running:
+            event.accept()
+            return
+        event.ignore()  # close once the worker has ended, so no thread outlives the window
+        if self._close_after_run or self.confirm_stop_and_close():
+            self._close_after_run = True
+            self.training.stop()
+
+    def confirm_stop_and_close(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Stop training?", "A run is in progress. Stop it (the trial is kept as stopped) and close?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _tell(self, text: str, kind: str) -> None:
+        self.training.panel.show_message(text, kind)
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self) -> None:
+        name = self.config_path.name if self.config_path else "untitled"
+        self.setWindowTitle(f"TuneLab — {name}")
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About TuneLab", f"TuneLab {VERSION}\nTrain, rank and diagnose deep-learning models.")

@@ -1,0 +1,254 @@
+"""One live pyqtgraph plot: curves fed from GrowingBuffers, redrawn only when their data changed."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401  (registers ImageExporter under pg.exporters)
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.plots.buffers import GrowingBuffer
+
+_SYMBOL_SIZE = 6
+
+
+class LivePlot(QWidget):
+    """A titled plot with a legend, a crosshair readout and a Log / PNG… / CSV… tool row."""
+
+    def __init__(self, title: str = "", x_label: str = "", y_label: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title = title
+        self._buffers: dict[str, GrowingBuffer] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._drawn: dict[str, int] = {}  # buffer version each curve last showed; -1 forces a redraw
+        self._log_y = False
+
+        self._plot = pg.PlotWidget(title=title)
+        self._plot.setLabel("bottom", x_label)
+        self._plot.setLabel("left", y_label)
+        self._plot.showGrid(x=True, y=True, alpha=0.2)
+        self._plot.addLegend(offset=(-10, 10))
+        self._plot.setDownsampling(auto=True, mode="peak")  # also the default for any item added later
+        self._plot.setClipToView(True)
+
+        # Crosshair: a vertical line and a text readout; ignoreBounds keeps it out of the autorange.
+        self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((150, 150, 150), width=1))
+        self._vline.setVisible(False)
+        self._plot.addItem(self._vline, ignoreBounds=True)
+        # Rate-limited so a fast mouse does not trigger a readout per pixel.
+        self._mouse_proxy = pg.SignalProxy(self._plot.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._on_mouse_moved)
+
+        self._readout = QLabel("")
+        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._log_button = self._tool_button("Log", "Logarithmic y axis")
+        self._log_button.setCheckable(True)
+        self._log_button.toggled.connect(self.set_log_y)
+        self._png_button = self._tool_button("PNG…", "Save this plot as a PNG image")
+        self._png_button.clicked.connect(self._ask_png)
+        self._csv_button = self._tool_button("CSV…", "Save this plot's points as CSV")
+        self._csv_button.clicked.connect(self._ask_csv)
+
+        tools = QHBoxLayout()
+        tools.setContentsMargins(0, 0, 0, 0)
+        tools.addWidget(self._readout, 1)
+        for button in (self._log_button, self._png_button, self._csv_button):
+            tools.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self._plot, 1)
+        layout.addLayout(tools)
+
+    def _tool_button(self, text: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.setAccessibleName(f"{tip} ({self._title})" if self._title else tip)
+        button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable by Tab on every platform style
+        button.setAutoDefault(False)
+        return button
+
+    # -- curves ---------------------------------------------------------------------------
+    def add_curve(self, name: str, color, width: int = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine,
+                  symbol: str | None = None) -> GrowingBuffer:
+        """Create a curve once (pyqtgraph pattern: later only setData) and return its buffer."""
+        if name in self._curves:
+            raise ValueError(f"curve {name!r} already exists in plot {self._title!r}")
+        pen = pg.mkPen(color, width=width, style=style)
+        extra = {}
+        if symbol is not None:  # per-epoch curves: symbols make a 1-point curve visible
+            extra = dict(symbol=symbol, symbolSize=_SYMBOL_SIZE, symbolPen=pen, symbolBrush=pg.mkBrush(color))
+        curve = pg.PlotDataItem(name=name, pen=pen, antialias=False, **extra)
+        self._plot.addItem(curve)
+        # After addItem: PlotItem.addItem overwrites an item's downsampling with the plot's own mode.
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+        buffer = GrowingBuffer()
+        self._curves[name], self._buffers[name], self._drawn[name] = curve, buffer, -1
+        return buffer
+
+    def buffer(self, name: str) -> GrowingBuffer:
+        return self._buffers[name]
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        return self._curves[name]
+
+    def curve_names(self) -> tuple[str, ...]:
+        return tuple(self._curves)
+
+    @property
+    def plot_widget(self) -> pg.PlotWidget:
+        return self._plot
+
+    @property
+    def readout_label(self) -> QLabel:
+        return self._readout
+
+    @property
+    def crosshair(self) -> pg.InfiniteLine:
+        return self._vline
+
+    def set_x_label(self, text: str) -> None:
+        self._plot.setLabel("bottom", text)
+
+    def set_y_label(self, text: str) -> None:
+        self._plot.setLabel("left", text)
+
+    # -- drawing --------------------------------------------------------------------------
+    def refresh(self) -> int:
+        """Push changed buffers to their curves; returns how many curves were re-set."""
+        updated = 0
+        for name, buffer in self._buffers.items():
+            if self._drawn[name] == buffer.version:
+                continue
+            x, y = self._display_data(buffer)
+            self._curves[name].setData(x, y)
+            self._drawn[name] = buffer.version
+            updated += 1
+        return updated
+
+    def _display_data(self, buffer: GrowingBuffer) -> tuple[np.ndarray, np.ndarray]:
+        """The buffer's points, minus those the current axis cannot show (NaN/inf, and <= 0 on log-y).
+
+        Copies only when something must be dropped; the usual case hands pyqtgraph the views."""
+        x, y = buffer.x, buffer.y
+        with np.errstate(invalid="ignore"):
+            keep = np.isfinite(x) & np.isfinite(y)
+            if self._log_y:
+                keep &= y > 0
+        if keep.all():
+            return x, y
+        return x[keep], y[keep]
+
+    def clear(self) -> None:
+        for buffer in self._buffers.values():
+            buffer.clear()
+        self._readout.setText("")
+        self._vline.setVisible(False)
+        self.refresh()
+
+    # -- log-y ----------------------------------------------------------------------------
+    @property
+    def log_y(self) -> bool:
+        return self._log_y
+
+    def set_log_y(self, on: bool) -> None:
+        on = bool(on)
+        if self._log_button.isChecked() != on:
+            self._log_button.setChecked(on)  # re-enters through toggled; the guard below stops the loop
+            return
+        if on == self._log_y:
+            return
+        self._log_y = on
+        self._plot.setLogMode(x=False, y=on)
+        # The filter for non-positive values depends on the mode, so every curve must be re-set.
+        for name in self._drawn:
+            self._drawn[name] = -1
+        self.refresh()
+
+    # -- crosshair ------------------------------------------------------------------------
+    def readout_at(self, x: float) -> str:
+        """What the crosshair label shows at data x: each curve's point nearest to x."""
+        parts = [f"x={x:.4g}"]
+        for name, buffer in self._buffers.items():
+            i = _nearest_index(buffer, x)
+            if i is not None:
+                parts.append(f"{name}={float(buffer.y[i]):.4g}")
+        return "   ".join(parts) if len(parts) > 1 else ""
+
+    def _on_mouse_moved(self, args: tuple) -> None:
+        pos: QPointF = args[0]
+        if not self._plot.plotItem.sceneBoundingRect().contains(pos):
+            return
+        x = self._plot.plotItem.vb.mapSceneToView(pos).x()
+        self._vline.setPos(x)
+        self._vline.setVisible(True)
+        self._readout.setText(self.readout_at(x))
+
+    # -- export ---------------------------------------------------------------------------
+    def export_png(self, path: str | Path) -> None:
+        exporter = pg.exporters.ImageExporter(self._plot.plotItem)
+        width = int(exporter.parameters()["width"])
+        if width < 2:  # a never-shown widget has no size yet; give the image a sensible one
+            exporter.parameters()["width"] = 800
+        exporter.export(str(path))
+
+    def export_csv(self, path: str | Path) -> None:
+        """Every stored point of every curve (not the downsampled or filtered display)."""
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["curve", "x", "y"])
+            for name, buffer in self._buffers.items():
+                # repr of a Python float round-trips exactly; numpy scalars would print as np.float64(...)
+                writer.writerows((name, repr(float(a)), repr(float(b)))
+                                 for a, b in zip(buffer.x.tolist(), buffer.y.tolist()))
+
+    def _ask_png(self) -> None:
+        self._ask_and_export("PNG image (*.png)", ".png", self.export_png)
+
+    def _ask_csv(self) -> None:
+        self._ask_and_export("CSV file (*.csv)", ".csv", self.export_csv)
+
+    def _ask_and_export(self, file_filter: str, suffix: str, export) -> None:
+        default = (self._title or "plot").lower().replace(" ", "_") + suffix
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {self._title or 'plot'}", default, file_filter)
+        if not path:
+            return
+        if not path.lower().endswith(suffix):
+            path += suffix
+        try:
+            export(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not save", f"Could not write {path}:\n{exc}")
+
+
+def _nearest_index(buffer: GrowingBuffer, x: float) -> int | None:
+    """Index of the point whose x is nearest to `x` (binary search when the buffer is sorted)."""
+    n = len(buffer)
+    if n == 0:
+        return None
+    xs = buffer.x
+    if not buffer.x_sorted:
+        with np.errstate(invalid="ignore"):
+            distance = np.abs(xs - x)
+        if np.isnan(distance).all():
+            return None
+        return int(np.nanargmin(distance))
+    i = int(np.searchsorted(xs, x))
+    if i <= 0:
+        return 0
+    if i >= n:
+        return n - 1
+    return i - 1 if x - xs[i - 1] <= xs[i] - x else i

@@ -1,0 +1,71 @@
+"""Train / Pause / Stop buttons, epoch and batch progress bars, and the run's message line."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+_STYLES = {"info": "", "ok": "color: #1b5e20;", "warn": "color: #8a5a00;", "error": "color: #b00020;"}
+
+
+class RunPanel(QWidget):
+    train_clicked = Signal()
+    pause_clicked = Signal()
+    stop_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.train_button = QPushButton("&Train")
+        self.train_button.setToolTip("Start training (Ctrl+Return)")
+        self.pause_button = QPushButton("&Pause")
+        self.pause_button.setToolTip("Pause or resume between batches")
+        self.stop_button = QPushButton("&Stop")
+        self.stop_button.setToolTip("Stop before the next batch (Esc); the trial is kept as stopped")
+        self.train_button.clicked.connect(self.train_clicked)
+        self.pause_button.clicked.connect(self.pause_clicked)
+        self.stop_button.clicked.connect(self.stop_clicked)
+
+        self.epoch_bar = QProgressBar()
+        self.epoch_bar.setFormat("epoch %v / %m")
+        self.batch_bar = QProgressBar()
+        self.batch_bar.setFormat("batch %v / %m")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        bars = QGridLayout()
+        bars.addWidget(QLabel("Epochs"), 0, 0)
+        bars.addWidget(self.epoch_bar, 0, 1)
+        bars.addWidget(QLabel("Batches"), 1, 0)
+        bars.addWidget(self.batch_bar, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addLayout(bars)
+        layout.addWidget(self.message)
+        self.set_running(False, can_train=True)
+
+    def set_running(self, running: bool, can_train: bool) -> None:
+        self.train_button.setEnabled(not running and can_train)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        if not running:
+            self.set_paused(False)
+
+    def set_paused(self, paused: bool) -> None:
+        self.pause_button.setText("&Resume" if paused else "&Pause")
+
+    def set_progress(self, epochs: int, epoch: int, steps: int, batch: int) -> None:
+        self.epoch_bar.setMaximum(max(1, epochs))
+        self.epoch_bar.setValue(epoch)
+        self.batch_bar.setMaximum(max(1, steps))
+        self.batch_bar.setValue(batch)
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(_STYLES[kind])
+        self.message.setProperty("kind", kind)
