@@ -339,3 +339,20 @@ def test_importing_plots_does_not_load_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
+
+
+def test_live_timer_slows_down_when_painting_is_expensive(qtbot, monkeypatch) -> None:
+    """Painting shares the cores with training: an expensive repaint stretches the next interval."""
+    import app.plots.training_plots as tp
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.handle_events([FitStarted(1, 2, 10, 100, 10, 10, 1000, "cpu")])
+    clock = iter([0.0, 0.001, 1.0, 1.020])  # a 1 ms refresh, then a 20 ms one
+    monkeypatch.setattr(tp.time, "perf_counter", lambda: next(clock))
+    plots.plot("loss").buffer("train (batch)").append(0.1, 1.0)
+    plots.refresh()
+    assert plots._timer.interval() == tp.REFRESH_MS  # cheap: full rate
+    plots.plot("loss").buffer("train (batch)").append(0.2, 0.9)
+    plots.refresh()
+    assert plots._timer.interval() == min(tp.MAX_REFRESH_MS, round(20 / tp.PAINT_BUDGET))

@@ -39,7 +39,9 @@ class LivePlot(QWidget):
         self._plot = pg.PlotWidget(title=title)
         self._plot.setLabel("bottom", x_label)
         self._plot.setLabel("left", y_label)
-        self._plot.showGrid(x=True, y=True, alpha=0.2)
+        # No grid: pyqtgraph draws grid lines through each axis picture, and on a software raster that made
+        # every repaint ~6x slower (59 ms vs 10 ms for the five plots), which starved the training thread.
+        # The crosshair readout gives exact values instead.
         self._plot.addLegend(offset=(-10, 10))
         self._plot.setDownsampling(auto=True, mode="peak")  # also the default for any item added later
         self._plot.setClipToView(True)
@@ -119,6 +121,15 @@ class LivePlot(QWidget):
     @property
     def crosshair(self) -> pg.InfiniteLine:
         return self._vline
+
+    def set_x_span(self, lo: float, hi: float) -> None:
+        """Fix the x axis to [lo, hi] (a run's planned epochs): a growing curve then does not re-lay the
+        axis out on every repaint, which is most of the cost of painting a live plot."""
+        self._plot.enableAutoRange(x=False)
+        self._plot.setXRange(lo, hi, padding=0.02)
+
+    def release_x_span(self) -> None:
+        self._plot.enableAutoRange(x=True)
 
     def set_x_label(self, text: str) -> None:
         self._plot.setLabel("bottom", text)

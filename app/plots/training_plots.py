@@ -1,11 +1,13 @@
 """The five live training plots (loss, accuracy, learning rate, generalisation gap, gradient norm).
 
-Events only append to buffers; a 20 Hz timer paints. Data arrival (the worker's coalesced signal)
-and painting thus run at independent rates, and a burst of events costs one repaint, not one each.
+Events only append to buffers; a timer paints (20 Hz, slower when a repaint is expensive). Data
+arrival (the worker's coalesced signal) and painting thus run at independent rates, and a burst of
+events costs one repaint, not one each.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from PySide6.QtCore import QTimer, Signal
@@ -15,12 +17,17 @@ from app.plots.live_plot import LivePlot
 from trainers.events import BatchEnded, EpochEnded, FitStarted
 from trainers.smoothing import Ema
 
-REFRESH_MS = 50  # 20 Hz: smooth to the eye, cheap for two shared cores
+REFRESH_MS = 50  # 20 Hz when painting is cheap: smooth to the eye
+MAX_REFRESH_MS = 500
+# Painting shares the GIL and the cores with the training thread, so the timer slows down when a repaint
+# gets expensive (big window, software raster): at most this fraction of the GUI thread's time is spent
+# painting plots.
+PAINT_BUDGET = 0.025
 _COLUMNS = 2
 
 _TRAIN = (31, 119, 180)
 _VAL = (255, 127, 14)
-_TRAIN_LIGHT = (31, 119, 180, 70)  # raw batch losses: thin and faint, the smoothed curve carries the eye
+_TRAIN_LIGHT = (150, 190, 220)  # raw batch losses: light, the smoothed curve carries the eye (opaque: blending costs paint time)
 _OTHER = (44, 160, 44)
 _EPOCH_SYMBOL = "o"
 
@@ -88,6 +95,9 @@ class TrainingPlots(QWidget):
             elif isinstance(event, FitStarted):
                 self.reset()
                 self._steps_per_epoch = event.steps_per_epoch
+                if event.steps_per_epoch > 0:
+                    for plot in self._plots.values():
+                        plot.set_x_span(0.0, float(event.epochs))
             # FitEnded and anything else carry nothing to draw.
 
     def _batch_x(self, event: BatchEnded) -> float:
@@ -117,13 +127,19 @@ class TrainingPlots(QWidget):
         self._ema.reset()
         self._steps_per_epoch = 0
         for plot in self._plots.values():
+            plot.release_x_span()
             plot.clear()
 
     # -- painting -------------------------------------------------------------------------
     def refresh(self) -> None:
+        """Push new data to the visible plots and paint them now; the live timer's next interval follows
+        what that cost, so painting stays within PAINT_BUDGET of the GUI thread."""
+        started = time.perf_counter()
         for plot in self._plots.values():
-            if not plot.isHidden():  # a hidden plot is brought up to date when shown again
-                plot.refresh()
+            if not plot.isHidden() and plot.refresh():  # a hidden plot is brought up to date when shown again
+                plot.plot_widget.viewport().repaint()
+        cost_ms = (time.perf_counter() - started) * 1000
+        self._timer.setInterval(int(min(MAX_REFRESH_MS, max(REFRESH_MS, cost_ms / PAINT_BUDGET))))
 
     def start_live(self) -> None:
         self._timer.start()
