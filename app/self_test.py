@@ -5,6 +5,7 @@ received data and the trial was stored, prints one line and exits 0 (1 on any fa
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ def run_self_test() -> int:
 
 
 def _check(db: Path) -> str:
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
 
     from app.launch import make_application
     from app.main_window import MainWindow
@@ -35,6 +36,9 @@ def _check(db: Path) -> str:
     from trainers.store import TrialStore
 
     t0 = time.perf_counter()
+    # The offscreen platform warns that it cannot propagate size hints; the report is one line, so drop it.
+    qInstallMessageHandler(lambda _kind, _ctx, msg: None if "propagateSizeHints" in msg
+                           else print(msg, file=sys.stderr))
     app = make_application()
     window = MainWindow(store_url=str(db))
     window.show()

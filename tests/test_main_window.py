@@ -84,6 +84,7 @@ def test_invalid_field_disables_train_with_reason(qtbot, window: MainWindow) -> 
     assert not window.training.running
     type_into(qtbot, window, "optim.lr", "0.01")
     assert panel.train_button.isEnabled()
+    assert "Cannot train" not in panel.message.text()
 
 
 def test_pause_resume_then_stop_mid_epoch(qtbot, window: MainWindow) -> None:

@@ -31,6 +31,7 @@ class TrainingTab(QWidget):
         self.worker: EngineWorker | None = None
         self.last_outcome: JobOutcome | None = None
         self.progress = RunProgress()
+        self._showing_invalid = False
         self.form = ConfigForm()
         self.panel = RunPanel()
         self.plots = TrainingPlots()
@@ -150,8 +151,10 @@ class TrainingTab(QWidget):
         self.panel.set_running(False, can_train=valid)
         if not valid:
             self.panel.show_message(f"Cannot train yet: {self.form.first_error()}", "error")
-        elif self.panel.message.property("kind") == "error" and self.last_outcome is None:
-            self.panel.show_message("")
+            self._showing_invalid = True
+        elif self._showing_invalid:  # put back what was there before the form went invalid
+            self._showing_invalid = False
+            self.panel.show_message(*(describe_outcome(self.last_outcome) if self.last_outcome else ("",)))
 
     def _emit_status(self) -> None:
         self.status_changed.emit(self.progress.status_text())
