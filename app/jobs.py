@@ -18,8 +18,7 @@ def training_job(cfg: RunConfig, store_url: str | None = None) -> Job:
     """Train one trial into the default store (the CLI's), or into store_url when given."""
 
     def job(sink: Sink, control: RunControl) -> Any:
-        from trainers.api import run_training
-        from trainers.store import TrialStore
+        from trainers.api import TrialStore, run_training
         if store_url is None:
             return run_training(cfg, sink=sink, control=control)
         with TrialStore(store_url) as store:
@@ -30,5 +29,4 @@ def training_job(cfg: RunConfig, store_url: str | None = None) -> Job:
 
 def warm_up_engine() -> None:
     """Import the engine ahead of the first run (called off the GUI thread after the window shows)."""
-    import trainers.api  # noqa: F401
-    import trainers.models  # noqa: F401
+    import trainers.api  # noqa: F401 - pulls in torch, the models and the store

@@ -33,7 +33,7 @@ def _check(db: Path) -> str:
     from app.launch import make_application
     from app.main_window import MainWindow
     from trainers.config import RunConfig
-    from trainers.store import TrialStore
+    from trainers.api import TrialStore
 
     t0 = time.perf_counter()
     # The offscreen platform warns that it cannot propagate size hints; the report is one line, so drop it.

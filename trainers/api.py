@@ -17,10 +17,13 @@ from trainers.device import resolve_device
 from trainers.errors import TuneLabError
 from trainers.events import FitEnded, NullSink, RunControl, Sink
 from trainers.loop import Callback, CancelFit, EvalResult, Learner, TrainSettings
-from trainers.models import build_model, count_parameters
+from trainers.models import ModelInfo, build_model, count_parameters, describe_model
 from trainers.optim import build_optimizer
 from trainers.recording import StoreRecorder, finite_or_none
 from trainers.store import TrialStore
+
+# What the GUI uses besides run_training: the store and the model description for the forms.
+__all__ = ["ModelInfo", "RunResult", "TrialStore", "describe_model", "run_training", "trial_summary"]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
 RunResult = FitEnded

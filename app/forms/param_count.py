@@ -36,7 +36,7 @@ def describe(model_cfg: ModelConfig, data_cfg: DataConfig) -> CountText:
     if shape is None:
         return CountText(UNKNOWN_SHAPE, "Image folders and CSV tables are measured when a run reads them.")
     # Imported here: trainers.models imports torch and torchvision, which must not load with the form.
-    from trainers.models import describe_model
+    from trainers.api import describe_model
     try:
         info = describe_model(model_cfg, shape.input_shape, shape.num_classes)
     except TuneLabError as exc:  # ModelError or ConfigError: a message the user can act on
