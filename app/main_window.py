@@ -112,10 +112,7 @@ class MainWindow(QMainWindow):
             self._tell(f"Could not open {path}: {err}", "error")
             return False
         self.training.form.set_config(cfg)
-        self.config_path = Path(path)
-        remember_config(path)
-        self._update_title()
-        self._tell(f"Opened {path}", "info")
+        self._now_using(path, "Opened")
         return True
 
     def save_config_action(self) -> None:
@@ -141,11 +138,15 @@ class MainWindow(QMainWindow):
         except (ConfigError, OSError) as err:
             self._tell(f"Could not save {path}: {err}", "error")
             return False
+        self._now_using(path, "Saved")
+        return True
+
+    def _now_using(self, path: str | Path, verb: str) -> None:
+        """The config now lives in `path`: title, recent list and a word to the user."""
         self.config_path = Path(path)
         remember_config(path)
         self._update_title()
-        self._tell(f"Saved {path}", "info")
-        return True
+        self._tell(f"{verb} {path}", "info")
 
     def _dialog_dir(self) -> str:
         return str(self.config_path.parent) if self.config_path else str(Path.home())
