@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.config import DataConfig
-from trainers.data import DatasetBundle, load_dataset
+from trainers.config import DataConfig, RunConfig
+from trainers.data import DatasetBundle, load_dataset, num_batches
+from trainers.data.shapes import planned_steps_per_epoch
 from trainers.data.digits import read_digits
 
 
@@ -80,3 +81,10 @@ def test_test_split_zero_gives_no_test() -> None:
     bundle = load_dataset(DataConfig(source="digits", test_split=0.0))
     assert bundle.test is None
     assert len(bundle.train) + len(bundle.val) == 1797
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64, 1256, 1000])
+def test_planned_steps_match_the_loaded_split(batch_size: int) -> None:
+    """The form's schedule preview counts steps before reading the data; the engine counts them after."""
+    cfg = RunConfig().replace(**{"train.batch_size": batch_size})
+    assert planned_steps_per_epoch(cfg) == (num_batches(load_dataset(cfg.data).train, batch_size), True)

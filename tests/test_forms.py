@@ -12,7 +12,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QWidget
 
-from app.forms import ConfigForm, FieldEditor, format_value, planned_steps_per_epoch
+from app.forms import ConfigForm, FieldEditor, format_value
+from trainers.data.shapes import planned_steps_per_epoch
 from trainers.config import (DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS, DataConfig, RunConfig,
                              field_specs, spec)
 

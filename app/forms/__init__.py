@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from app.forms.config_form import ConfigForm
 from app.forms.field_editor import FieldEditor, format_value
-from app.forms.schedule_plot import SchedulePlot, planned_steps_per_epoch
+from app.forms.schedule_plot import SchedulePlot
 
-__all__ = ["ConfigForm", "FieldEditor", "SchedulePlot", "format_value", "planned_steps_per_epoch"]
+__all__ = ["ConfigForm", "FieldEditor", "SchedulePlot", "format_value"]

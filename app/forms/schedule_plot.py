@@ -5,8 +5,6 @@ Computed by the engine's pure schedule functions (numpy only), so it draws befor
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -14,21 +12,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.forms.field_editor import small_font
 from trainers.config import RunConfig
-from trainers.data.shapes import known_shape, planned_train_samples
+from trainers.data.shapes import planned_steps_per_epoch
 from trainers.schedules import schedule_preview
-
-# Used when the data's size is known only once it is read (image folders, CSV files).
-ASSUMED_STEPS_PER_EPOCH = 100
-
-
-def planned_steps_per_epoch(cfg: RunConfig) -> tuple[int, bool]:
-    """(optimizer steps per epoch, whether that is exact rather than assumed)."""
-    shape = known_shape(cfg.data)
-    if shape is None:
-        return ASSUMED_STEPS_PER_EPOCH, False
-    samples = planned_train_samples(cfg.data, shape.samples)
-    return max(1, math.ceil(samples / cfg.train.batch_size)), True
-
 
 class SchedulePlot(QWidget):
     """A small non-interactive plot (x: epoch, y: learning rate) and a caption saying what it assumes."""

@@ -54,10 +54,6 @@ def is_switched_on(key: str, values: Mapping[str, Any]) -> bool:
     return True
 
 
-def is_active(key: str, values: Mapping[str, Any]) -> bool:
-    return is_shown(key, values) and is_switched_on(key, values)
-
-
 def browse_mode(key: str, values: Mapping[str, Any]) -> tuple[str, str] | None:
     """("dir" | "file", name filter) for fields picked with a file dialog; None for the rest."""
     if key == "data.path":

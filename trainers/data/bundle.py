@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from trainers.data.shapes import batches_per_epoch, drops_last_single
 from trainers.errors import DataError
 
 
@@ -106,7 +107,7 @@ def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Gen
     """Yield (x, y) batches on `device`. In-memory splits are indexed; streamed ones use a DataLoader.
 
     When shuffling (training), a last batch of a single sample is dropped: batch norm cannot train on it."""
-    drop_single = _drops_last_single(split, batch_size, shuffle)
+    drop_single = drops_last_single(len(split), batch_size, shuffle)
     if split.in_memory:
         assert split.x is not None and split.y is not None
         n = split.y.shape[0]
@@ -136,12 +137,7 @@ def worker_message(exc: DataError) -> str:
 
 
 def num_batches(split: Split, batch_size: int, shuffle: bool = True) -> int:
-    n = len(split) - _drops_last_single(split, batch_size, shuffle)
-    return -(-n // batch_size)
-
-
-def _drops_last_single(split: Split, batch_size: int, shuffle: bool) -> bool:
-    return shuffle and len(split) % batch_size == 1 and len(split) > 1
+    return batches_per_epoch(len(split), batch_size, shuffle)
 
 
 def as_int_labels(values: list[str] | np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainers.config import DataConfig
+import math
+
+from trainers.config import DataConfig, RunConfig
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,24 @@ def planned_train_samples(cfg: DataConfig, samples: int) -> int:
     """Training samples left after the validation and test splits and train_fraction."""
     held_out = round(samples * cfg.val_split) + round(samples * cfg.test_split)
     return max(1, int((samples - held_out) * cfg.train_fraction))
+
+
+# Used when the data's size is known only once it is read (image folders, CSV files).
+ASSUMED_STEPS_PER_EPOCH = 100
+
+
+def drops_last_single(n: int, batch_size: int, shuffle: bool = True) -> bool:
+    """A shuffled epoch skips a last batch of one sample (batch-norm statistics of one are undefined)."""
+    return shuffle and n % batch_size == 1 and n > 1
+
+
+def batches_per_epoch(n: int, batch_size: int, shuffle: bool = True) -> int:
+    return math.ceil((n - drops_last_single(n, batch_size, shuffle)) / batch_size)
+
+
+def planned_steps_per_epoch(cfg: RunConfig) -> tuple[int, bool]:
+    """(optimizer steps per epoch, whether that is exact rather than assumed), before the data is read."""
+    shape = known_shape(cfg.data)
+    if shape is None:
+        return ASSUMED_STEPS_PER_EPOCH, False
+    return max(1, batches_per_epoch(planned_train_samples(cfg.data, shape.samples), cfg.train.batch_size)), True
