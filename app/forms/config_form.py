@@ -15,7 +15,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from app.forms import param_count
-from app.forms.field_editor import ERROR_COLOR, FieldEditor
+from app.forms.field_editor import ERROR_COLOR, INVALID_FIELD_STYLE, FieldEditor
 from app.forms.labels import GROUP_TITLES, field_label
 from app.forms.schedule_plot import SchedulePlot
 from app.forms.validation import check_rules, reason_text
@@ -48,6 +48,7 @@ class ConfigForm(QWidget):
         self.param_label = QLabel(param_count.NOT_READY)
         self.param_label.setWordWrap(True)
         self.schedule_plot = SchedulePlot()
+        self.setStyleSheet(INVALID_FIELD_STYLE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         for section, title in GROUP_TITLES.items():
