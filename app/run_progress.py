@@ -22,9 +22,10 @@ class RunProgress:
     _paused_at: float | None = None
     _paused_total: float = 0.0
 
-    def start(self) -> None:
-        self.__init__()  # type: ignore[misc]
-        self._started = time.monotonic()
+    @classmethod
+    def begin(cls) -> "RunProgress":
+        """A fresh record for a run starting now."""
+        return cls(_started=time.monotonic())
 
     def pause(self) -> None:
         if self._paused_at is None:

@@ -81,7 +81,7 @@ class TrainingTab(QWidget):
         self.worker = EngineWorker(training_job(cfg, self.store_url), self)
         self.worker.events.connect(self._on_events)
         self.worker.outcome.connect(self._on_outcome)
-        self.progress.start()
+        self.progress = RunProgress.begin()
         self.plots.reset()
         self.plots.start_live()
         self.form.set_locked(True)
