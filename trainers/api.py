@@ -1,11 +1,9 @@
-"""The small surface the GUI and the CLI use: run a training trial, read the store."""
+"""The small surface the GUI and the CLI use: run a training trial or a range test, read the store."""
 
 from __future__ import annotations
 
 import time
 import traceback
-from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 
@@ -15,33 +13,22 @@ from trainers.config import RunConfig, validate
 from trainers.data import DatasetBundle, load_dataset
 from trainers.device import resolve_device
 from trainers.errors import TuneLabError
-from trainers.events import FitEnded, NullSink, RunControl, Sink
-from trainers.loop import Callback, CancelFit, EvalResult, Learner, TrainSettings
+from trainers.events import FitEnded, NullSink, RangeTestResult, RunControl, Sink
+from trainers.loop import Callback, CancelFit, EvalResult, Learner
 from trainers.models import ModelInfo, build_model, count_parameters, describe_model
 from trainers.optim import build_optimizer
 from trainers.recording import StoreRecorder, finite_or_none
+from trainers.range_test_settings import RangeTestSettings
+from trainers.range_test_trial import load_range_test, range_test_trials, run_range_test
+from trainers.run_setup import settings_from, torch_threads, trial_summary
 from trainers.store import TrialStore
 
-# What the GUI uses besides run_training: the store and the model description for the forms.
-__all__ = ["ModelInfo", "RunResult", "TrialStore", "describe_model", "run_training", "trial_summary"]
+# What the GUI uses besides run_training: the store, the model description for the forms, the range test.
+__all__ = ["ModelInfo", "RangeTestResult", "RangeTestSettings", "RunResult", "TrialStore", "describe_model",
+           "load_range_test", "range_test_trials", "run_range_test", "run_training", "trial_summary"]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
 RunResult = FitEnded
-
-
-def trial_summary(cfg: RunConfig) -> dict:
-    """The columns the store ranks and filters by, taken from the config."""
-    return {"dataset": cfg.data.source, "model": cfg.model.family, "optimizer": cfg.optim.name, "lr": cfg.optim.lr,
-            "batch_size": cfg.train.batch_size, "dropout": cfg.model.dropout,
-            "weight_decay": cfg.optim.weight_decay, "seed": cfg.train.seed, "epochs_planned": cfg.train.epochs}
-
-
-def settings_from(cfg: RunConfig) -> TrainSettings:
-    t, d = cfg.train, cfg.data
-    return TrainSettings(batch_size=t.batch_size, epochs=t.epochs, grad_clip=t.grad_clip, l1=t.l1,
-                         label_smoothing=t.label_smoothing, augment_flip=d.augment_flip,
-                         augment_crop_padding=d.augment_crop_padding, amp=t.amp, num_workers=d.num_workers,
-                         seed=t.seed)
 
 
 def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunControl | None = None,
@@ -116,15 +103,3 @@ def score_test(learner: Learner, tracker: BestTracker, restore_best: bool) -> Ev
         return learner.evaluate(learner.data.test)
     except CancelFit:  # stopped during the test pass
         return None
-
-
-@contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """Use `threads` CPU threads for this run only (0: leave torch's setting alone)."""
-    before = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -1,4 +1,4 @@
-"""Headless commands: `tunelab train` and `tunelab history`. Imports no Qt."""
+"""Headless commands: `tunelab train`, `tunelab lr-find` and `tunelab history`. Imports no Qt."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
+from trainers import cli_lr_find
 from trainers.config import RunConfig, coerce, field_specs, load_config
 from trainers.errors import ConfigError, TuneLabError
 from trainers.progress import ProgressSink
@@ -23,7 +24,7 @@ ALIASES: dict[str, str] = {
     "early-stopping-patience": "early_stop.patience",
 }
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
-COMMANDS = ("train", "history")
+COMMANDS = ("train", "lr-find", "history")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(train)
     _add_store_flag(train)
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
+    cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
     hist = sub.add_parser("history", help="list trials ranked by best validation accuracy")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
@@ -106,6 +108,16 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_CODES.get(result.status, 1)
 
 
+def _lr_find(args: argparse.Namespace) -> int:
+    from trainers.events import RunControl
+
+    cfg = config_from_args(args)
+    settings = cli_lr_find.settings_from_args(args)  # a bad setting is reported before any work starts
+    control = RunControl()
+    _stop_on_signals(control)
+    return cli_lr_find.run(args, cfg, control, settings)
+
+
 def _stop_on_signals(control: Any) -> None:
     """First Ctrl+C (or SIGTERM) stops after the current batch and records the trial as stopped."""
     def handler(signum: int, frame: object) -> None:
@@ -133,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": _train, "history": _history}[args.command](args)
+        return {"train": _train, "lr-find": _lr_find, "history": _history}[args.command](args)
     except TuneLabError as exc:
         print(f"tunelab: error: {exc}", file=sys.stderr)
         return 2

@@ -7,10 +7,11 @@ worker) and processes (the CLI) without dragging a tensor or a Qt object along.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Protocol, Union
+from typing import Any, Protocol, Union
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,85 @@ class FitEnded:
         return json.dumps(asdict(self))
 
 
-Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded]
+@dataclass(frozen=True)
+class RangeTestStarted:
+    """A learning-rate range test (one repeat of it) begins."""
+
+    trial_id: int | None
+    repeat: int           # 1-based
+    repeats: int
+    iterations: int
+    start_lr: float
+    end_lr: float
+    mode: str             # exp or linear
+
+
+@dataclass(frozen=True)
+class RangeTestStep:
+    repeat: int           # 1-based
+    iteration: int        # 1-based
+    lr: float
+    loss: float           # raw training loss of this batch
+    smoothed: float       # bias-corrected moving average
+    val_loss: float | None = None
+
+
+@dataclass(frozen=True)
+class RangeCurve:
+    """One repeat's sweep, as far as it went."""
+
+    seed: int
+    lrs: tuple[float, ...]
+    losses: tuple[float, ...]
+    smoothed: tuple[float, ...]
+    val_losses: tuple[float, ...] | None
+    stop_reason: str      # why the sweep ended ("" when it ran all iterations)
+
+
+@dataclass(frozen=True)
+class RangeTestResult:
+    """A finished range test: its curves and the suggestions read from them."""
+
+    trial_id: int | None
+    status: str                                      # completed, stopped, failed
+    curves: tuple[RangeCurve, ...]
+    suggestions: dict[str, float | None]             # steepest, valley, min_div_10
+    spreads: dict[str, tuple[float, float] | None]   # lowest and highest value over the repeats
+    agreed: tuple[float, float] | None               # band where the suggestions agree within a factor 3
+    agreeing: tuple[str, ...]                        # which suggestions make up the band
+    message: str                                     # why there is no suggestion, or what went wrong
+    seconds: float
+
+    @property
+    def lrs(self) -> tuple[float, ...]:
+        return self.curves[0].lrs if self.curves else ()
+
+    @property
+    def losses(self) -> tuple[float, ...]:
+        return self.curves[0].losses if self.curves else ()
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data; a non-finite loss (the sweep's last, diverged batch) becomes None."""
+        d = asdict(self)
+        d["agreed"] = list(self.agreed) if self.agreed else None
+        d["lrs"], d["losses"] = list(self.lrs), list(self.losses)
+        return _finite(d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded, RangeTestStarted, RangeTestStep, RangeTestResult]
 
 
 class Sink(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from trainers.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted
+from trainers.events import (BatchEnded, EpochEnded, Event, FitEnded, FitStarted, RangeTestResult, RangeTestStarted,
+                             RangeTestStep)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -45,6 +46,22 @@ class ProgressSink:
             self._line(f"epoch {event.epoch}/{self._epochs}  train loss {event.train_loss:.4f} "
                        f"acc {event.train_acc:.4f}  val loss {_fmt(event.val_loss)} acc {_fmt(event.val_acc)}  "
                        f"{event.samples_per_sec:,.0f} samples/s{best}")
+        elif isinstance(event, RangeTestStarted):
+            self._steps = event.iterations
+            self._line(f"trial {event.trial_id}: range test {event.repeat}/{event.repeats}, learning rate "
+                       f"{event.start_lr:.0e} → {event.end_lr:.0e} ({event.mode}, {event.iterations} iterations)")
+        elif isinstance(event, RangeTestStep) and self.tty:
+            now = time.monotonic()
+            if now - self._last_draw >= 0.1:
+                self._last_draw = now
+                done = int(self.width * event.iteration / max(1, self._steps))
+                bar = "#" * done + "." * (self.width - done)
+                self.stream.write(f"\rrange test [{bar}] lr {event.lr:.2e} loss {event.smoothed:.4f}")
+                self.stream.flush()
+        elif isinstance(event, RangeTestResult):
+            reasons = [c.stop_reason for c in event.curves if c.stop_reason]
+            ended = f"; ended early: {reasons[0]}" if reasons else ""
+            self._line(f"range test {event.status} in {event.seconds:.1f}s{ended}")
         elif isinstance(event, FitEnded):
             self._line(f"{event.status} after {event.epochs_run} epochs in {event.seconds:.1f}s; "
                        f"test acc {_fmt(event.test_acc)}")
