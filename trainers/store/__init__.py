@@ -5,15 +5,19 @@ from __future__ import annotations
 from trainers.store.records import EpochRecord, TrialRecord
 from trainers.store.recovery import INTERRUPTED_MESSAGE
 from trainers.store.schema import FINAL_STATUSES, RUNNING, STATUSES, UPDATABLE
+from trainers.store.trial_query import RANK_METRICS, RankedTrial, TrialQuery
 from trainers.store.trial_store import TrialStore, resolve_store_url
 
 __all__ = [
     "EpochRecord",
     "FINAL_STATUSES",
     "INTERRUPTED_MESSAGE",
+    "RANK_METRICS",
+    "RankedTrial",
     "RUNNING",
     "STATUSES",
     "TrialRecord",
+    "TrialQuery",
     "TrialStore",
     "UPDATABLE",
     "resolve_store_url",

@@ -48,6 +48,8 @@ class TrialRecord:
     host: str
     process_start: int | None
     extra_json: str
+    config_key: str | None
+    diagnosis: str | None
     config: dict[str, Any] = field(default_factory=dict)  # config_json parsed
     extra: dict[str, Any] = field(default_factory=dict)  # extra_json parsed
 

@@ -36,6 +36,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from trainers.errors import StoreError
+from trainers.store.migrations import add_missing_columns
 
 BUSY_TIMEOUT_MS = 10_000  # a reader or a second process waits this long for the writer's lock
 
@@ -137,6 +138,10 @@ class Trial(Base):
 
     extra_json: Mapped[str] = mapped_column(Text, default="{}")  # LR-test curves, ensemble members, ...
 
+    # Added after the first release; trainers/store/migrations.py adds them to older databases.
+    config_key: Mapped[str | None] = mapped_column(String(40), index=True)  # the config minus its seed
+    diagnosis: Mapped[str | None] = mapped_column(String(32), index=True)   # label, once the run has ended
+
 
 class EpochMetric(Base):
     __tablename__ = "epoch_metrics"
@@ -162,6 +167,7 @@ UPDATABLE = (
     "name", "dataset", "model", "optimizer", "lr", "batch_size", "dropout", "weight_decay", "seed",
     "epochs_planned", "epochs_run", "best_epoch", "best_val_acc", "best_val_loss", "final_train_loss",
     "test_acc", "test_loss", "message", "diverged_step", "notes", "checkpoint_best", "checkpoint_last",
+    "diagnosis",
 )
 
 
@@ -232,6 +238,7 @@ def open_engine(url: URL) -> Engine:
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 Base.metadata.create_all(engine)
+                add_missing_columns(engine, Base.metadata)
                 break
             except DBAPIError:
                 if attempt == CREATE_ATTEMPTS - 1:

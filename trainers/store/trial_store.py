@@ -16,15 +16,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trainers.errors import StoreError
 from trainers.paths import data_dir, default_store_path
+from trainers.store.config_key import config_key
 from trainers.store.records import EpochRecord, TrialRecord, epoch_record, parse_json, trial_record
 from trainers.store.recovery import host_name, process_start_time, recover_interrupted
+from trainers.store.trial_query import RankedTrial, TrialQuery, count_matching, distinct_values, query_page
 from trainers.store.schema import (
     FINAL_STATUSES, RUNNING, STATUSES, EpochMetric, Trial, coerce, open_engine, sqlite_file, summary_values,
 )
@@ -73,6 +75,13 @@ def _checkpoint_root(url: URL, db_file: Path | None) -> Path:
     return data_dir() / "checkpoints" / f"{url.get_backend_name()}-{digest}"
 
 
+def _fill_config_keys(session: Session) -> None:
+    """Trials stored before config keys existed get theirs, so their repeats group with newer ones."""
+    rows = session.execute(select(Trial.id, Trial.config_json).where(Trial.config_key.is_(None))).all()
+    for trial_id, text in rows:
+        session.execute(update(Trial).where(Trial.id == trial_id).values(config_key=config_key(parse_json(text))))
+
+
 class TrialStore:
     """Trials and their epoch metrics. Safe for one writer thread plus reader threads: each call
     uses its own session, and returns frozen records rather than ORM objects."""
@@ -94,6 +103,7 @@ class TrialStore:
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
             with self._sessions.begin() as session:
                 marked = recover_interrupted(session, host=host_name(), now=_now())
+                _fill_config_keys(session)
         except (SQLAlchemyError, OSError, ImportError) as exc:
             if self._engine is not None:
                 self._engine.dispose()
@@ -145,7 +155,7 @@ class TrialStore:
         now, pid = _now(), os.getpid()
         row = Trial(
             kind=kind, status=RUNNING, created_at=now, started_at=now, epochs_run=0,
-            config_json=_dumps(config, "config"), extra_json=_dumps(extra or {}, "extra"),
+            config_json=_dumps(config, "config"), extra_json=_dumps(extra or {}, "extra"), config_key=config_key(config),
             pid=pid, host=host_name(), process_start=process_start_time(pid),
             message="", notes="", **summary,
         )
@@ -261,6 +271,23 @@ class TrialStore:
             stmt = stmt.limit(limit)
         with self._session() as session:
             return [trial_record(row) for row in session.scalars(stmt)]
+
+    def query_trials(self, query: TrialQuery | None = None, offset: int = 0,
+                     limit: int | None = None) -> list[RankedTrial]:
+        """A page of trials filtered, ranked and sorted as `query` says (see trainers/store/trial_query.py)."""
+        if (limit is not None and limit < 0) or offset < 0:
+            raise StoreError(f"limit = {limit!r}, offset = {offset!r} are invalid: they cannot be negative")
+        with self._session() as session:
+            return query_page(session, query or TrialQuery(), offset, limit)
+
+    def count_matching(self, query: TrialQuery | None = None) -> int:
+        with self._session() as session:
+            return count_matching(session, query or TrialQuery())
+
+    def distinct_values(self, column: str) -> list[str]:
+        """The values a filter column takes (for filter choices)."""
+        with self._session() as session:
+            return distinct_values(session, column)
 
     def count_trials(self, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None) -> int:
         stmt = select(func.count()).select_from(Trial).where(*self._filters(kind, status))
