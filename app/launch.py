@@ -49,7 +49,7 @@ def run_gui() -> int:
             else:
                 window.engine_ready()
             await closed
-        window.training.wait_for_worker()
+        window.wait_for_workers()
 
     qasync.run(main())
     return 0

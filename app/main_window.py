@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from app.recent_files import recent_configs, remember_config
+from app.tabs.lr_finder_tab import LrFinderTab
 from app.tabs.placeholder_tab import PlaceholderTab
 from app.tabs.training_tab import TrainingTab
 from trainers.config import RunConfig, load_config, save_config
@@ -16,6 +17,9 @@ from trainers.errors import ConfigError
 from trainers.version import VERSION
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
+# One job at a time: what the other tab says while one runs.
+TRAINING_BUSY = "Training is running: the range test can start once it has finished or been stopped."
+RANGE_TEST_BUSY = "A learning-rate range test is running (LR finder tab): training can start once it has ended."
 PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "gap": "Generalisation gap",
                "grad_norm": "Gradient norm"}
 
@@ -26,9 +30,10 @@ class MainWindow(QMainWindow):
         self.config_path: Path | None = None
         self._close_after_run = False
         self.training = TrainingTab(store_url)
+        self.lr_finder = LrFinderTab(self.training, store_url)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "&Training")
-        self.tabs.addTab(PlaceholderTab("The learning-rate finder"), "&LR finder")
+        self.tabs.addTab(self.lr_finder, "&LR finder")
         self.tabs.addTab(PlaceholderTab("The trial history"), "&History")
         self.tabs.addTab(PlaceholderTab("Ensemble building"), "&Ensembles")
         self.setCentralWidget(self.tabs)
@@ -37,8 +42,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Loading the training engine…")
         self._build_menus()
         self.training.status_changed.connect(self.run_status.setText)
-        self.training.run_started.connect(self._sync_run_actions)
-        self.training.run_finished.connect(self._on_run_finished)
+        self.training.run_started.connect(lambda: self._job_started(self.lr_finder, TRAINING_BUSY))
+        self.training.run_finished.connect(lambda _o: self._job_finished(self.lr_finder))
+        self.lr_finder.run_started.connect(lambda: self._job_started(self.training, RANGE_TEST_BUSY))
+        self.lr_finder.run_finished.connect(lambda _o: self._job_finished(self.training))
         self._sync_run_actions()
         self._update_title()
         self.resize(1360, 860)
@@ -62,7 +69,7 @@ class MainWindow(QMainWindow):
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.pause_action = self._action(run_menu, "&Pause / resume", QKeySequence("Ctrl+P"),
                                          self.training.toggle_pause)
-        self.stop_action = self._action(run_menu, "&Stop", QKeySequence(Qt.Key_Escape), self.training.stop)
+        self.stop_action = self._action(run_menu, "&Stop", QKeySequence(Qt.Key_Escape), self.stop_jobs)
 
         view_menu = bar.addMenu("&View")
         self.plot_actions: dict[str, QAction] = {}
@@ -155,33 +162,54 @@ class MainWindow(QMainWindow):
     def engine_ready(self) -> None:
         """The engine finished importing in the background: live parameter counts can start."""
         self.training.form.set_engine_ready()
+        self.lr_finder.set_engine_ready()
         self.statusBar().showMessage("Ready", 3000)
 
-    def _sync_run_actions(self) -> None:
-        running = self.training.running
-        for act in (self.new_action, self.open_action, self.recent_menu.menuAction()):
-            act.setEnabled(not running)
-        self.pause_action.setEnabled(running)
-        self.stop_action.setEnabled(running)
+    @property
+    def job_running(self) -> bool:
+        return self.training.running or self.lr_finder.running
 
-    def _on_run_finished(self, _outcome: object) -> None:
+    def stop_jobs(self) -> None:
+        """Stop whichever job runs (Esc): training or the range test."""
+        self.training.stop()
+        self.lr_finder.stop()
+
+    def wait_for_workers(self, ms: int = 60_000) -> bool:
+        """Block until no worker thread is left (used when the app quits)."""
+        return self.training.wait_for_worker(ms) and self.lr_finder.wait_for_worker(ms)
+
+    def _job_started(self, other: TrainingTab | LrFinderTab, reason: str) -> None:
+        other.set_blocked(reason)
         self._sync_run_actions()
-        if self._close_after_run:
+
+    def _job_finished(self, other: TrainingTab | LrFinderTab) -> None:
+        other.set_blocked("")
+        self._sync_run_actions()
+        if self._close_after_run and not self.job_running:
             self.close()
 
+    def _sync_run_actions(self) -> None:
+        training = self.training.running
+        for act in (self.new_action, self.open_action, self.recent_menu.menuAction()):
+            act.setEnabled(not training)
+        self.pause_action.setEnabled(training)
+        self.stop_action.setEnabled(self.job_running)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if not self.training.running:
+        if not self.job_running:
             event.accept()
             return
         event.ignore()  # close once the worker has ended, so no thread outlives the window
         if self._close_after_run or self.confirm_stop_and_close():
             self._close_after_run = True
-            self.training.stop()
+            self.stop_jobs()
 
     def confirm_stop_and_close(self) -> bool:
-        answer = QMessageBox.question(
-            self, "Stop training?", "A run is in progress. Stop it (the trial is kept as stopped) and close?",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if self.lr_finder.running:
+            title, text = "Stop the range test?", "A learning-rate range test is in progress. Stop it and close?"
+        else:
+            title, text = "Stop training?", "A run is in progress. Stop it (the trial is kept as stopped) and close?"
+        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
     # ---- helpers -------------------------------------------------------------------------------

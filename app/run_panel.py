@@ -66,6 +66,11 @@ class RunPanel(QWidget):
         self.batch_bar.setValue(batch)
 
     def show_message(self, text: str, kind: str = "info") -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(_STYLES[kind])
-        self.message.setProperty("kind", kind)
+        show_message(self.message, text, kind)
+
+
+def show_message(label: QLabel, text: str, kind: str = "info") -> None:
+    """A message line in one of the run styles (info, ok, warn, error); `kind` stays readable as a property."""
+    label.setText(text)
+    label.setStyleSheet(_STYLES[kind])
+    label.setProperty("kind", kind)

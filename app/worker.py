@@ -106,3 +106,10 @@ def _one_line(exc: BaseException) -> str:
         return str(exc)
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def retire(worker: EngineWorker | None) -> None:
+    """Let a worker whose job has ended finish its thread, then free it (its outcome was already handled)."""
+    if worker is not None:
+        worker.wait()
+        worker.deleteLater()

@@ -1,4 +1,5 @@
-"""Take the README's screenshot: the real window mid-training on the bundled digits.
+"""Take the README's screenshots: the real window mid-training on the bundled digits, then the LR finder tab
+after a three-seed range test on the same data.
 
 Run it under a real X server or Xvfb (packaging/screenshot.sh does the latter):
     xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshot.py [out.png]
@@ -60,9 +61,31 @@ def main() -> int:
         window.training.stop()
         window.training.wait_for_worker()
         app.processEvents()
+        lr_out = out.with_name("lr_finder.png")
+        shoot_lr_finder(app, window, lr_out)
         window.close()
     print(out)
+    print(lr_out)
     return 0
+
+
+def shoot_lr_finder(app, window, out: Path) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from trainers.config import RunConfig
+    from trainers.range_test_settings import RangeTestSettings
+
+    window.training.form.set_config(RunConfig())
+    tab = window.lr_finder
+    window.tabs.setCurrentWidget(tab)
+    tab.form.set_settings(RangeTestSettings(repeats=3))
+    loop = QEventLoop()
+    tab.run_finished.connect(lambda _: QTimer.singleShot(400, loop.quit))
+    QTimer.singleShot(300, tab.start)
+    QTimer.singleShot(120_000, loop.quit)
+    loop.exec()
+    app.processEvents()
+    window.grab().save(str(out))
 
 
 if __name__ == "__main__":

@@ -116,6 +116,12 @@ class RangeTestResult:
     agreeing: tuple[str, ...]                        # which suggestions make up the band
     message: str                                     # why there is no suggestion, or what went wrong
     seconds: float
+    settings: dict | None = None                     # the RangeTestSettings it ran with, as a dict
+
+    @property
+    def stop_reasons(self) -> tuple[str, ...]:
+        """Why sweeps ended before their last iteration (divergence, a stop request), one per repeat."""
+        return tuple(c.stop_reason for c in self.curves if c.stop_reason)
 
     @property
     def lrs(self) -> tuple[float, ...]:

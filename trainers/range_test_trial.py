@@ -67,7 +67,7 @@ def run_range_test(cfg: RunConfig, settings: RangeTestSettings | None = None, *,
     except Exception as exc:  # noqa: BLE001 - a failed test must never take the caller down
         status, message = "failed", f"{type(exc).__name__}: {exc}"
         extra["traceback"] = traceback.format_exc()
-    result = result_from_curves(trial_id, status, curves, message, time.perf_counter() - t0)
+    result = result_from_curves(trial_id, status, curves, message, time.perf_counter() - t0, settings)
     _finish(store, result, extra)
     sink.emit(result)
     if own_store:
@@ -76,7 +76,7 @@ def run_range_test(cfg: RunConfig, settings: RangeTestSettings | None = None, *,
 
 
 def result_from_curves(trial_id: int | None, status: str, curves: list[RangeCurve], failure: str,
-                       seconds: float) -> RangeTestResult:
+                       seconds: float, settings: RangeTestSettings | None = None) -> RangeTestResult:
     """Suggestions of each curve, combined over the repeats (geometric median, with their spread)."""
     runs: list[Suggestions] = [suggest(c.lrs, c.smoothed, c.losses) for c in curves if c.lrs]
     if runs:
@@ -88,7 +88,8 @@ def result_from_curves(trial_id: int | None, status: str, curves: list[RangeCurv
         spread = {name: None for name in SUGGESTION_NAMES}
         agreed, agreeing, note = None, (), "no iterations ran"
     message = "; ".join(m for m in (failure, note) if m)
-    return RangeTestResult(trial_id, status, tuple(curves), values, spread, agreed, agreeing, message, seconds)
+    return RangeTestResult(trial_id, status, tuple(curves), values, spread, agreed, agreeing, message, seconds,
+                           settings.to_dict() if settings else None)
 
 
 def headline_lr(result: RangeTestResult) -> float | None:
@@ -100,8 +101,8 @@ def headline_lr(result: RangeTestResult) -> float | None:
 
 def _finish(store: TrialStore, result: RangeTestResult, extra: dict) -> None:
     stored = result.to_dict()
-    for key in ("trial_id", "status", "lrs", "losses"):
-        stored.pop(key)  # columns of the trial, or the first curve again
+    for key in ("trial_id", "status", "lrs", "losses", "settings"):
+        stored.pop(key)  # columns of the trial, the first curve again, or kept under "range_test" already
     store.finish_trial(result.trial_id, result.status, message=result.message, lr=headline_lr(result),
                        extra={**stored, **extra})
 
@@ -121,7 +122,8 @@ def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
     spread = {n: tuple(v) if v else None for n, v in ((n, e.get("spreads", {}).get(n)) for n in names)}
     agreed = tuple(e["agreed"]) if e.get("agreed") else None
     return RangeTestResult(trial_id, trial.status, curves, suggestions, spread, agreed,  # type: ignore[arg-type]
-                           tuple(e.get("agreeing", ())), trial.message, float(e.get("seconds") or 0.0))
+                           tuple(e.get("agreeing", ())), trial.message, float(e.get("seconds") or 0.0),
+                           e.get("range_test"))
 
 
 def range_test_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:

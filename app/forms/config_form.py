@@ -142,6 +142,11 @@ class ConfigForm(QWidget):
                 return str(self._errors[key])
         return ""
 
+    def set_field(self, key: str, value: Any) -> None:
+        """Put `value` into one field as if the user had typed it: validated, and config_changed follows."""
+        self._editors[key].set_value(value)
+        self._on_edited(key)
+
     def editor(self, key: str) -> FieldEditor:
         return self._editors[key]
 

@@ -7,7 +7,7 @@ the same values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QWheelEvent
@@ -60,9 +60,11 @@ class FieldEditor(QWidget):
 
     edited = Signal()  # every change made by the user (typing, picking, toggling, browsing)
 
-    def __init__(self, spec: FieldSpec, parent: QWidget | None = None) -> None:
+    def __init__(self, spec: FieldSpec, parent: QWidget | None = None,
+                 check: Callable[[str, Any], Any] = check_value) -> None:
         super().__init__(parent)
         self._spec = spec
+        self._check = check  # (key, raw) -> value or ConfigError; another settings table brings its own
         self._error: str | None = None
         self._browse_mode, self._browse_filter = "dir", ""
         self._input = self._make_input()
@@ -145,7 +147,7 @@ class FieldEditor(QWidget):
 
     def value(self) -> Any:
         """The converted, range-checked value; raises ConfigError naming the field."""
-        return check_value(self.key, self.raw())
+        return self._check(self.key, self.raw())
 
     def set_value(self, value: Any) -> None:
         """Show `value` without emitting `edited` (programmatic changes are not user edits)."""

@@ -92,6 +92,16 @@ FIELD_LABELS: dict[str, str] = {
     "early_stop.patience": "Patience (epochs)",
     "early_stop.min_delta": "Min improvement",
     "early_stop.restore_best": "Restore best weights",
+    # the learning-rate range test's own settings
+    "range_test.start_lr": "Start LR",
+    "range_test.end_lr": "End LR",
+    "range_test.iterations": "Iterations",
+    "range_test.mode": "Rate rises",
+    "range_test.smoothing": "Smoothing (beta)",
+    "range_test.diverge_factor": "Stop at loss ×",
+    "range_test.repeats": "Repeats (seeds)",
+    "range_test.val_loss": "Validation loss",
+    "range_test.val_samples": "Validation samples",
 }
 
 # Display names of choices; the stored value stays the config's identifier.
@@ -113,6 +123,7 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
     "model.activation": {"relu": "ReLU", "gelu": "GELU", "silu": "SiLU", "tanh": "Tanh",
                          "leaky_relu": "Leaky ReLU", "elu": "ELU"},
     "train.device": {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple)"},
+    "range_test.mode": {"exp": "Exponentially", "linear": "Linearly"},
 }
 
 

@@ -28,9 +28,12 @@ class LivePlot(QWidget):
     """A titled plot with a legend, a crosshair readout and a Log / PNG… / CSV… tool row."""
 
     def __init__(self, title: str = "", x_label: str = "", y_label: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, log_x: bool = False) -> None:
         super().__init__(parent)
         self._title = title
+        # A log x axis (e.g. learning rate): curves keep their data x, but anything placed by position
+        # (the crosshair, markers, regions) is in view units, i.e. log10(x).
+        self._log_x = bool(log_x)
         self._buffers: dict[str, GrowingBuffer] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._drawn: dict[str, int] = {}  # buffer version each curve last showed; -1 forces a redraw
@@ -45,6 +48,8 @@ class LivePlot(QWidget):
         self._plot.addLegend(offset=(-10, 10))
         self._plot.setDownsampling(auto=True, mode="peak")  # also the default for any item added later
         self._plot.setClipToView(True)
+        if self._log_x:
+            self._plot.setLogMode(x=True, y=False)
 
         # Crosshair: a vertical line and a text readout; ignoreBounds keeps it out of the autorange.
         self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((150, 150, 150), width=1))
@@ -84,15 +89,18 @@ class LivePlot(QWidget):
 
     # -- curves ---------------------------------------------------------------------------
     def add_curve(self, name: str, color, width: int = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine,
-                  symbol: str | None = None) -> GrowingBuffer:
-        """Create a curve once (pyqtgraph pattern: later only setData) and return its buffer."""
+                  symbol: str | None = None, in_legend: bool = True) -> GrowingBuffer:
+        """Create a curve once (pyqtgraph pattern: later only setData) and return its buffer.
+
+        in_legend=False keeps a helper curve (e.g. the edge of a shaded band) out of the legend; its points
+        are still exported."""
         if name in self._curves:
             raise ValueError(f"curve {name!r} already exists in plot {self._title!r}")
         pen = pg.mkPen(color, width=width, style=style)
         extra = {}
         if symbol is not None:  # per-epoch curves: symbols make a 1-point curve visible
             extra = dict(symbol=symbol, symbolSize=_SYMBOL_SIZE, symbolPen=pen, symbolBrush=pg.mkBrush(color))
-        curve = pg.PlotDataItem(name=name, pen=pen, antialias=False, **extra)
+        curve = pg.PlotDataItem(name=name if in_legend else None, pen=pen, antialias=False, **extra)
         self._plot.addItem(curve)
         # After addItem: PlotItem.addItem overwrites an item's downsampling with the plot's own mode.
         curve.setDownsampling(auto=True, method="peak")
@@ -159,6 +167,8 @@ class LivePlot(QWidget):
             keep = np.isfinite(x) & np.isfinite(y)
             if self._log_y:
                 keep &= y > 0
+            if self._log_x:
+                keep &= x > 0
         if keep.all():
             return x, y
         return x[keep], y[keep]
@@ -175,6 +185,14 @@ class LivePlot(QWidget):
     def log_y(self) -> bool:
         return self._log_y
 
+    @property
+    def log_x(self) -> bool:
+        return self._log_x
+
+    def to_view_x(self, x: float) -> float:
+        """Where data x lies on the view's x axis (log10(x) on a log axis), for lines and regions."""
+        return float(np.log10(x)) if self._log_x else float(x)
+
     def set_log_y(self, on: bool) -> None:
         on = bool(on)
         if self._log_button.isChecked() != on:
@@ -183,7 +201,7 @@ class LivePlot(QWidget):
         if on == self._log_y:
             return
         self._log_y = on
-        self._plot.setLogMode(x=False, y=on)
+        self._plot.setLogMode(x=self._log_x, y=on)
         # The filter for non-positive values depends on the mode, so every curve must be re-set.
         for name in self._drawn:
             self._drawn[name] = -1
@@ -206,7 +224,7 @@ class LivePlot(QWidget):
         x = self._plot.plotItem.vb.mapSceneToView(pos).x()
         self._vline.setPos(x)
         self._vline.setVisible(True)
-        self._readout.setText(self.readout_at(x))
+        self._readout.setText(self.readout_at(10.0 ** x if self._log_x else x))
 
     # -- export ---------------------------------------------------------------------------
     def export_png(self, path: str | Path) -> None:

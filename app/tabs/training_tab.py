@@ -5,15 +5,16 @@ It composes widgets and reacts to the worker's signals; the training itself runs
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.forms import ConfigForm
 from app.jobs import training_job
 from app.plots import TrainingPlots
 from app.run_panel import RunPanel
+from app.tabs.panes import inputs_beside_view
 from app.run_progress import RunProgress
-from app.worker import EngineWorker, JobOutcome
+from app.worker import EngineWorker, JobOutcome, retire
 from trainers.events import FitStarted
 
 _STATUS_KIND = {"completed": "ok", "stopped": "warn", "diverged": "error", "failed": "error"}
@@ -32,27 +33,17 @@ class TrainingTab(QWidget):
         self.last_outcome: JobOutcome | None = None
         self.progress = RunProgress()
         self._showing_invalid = False
+        self._blocked = ""  # why training may not start now (another job runs), or ""
         self.form = ConfigForm()
         self.panel = RunPanel()
         self.plots = TrainingPlots()
 
-        scroll = QScrollArea()
-        scroll.setWidget(self.form)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 0, 0, 0)
         right_layout.addWidget(self.panel)
         right_layout.addWidget(self.plots, 1)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 900])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter)
+        inputs_beside_view(self, self.form, right, min_width=360)
 
         self._clock = QTimer(self)  # elapsed time ticks even when no event arrives (pause, long epochs)
         self._clock.setInterval(500)
@@ -76,7 +67,7 @@ class TrainingTab(QWidget):
     def start(self) -> bool:
         """Start a run with the form's config; False when one is running or the form is invalid."""
         cfg = self.form.config()
-        if self.running or cfg is None:
+        if self.running or cfg is None or self._blocked:
             return False
         self.worker = EngineWorker(training_job(cfg, self.store_url), self)
         self.worker.events.connect(self._on_events)
@@ -132,24 +123,31 @@ class TrainingTab(QWidget):
 
     def _on_outcome(self, outcome: JobOutcome) -> None:
         worker, self.worker = self.worker, None
-        if worker is not None:
-            worker.wait()
-            worker.deleteLater()
+        retire(worker)
         self._clock.stop()
         self._emit_status()
         self.plots.stop_live()
         self.form.set_locked(False)
-        self.panel.set_running(False, can_train=self.form.config() is not None)
         self.last_outcome = outcome
         text, kind = describe_outcome(outcome)
         self.panel.show_message(text, kind)
+        self._showing_invalid = False
+        self._on_validity(self.form.config() is not None)
         self.run_finished.emit(outcome)
+
+    def set_blocked(self, reason: str) -> None:
+        """Keep Train disabled, saying `reason` (another job is running); "" allows training again."""
+        self._blocked = reason
+        self._on_validity(self.form.config() is not None)
 
     def _on_validity(self, valid: bool) -> None:
         if self.running:
             return
-        self.panel.set_running(False, can_train=valid)
-        if not valid:
+        self.panel.set_running(False, can_train=valid and not self._blocked)
+        if self._blocked:
+            self.panel.show_message(self._blocked, "warn")
+            self._showing_invalid = True
+        elif not valid:
             self.panel.show_message(f"Cannot train yet: {self.form.first_error()}", "error")
             self._showing_invalid = True
         elif self._showing_invalid:  # put back what was there before the form went invalid

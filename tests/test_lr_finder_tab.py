@@ -1,0 +1,322 @@
+"""The LR finder tab as a person uses it: settings, a live range test on digits, suggestions, Use this LR,
+Stop, errors, earlier tests, one job at a time; and the plot's drawing of several seeds."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app import range_test_text as text
+from app.jobs import warm_up_engine
+from app.main_window import RANGE_TEST_BUSY, TRAINING_BUSY, MainWindow
+from app.plots.range_test_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
+from app.tabs.lr_finder_tab import LrFinderTab
+from trainers.config import RunConfig
+from trainers.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
+from trainers.lr_suggest import SUGGESTION_NAMES
+from trainers.range_test_settings import RangeTestSettings
+
+RUN_TIMEOUT_MS = 120_000
+RATE = re.compile(r"^\d\.\de[-+]\d\d")
+SHORT = {"iterations": 30, "start_lr": 1e-5, "end_lr": 1.0}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> MainWindow:
+    w = MainWindow(store_url=f"sqlite:///{tmp_path / 'trials.db'}")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    warm_up_engine()  # what the background import does before engine_ready()
+    w.engine_ready()
+    w.tabs.setCurrentWidget(w.lr_finder)
+    yield w
+    w.stop_jobs()  # never leave a thread behind a failed test
+    w.wait_for_workers()
+
+
+def settle(tab: LrFinderTab, **changes) -> None:
+    tab.form.set_settings(RangeTestSettings().replace(**changes))
+
+
+def type_into(qtbot, tab: LrFinderTab, name: str, value: str) -> None:
+    widget = tab.form.editor(name).focus_widget()
+    widget.selectAll()
+    qtbot.keyClicks(widget, value)
+
+
+def run_test(qtbot, tab: LrFinderTab, start=None):
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        (start or (lambda: qtbot.mouseClick(tab.run_button, Qt.LeftButton)))()
+    return blocker.args[0]
+
+
+def collect_steps(tab: LrFinderTab) -> list[RangeTestStep]:
+    steps: list[RangeTestStep] = []
+    tab.events_received.connect(lambda events: steps.extend(e for e in events if isinstance(e, RangeTestStep)))
+    return steps
+
+
+def finite_equal(a, b) -> bool:
+    return np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float), equal_nan=True)
+
+
+# ---- a test on digits, live ------------------------------------------------------------------------
+def test_range_test_draws_live_and_shows_suggestions(qtbot, window: MainWindow) -> None:
+    tab = window.lr_finder
+    settle(tab, **SHORT)
+    assert "digits · mlp · adam · batch 64" in tab.config_label.text()
+    steps = collect_steps(tab)
+    live_counts: list[tuple[int, int]] = []  # (steps so far, points in the plot) at each delivery
+    tab.events_received.connect(lambda _e: live_counts.append((len(steps), len(tab.plot.buffer(SMOOTHED)))))
+    outcome = run_test(qtbot, tab)
+    r = outcome.result
+    assert r.status == "completed" and len(r.curves) == 1
+    assert live_counts and all(n == points for n, points in live_counts)  # drawn as the steps arrived
+    smoothed = tab.plot.buffer(SMOOTHED)
+    assert len(steps) == len(smoothed) == len(r.curves[0].lrs) > 5
+    assert np.all(np.diff(smoothed.x) > 0)
+    assert finite_equal(smoothed.y, [s.smoothed for s in steps])
+    assert smoothed.x[0] == pytest.approx(1e-5)
+    assert tab.progress.value() == len(steps)
+    assert "completed" in tab.message.text() and tab.message.property("kind") == "ok"
+    found = {n: v for n, v in r.suggestions.items() if v is not None}
+    for name in SUGGESTION_NAMES:
+        shown = tab.suggestions.values[name].text()
+        assert RATE.match(shown) if name in found else shown == "—"
+        marker = tab.plot.marker(name)
+        assert marker.isVisible() == (name in found)
+        if name in found:  # on a log axis a line sits at log10 of its rate
+            assert marker.value() == pytest.approx(math.log10(found[name]))
+            assert text.format_lr(found[name]) in marker.label.toPlainText()
+    if not found:
+        assert tab.suggestions.note.text() == r.message != ""
+    lo, hi = tab.plot.live.plot_widget.getViewBox().viewRange()[1]
+    assert hi < 1.5 * smoothed.y[0] * 1.2  # the blow-up at the end does not set the scale
+    assert tab.run_button.isEnabled() and tab.form.editor("iterations").isEnabled()
+
+
+def test_use_this_lr_sets_the_training_form(qtbot, window: MainWindow) -> None:
+    tab, form = window.lr_finder, window.training.form
+    settle(tab, **SHORT)
+    r = run_test(qtbot, tab).result
+    assert any(v is not None for v in r.suggestions.values()), r.message  # digits descends clearly
+    expected = text.agreed_middle(r) if r.agreed else r.suggestions["valley"] or r.suggestions["steepest"]
+    chosen = tab.suggestions.chosen_lr()
+    assert chosen == text.rounded_lr(expected)  # the preferred value is picked, as shown
+    qtbot.mouseClick(tab.suggestions.use_button, Qt.LeftButton)
+    assert form.config().optim.lr == chosen
+    assert form.editor("optim.lr").focus_widget().text() == f"{chosen:g}"
+    assert tab.message.text() == f"optim.lr set to {text.format_lr(chosen)} in the Training tab"
+
+    window.training.form.set_config(RunConfig().replace(**{"schedule.name": "one_cycle"}))
+    tab.suggestions.chooser.setCurrentIndex(tab.suggestions.chooser.count() - 1)  # another suggestion
+    other = tab.suggestions.chosen_lr()
+    qtbot.mouseClick(tab.suggestions.use_button, Qt.LeftButton)
+    cfg = form.config()
+    assert cfg.optim.lr == other and cfg.schedule.max_lr == other
+    assert "optim.lr and schedule.max_lr set to" in tab.message.text()
+
+
+def test_stop_mid_run_keeps_the_partial_curve(qtbot, window: MainWindow) -> None:
+    tab = window.lr_finder
+    settle(tab, iterations=20_000, start_lr=1e-6, end_lr=1e-3, diverge_factor=1e6)
+    steps = collect_steps(tab)
+    tab.start()
+    assert tab.running and not tab.run_button.isEnabled() and tab.stop_button.isEnabled()
+    assert not tab.form.editor("iterations").isEnabled()  # locked while it runs
+    qtbot.waitUntil(lambda: len(steps) > 10, timeout=RUN_TIMEOUT_MS)
+    outcome = run_test(qtbot, tab, start=lambda: qtbot.mouseClick(tab.stop_button, Qt.LeftButton))
+    r = outcome.result
+    assert r.status == "stopped"
+    assert 10 < len(r.curves[0].lrs) == len(steps) < 20_000
+    assert len(tab.plot.buffer(SMOOTHED)) == len(steps)
+    assert "stopped" in tab.message.text() and tab.message.property("kind") == "warn"
+    assert tab.earlier_tests()[0][0] == r.trial_id and "stopped" in tab.earlier_tests()[0][1]
+    assert tab.run_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+def test_invalid_setting_disables_run_with_the_reason(qtbot, window: MainWindow) -> None:
+    tab = window.lr_finder
+    type_into(qtbot, tab, "start_lr", "0.01")
+    type_into(qtbot, tab, "end_lr", "0.001")
+    assert not tab.run_button.isEnabled() and not tab.start()
+    assert "range_test.end_lr" in tab.message.text() and tab.message.property("kind") == "error"
+    assert tab.form.editor("end_lr").error() is not None
+    type_into(qtbot, tab, "iterations", "many")
+    assert "range_test.iterations" in tab.message.text()
+    type_into(qtbot, tab, "iterations", "40")
+    type_into(qtbot, tab, "end_lr", "1")
+    assert tab.run_button.isEnabled() and "Cannot run" not in tab.message.text()
+    assert tab.form.settings() == RangeTestSettings().replace(start_lr=0.01, end_lr=1, iterations=40)
+
+    window.training.form.editor("optim.lr").focus_widget().selectAll()
+    qtbot.keyClicks(window.training.form.editor("optim.lr").focus_widget(), "abc")
+    assert not tab.run_button.isEnabled()
+    assert "Training tab's config is invalid" in tab.message.text() and "optim.lr" in tab.message.text()
+
+
+def test_validation_samples_only_shown_with_validation_loss(qtbot, window: MainWindow) -> None:
+    form = window.lr_finder.form
+    assert not form.is_shown("val_samples")
+    qtbot.keyClick(form.editor("val_loss").focus_widget(), Qt.Key_Space)
+    assert form.is_shown("val_samples") and form.settings().val_loss
+    type_into(qtbot, window.lr_finder, "val_samples", "0")
+    assert form.settings() is None
+    qtbot.keyClick(form.editor("val_loss").focus_widget(), Qt.Key_Space)  # hidden again: it cannot block
+    assert not form.is_shown("val_samples") and form.settings() == RangeTestSettings()
+
+
+def test_failed_test_says_why_in_one_line_and_tab_stays_usable(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,oops,y\n" + "".join(f"{i},{i},x\n" for i in range(30)))
+    window.training.form.set_config(RunConfig().replace(**{"data.source": "csv", "data.path": str(bad)}))
+    tab = window.lr_finder
+    settle(tab, **SHORT)
+    r = run_test(qtbot, tab).result
+    assert r.status == "failed"
+    line = tab.message.text()
+    assert "failed" in line and "bad.csv" in line and "\n" not in line and "Traceback" not in line
+    assert tab.message.property("kind") == "error"
+    window.training.form.set_config(RunConfig())
+    assert run_test(qtbot, tab).result.status == "completed"
+
+
+def test_stored_tests_are_listed_and_load_back(qtbot, window: MainWindow) -> None:
+    tab = window.lr_finder
+    settle(tab, **SHORT)
+    first = run_test(qtbot, tab).result
+    first_settings = tab.form.settings()
+    settle(tab, iterations=15, start_lr=1e-4, end_lr=0.1)
+    second = run_test(qtbot, tab).result
+    assert [i for i, _ in tab.earlier_tests()] == [second.trial_id, first.trial_id]  # newest first
+    assert len(tab.plot.buffer(SMOOTHED)) == len(second.curves[0].lrs)
+    index = tab.earlier.findData(first.trial_id)
+    tab.earlier.setCurrentIndex(index)
+    tab.earlier.activated.emit(index)  # what picking it from the drop-down does
+    smoothed, raw = tab.plot.buffer(SMOOTHED), tab.plot.buffer(RAW)
+    assert finite_equal(smoothed.x, first.curves[0].lrs) and finite_equal(smoothed.y, first.curves[0].smoothed)
+    assert finite_equal(raw.y, first.curves[0].losses)
+    for name in SUGGESTION_NAMES:
+        assert tab.suggestions.values[name].text() == text.suggestion_text(first, name)
+    assert f"range test {first.trial_id}" in tab.message.text()
+    assert tab.form.settings() == first_settings  # the form shows what the loaded test ran with
+    chosen = tab.suggestions.chosen_lr()
+    assert chosen is not None
+    qtbot.mouseClick(tab.suggestions.use_button, Qt.LeftButton)
+    assert window.training.form.config().optim.lr == chosen
+
+
+def test_one_job_at_a_time(qtbot, window: MainWindow) -> None:
+    tab, training = window.lr_finder, window.training
+    settle(tab, iterations=20_000, start_lr=1e-6, end_lr=1e-3, diverge_factor=1e6)
+    steps = collect_steps(tab)
+    tab.start()
+    assert not training.panel.train_button.isEnabled() and training.panel.message.text() == RANGE_TEST_BUSY
+    qtbot.keyClick(window, Qt.Key_Return, Qt.ControlModifier)  # the Train shortcut must not start it either
+    assert not training.running and not training.start()
+    qtbot.waitUntil(lambda: len(steps) > 3, timeout=RUN_TIMEOUT_MS)
+    assert run_test(qtbot, tab, start=lambda: qtbot.keyClick(window, Qt.Key_Escape)).result.status == "stopped"
+    assert training.panel.train_button.isEnabled() and training.panel.message.text() == ""
+
+    training.form.set_config(RunConfig().replace(**{"train.epochs": 50, "train.batch_size": 1}))
+    batches: list = []
+    training.events_received.connect(lambda ev: batches.extend(e for e in ev if isinstance(e, BatchEnded)))
+    tab.suggestions.show_result(_three_seeds())  # something to use
+    assert tab.suggestions.use_button.isEnabled()
+    training.start()
+    assert not tab.run_button.isEnabled() and not tab.start()
+    assert tab.message.text() == TRAINING_BUSY
+    assert not tab.suggestions.use_button.isEnabled()  # the training form is in use
+    qtbot.waitUntil(lambda: len(batches) > 3, timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
+        training.stop()
+    assert tab.run_button.isEnabled() and tab.message.text() != TRAINING_BUSY
+    assert tab.suggestions.use_button.isEnabled()
+
+
+def test_close_during_range_test_asks_and_stops_it(qtbot, window: MainWindow, monkeypatch) -> None:
+    tab = window.lr_finder
+    settle(tab, iterations=20_000, start_lr=1e-6, end_lr=1e-3, diverge_factor=1e6)
+    steps = collect_steps(tab)
+    tab.start()
+    qtbot.waitUntil(lambda: bool(steps), timeout=RUN_TIMEOUT_MS)
+    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
+    window.close()
+    assert window.isVisible() and tab.running  # "No" keeps it open and testing
+    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert not tab.running and blocker.args[0].result.status == "stopped"
+
+
+# ---- the plot and the wording, without the engine -------------------------------------------------
+def _curve(seed: int, lrs, smoothed, val=None) -> RangeCurve:
+    return RangeCurve(seed, tuple(lrs), tuple(s + 0.05 for s in smoothed), tuple(smoothed),
+                      None if val is None else tuple(val), "")
+
+
+def _three_seeds() -> RangeTestResult:
+    lrs = [10.0 ** (-5 + i * 0.5) for i in range(10)]
+    a = [2.3, 2.3, 2.2, 2.0, 1.5, 1.0, 0.8, 1.2, 4.0, math.inf]
+    b = [2.3, 2.25, 2.1, 1.9, 1.4, 1.1, 0.9, 3.9]              # diverged earlier
+    c = [2.3, 2.3, 2.3, 2.1, 1.6, 1.2, 0.7, 1.0, 2.0, 5.0]
+    return RangeTestResult(7, "completed", (_curve(0, lrs, a, val=[x + 0.1 for x in a]), _curve(1, lrs[:8], b),
+                                            _curve(2, lrs, c)),
+                           {"steepest": 1e-3, "valley": 2e-3, "min_div_10": None},
+                           {"steepest": (8e-4, 1.5e-3), "valley": (1e-3, 3e-3), "min_div_10": None},
+                           (1e-3, 2e-3), ("steepest", "valley"), "", 1.0)
+
+
+def test_plot_draws_several_seeds_as_a_band_with_markers(qtbot) -> None:
+    plot = RangeTestPlot()
+    qtbot.addWidget(plot)
+    r = _three_seeds()
+    plot.show_result(r)
+    low, high, smoothed = plot.buffer(BAND_LOW), plot.buffer(BAND_HIGH), plot.buffer(SMOOTHED)
+    assert len(low) == len(high) == len(smoothed) == 10
+    assert low.y[6] == pytest.approx(0.7) and high.y[6] == pytest.approx(0.9)
+    assert smoothed.y[6] == pytest.approx(0.8)  # the mean of the seeds
+    assert high.y[9] == pytest.approx(5.0)  # inf is no edge: the seed that reached it is left out
+    assert len(plot.buffer(VALIDATION)) == 10
+    assert plot.marker("steepest").value() == pytest.approx(-3.0)
+    assert plot.marker("valley").value() == pytest.approx(math.log10(2e-3))
+    assert not plot.marker("min_div_10").isVisible()
+    region = plot.agreed_region.getRegion()
+    assert region == pytest.approx((-3.0, math.log10(2e-3))) and plot.agreed_region.isVisible()
+    assert not plot.agreed_region.movable
+    plot.reset()
+    assert len(smoothed) == 0 and not plot.marker("steepest").isVisible() and not plot.agreed_region.isVisible()
+
+
+def test_plot_moves_finished_seeds_into_the_band_while_live(qtbot) -> None:
+    plot = RangeTestPlot()
+    qtbot.addWidget(plot)
+    start = RangeTestStarted(1, 1, 2, 3, 1e-4, 1e-2, "exp")
+    plot.handle_events([start] + [RangeTestStep(1, i + 1, 10.0 ** (-4 + i), 2.0 - i, 2.0 - i / 2) for i in range(3)])
+    assert len(plot.buffer(SMOOTHED)) == 3 and len(plot.buffer(BAND_LOW)) == 0
+    plot.handle_events([RangeTestStarted(1, 2, 2, 3, 1e-4, 1e-2, "exp"), RangeTestStep(2, 1, 1e-4, 2.1, 2.1)])
+    assert len(plot.buffer(SMOOTHED)) == 1 and plot.buffer(SMOOTHED).y[0] == 2.1
+    assert plot.buffer(BAND_LOW).y.tolist() == [2.0, 1.5, 1.0]
+
+
+def test_loss_span_clips_the_blow_up() -> None:
+    assert loss_span([np.array([2.3, 1.0, 0.5, 50.0, np.inf])], 2.3) == pytest.approx((0.5, 3.45))
+    assert loss_span([np.array([2.0, 1.0])], 2.0, low_only=[np.array([0.4, np.nan])]) == (0.4, 2.0)
+    assert loss_span([np.array([np.nan])], None) is None
+
+
+def test_suggestion_wording_with_spread_and_choices() -> None:
+    r = _three_seeds()
+    assert text.suggestion_text(r, "valley") == "2.0e-03 (1.0e-03 – 3.0e-03 over 3 seeds)"
+    assert text.suggestion_text(r, "min_div_10") == "—"
+    assert text.agreed_text(r) == "agree: 1.0e-03 – 2.0e-03 (steepest, valley)"
+    options = text.choices(r, SUGGESTION_NAMES)
+    assert [rate for _, rate in options] == [1.4e-3, 2e-3, 1e-3]  # band middle, then valley, then steepest
+    assert options[0][0].startswith(text.AGREED_MIDDLE)
