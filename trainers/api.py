@@ -11,6 +11,7 @@ from trainers.callbacks import (BestTracker, ControlCallback, DivergenceGuard, E
                                 ScheduleCallback)
 from trainers.config import RunConfig, validate
 from trainers.data import DatasetBundle, load_dataset
+from trainers.diagnosis import Diagnosis, diagnose, diagnose_trial
 from trainers.device import resolve_device
 from trainers.errors import TuneLabError
 from trainers.events import FitEnded, NullSink, RangeTestResult, RunControl, Sink
@@ -23,9 +24,11 @@ from trainers.range_test_trial import load_range_test, range_test_trials, run_ra
 from trainers.run_setup import settings_from, torch_threads, trial_summary
 from trainers.store import TrialStore
 
-# What the GUI uses besides run_training: the store, the model description for the forms, the range test.
-__all__ = ["ModelInfo", "RangeTestResult", "RangeTestSettings", "RunResult", "TrialStore", "describe_model",
-           "load_range_test", "range_test_trials", "run_range_test", "run_training", "trial_summary"]
+# What the GUI uses besides run_training: the store, the model description for the forms, the range test,
+# the diagnosis.
+__all__ = ["Diagnosis", "ModelInfo", "RangeTestResult", "RangeTestSettings", "RunResult", "TrialStore",
+           "describe_model", "diagnose", "diagnose_trial", "load_range_test", "range_test_trials", "run_range_test",
+           "run_training", "trial_summary"]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
 RunResult = FitEnded

@@ -1,4 +1,5 @@
-"""Headless commands: `tunelab train`, `tunelab lr-find` and `tunelab history`. Imports no Qt."""
+"""Headless commands: `tunelab train`, `tunelab lr-find`, `tunelab history` and `tunelab diagnose`.
+Imports no Qt."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from trainers import cli_lr_find
+from trainers import cli_diagnose, cli_lr_find
 from trainers.config import RunConfig, coerce, field_specs, load_config
 from trainers.errors import ConfigError, TuneLabError
 from trainers.progress import ProgressSink
@@ -24,7 +25,7 @@ ALIASES: dict[str, str] = {
     "early-stopping-patience": "early_stop.patience",
 }
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
-COMMANDS = ("train", "lr-find", "history")
+COMMANDS = ("train", "lr-find", "history", "diagnose")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
     hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
     hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
+    cli_diagnose.add_parser(sub, _add_store_flag)
     return parser
 
 
@@ -145,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": _train, "lr-find": _lr_find, "history": _history}[args.command](args)
+        return {"train": _train, "lr-find": _lr_find, "history": _history,
+                "diagnose": cli_diagnose.run}[args.command](args)
     except TuneLabError as exc:
         print(f"tunelab: error: {exc}", file=sys.stderr)
         return 2

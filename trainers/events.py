@@ -7,11 +7,12 @@ worker) and processes (the CLI) without dragging a tensor or a Qt object along.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol, Union
+from typing import Protocol, Union
+
+from trainers.json_data import finite_json
 
 
 @dataclass(frozen=True)
@@ -136,20 +137,10 @@ class RangeTestResult:
         d = asdict(self)
         d["agreed"] = list(self.agreed) if self.agreed else None
         d["lrs"], d["losses"] = list(self.lrs), list(self.losses)
-        return _finite(d)
+        return finite_json(d)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded, RangeTestStarted, RangeTestStep, RangeTestResult]
