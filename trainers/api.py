@@ -11,7 +11,7 @@ from trainers.callbacks import (BestTracker, ControlCallback, DivergenceGuard, E
                                 ScheduleCallback)
 from trainers.config import RunConfig, validate
 from trainers.data import DatasetBundle, load_dataset
-from trainers.diagnosis import Diagnosis, diagnose, diagnose_trial
+from trainers.diagnosis import Diagnosis, diagnose, diagnose_trial, fill_diagnoses
 from trainers.device import resolve_device
 from trainers.errors import TuneLabError
 from trainers.events import FitEnded, NullSink, RangeTestResult, RunControl, Sink
@@ -22,12 +22,15 @@ from trainers.recording import StoreRecorder, finite_or_none
 from trainers.range_test_settings import RangeTestSettings
 from trainers.range_test_trial import load_range_test, range_test_trials, run_range_test
 from trainers.run_setup import settings_from, torch_threads, trial_summary
-from trainers.store import TrialStore
+from trainers.reruns import rerun_with_seeds
+from trainers.store import RANK_METRICS, RankedTrial, TrialQuery, TrialStore
+from trainers.trial_export import export_trials
 
-# What the GUI uses besides run_training: the store, the model description for the forms, the range test,
-# the diagnosis.
-__all__ = ["Diagnosis", "ModelInfo", "RangeTestResult", "RangeTestSettings", "RunResult", "TrialStore",
-           "describe_model", "diagnose", "diagnose_trial", "load_range_test", "range_test_trials", "run_range_test",
+# What the GUI uses besides run_training: the store and its ranked queries, the model description for the
+# forms, the range test, the diagnosis, re-runs with other seeds and export.
+__all__ = ["RANK_METRICS", "Diagnosis", "ModelInfo", "RangeTestResult", "RangeTestSettings", "RankedTrial",
+           "RunResult", "TrialQuery", "TrialStore", "describe_model", "diagnose", "diagnose_trial", "export_trials",
+           "fill_diagnoses", "load_range_test", "range_test_trials", "rerun_with_seeds", "run_range_test",
            "run_training", "trial_summary"]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
@@ -82,8 +85,9 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
     result = RunResult(trial_id, status, recorder.epochs_recorded, tracker.best_epoch, recorder.best_val_acc,
                        recorder.best_val_loss, test.acc if test else None,
                        finite_or_none(test.loss) if test else None, time.perf_counter() - t0, message, guard.step)
+    label = diagnose(store.epochs(trial_id), cfg, status, guard.step).label if status != "failed" else None
     store.finish_trial(trial_id, status, message=message, test_acc=result.test_acc, test_loss=result.test_loss,
-                       diverged_step=guard.step, **({"extra": extra} if extra else {}))
+                       diverged_step=guard.step, diagnosis=label, **({"extra": extra} if extra else {}))
     sink.emit(result)
     if own_store:
         store.close()

@@ -25,6 +25,8 @@ ALIASES: dict[str, str] = {
     "early-stopping-patience": "early_stop.patience",
 }
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
+# The store's ranking metrics (trainers.store.trial_query.RANK_METRICS), spelled out so `--help` needs no database.
+RANK_BY = ("val_acc", "val_loss", "test_acc", "duration")
 COMMANDS = ("train", "lr-find", "history", "diagnose")
 
 
@@ -60,12 +62,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_flag(train)
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
-    hist = sub.add_parser("history", help="list trials ranked by best validation accuracy")
+    hist = sub.add_parser("history", help="list trials ranked by best validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
     hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
     hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
-    cli_diagnose.add_parser(sub, _add_store_flag)
+    hist.add_argument("--rank-by", default="val_acc", choices=RANK_BY,
+                      help="the metric the rank follows (default val_acc)")
+    hist.add_argument("--sort", default="rank", help="rank, robust, or a column such as lr or duration_s "
+                                                      "(default rank: best first); --sort=-lr reverses it")
+    hist.add_argument("--reverse", action="store_true", help="reverse the sort order")
+    hist.add_argument("--filter", default="", help="column=value pairs (status, kind, dataset, model, optimizer, "
+                                                    "diagnosis; commas for several values) and words to find "
+                                                    "in names, notes and messages, e.g. 'model=mlp,cnn wider'")
+    hist.add_argument("--robust", action="store_true", help="add mean ± std over the seeds of each config and "
+                                                            "rank by it (configs run with at least two seeds)")
     return parser
 
 
@@ -131,12 +142,16 @@ def _stop_on_signals(control: Any) -> None:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from trainers.history_view import history_rows, render_table
+    from trainers.history_view import build_query, history_rows, render_table
     from trainers.store import TrialStore
 
+    if args.limit is not None and args.limit < 0:
+        raise ConfigError("--limit", args.limit, "0 or more trials")
+    sort = ("-" + args.sort.lstrip("-")) if args.reverse != args.sort.startswith("-") else args.sort.lstrip("-")
+    query = build_query(sort, args.filter, args.rank_by, args.kind, args.robust)
     with TrialStore(args.store) as store:
-        rows = history_rows(store, kind=args.kind, limit=args.limit)
-    print(json.dumps(rows, indent=1) if args.json else render_table(rows))
+        rows = history_rows(store, query, limit=args.limit, robust=args.robust)
+    print(json.dumps(rows, indent=1) if args.json else render_table(rows, robust=args.robust))
     return 0
 
 

@@ -79,3 +79,17 @@ def diagnose_trial(store: Any, trial_id: int) -> Diagnosis:
         raise StoreError(f"trial {trial_id} is not a training run (it is a {trial.kind!r} trial): "
                          f"only training runs have epochs to diagnose")
     return diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step)
+
+
+def fill_diagnoses(store: Any, trial_ids: Sequence[int]) -> dict[int, str]:
+    """Diagnose and store the label of finished training trials that have none yet (runs recorded before
+    diagnoses were kept); returns id → label for those it filled. Unreadable trials are left empty."""
+    filled: dict[int, str] = {}
+    for trial_id in trial_ids:
+        trial = store.get_trial(trial_id)
+        if trial.kind != "train" or trial.diagnosis or trial.running:
+            continue
+        label = diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step).label
+        store.update_trial(trial_id, diagnosis=label)
+        filled[trial_id] = label
+    return filled

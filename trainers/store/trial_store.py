@@ -254,6 +254,7 @@ class TrialStore:
     def list_trials(
         self, *, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None,
         order_by: str = "best_val_acc", descending: bool = True, limit: int | None = None, offset: int = 0,
+        config_key: str | None = None,
     ) -> list[TrialRecord]:
         """Trials matching kind/status, sorted by `order_by` with empty values last either way."""
         if order_by not in _SORTABLE:
@@ -262,7 +263,8 @@ class TrialStore:
             raise StoreError(f"limit = {limit!r}, offset = {offset!r} are invalid: they cannot be negative")
         column = getattr(Trial, order_by)
         # (col IS NULL) first works on every database, unlike NULLS LAST or SQLite's default order.
-        stmt = select(Trial).where(*self._filters(kind, status)).order_by(
+        where = self._filters(kind, status) + ([Trial.config_key == config_key] if config_key else [])
+        stmt = select(Trial).where(*where).order_by(
             case((column.is_(None), 1), else_=0),
             column.desc() if descending else column.asc(),
             Trial.id.desc() if descending else Trial.id.asc(),

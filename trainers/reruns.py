@@ -1,0 +1,49 @@
+"""Re-run trials with seeds they have not used, so configs can be ranked by mean ± standard deviation."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from trainers.config import RunConfig
+from trainers.errors import ConfigError
+from trainers.events import FitEnded, RunControl, Sink
+from trainers.store import TrialStore
+
+
+def unused_seeds(store: TrialStore, config_key: str | None, n: int) -> list[int]:
+    """The n smallest seeds no stored trial of this config has used."""
+    used = {t.seed for t in store.list_trials(config_key=config_key)} if config_key else set()
+    seeds: list[int] = []
+    candidate = 0
+    while len(seeds) < n:
+        if candidate not in used:
+            seeds.append(candidate)
+        candidate += 1
+    return seeds
+
+
+def rerun_with_seeds(store: TrialStore, trial_ids: Sequence[int], seeds: int, *, sink: Sink | None = None,
+                     control: RunControl | None = None) -> list[FitEnded]:
+    """Train each trial's config again with `seeds` new seeds, one run after another; a stop request ends the
+    series after the current run. A stored config that no longer validates raises ConfigError naming the trial."""
+    from trainers.api import run_training
+
+    control = control or RunControl()
+    if seeds < 1:
+        raise ConfigError("seeds", seeds, "at least 1 new seed per trial")
+    plans: list[RunConfig] = []
+    for trial_id in dict.fromkeys(trial_ids):  # a trial picked twice runs once
+        trial = store.get_trial(trial_id)
+        if trial.kind != "train":
+            raise ConfigError("trial", trial_id, f"a training trial (trial {trial_id} is a {trial.kind} trial)")
+        try:
+            cfg = RunConfig.from_dict(trial.config)
+        except ConfigError as err:
+            raise ConfigError(err.field, err.value, f"{err.allowed} (in the config of trial {trial_id})") from None
+        plans += [cfg.replace(**{"train.seed": seed}) for seed in unused_seeds(store, trial.config_key, seeds)]
+    results: list[FitEnded] = []
+    for cfg in plans:
+        if control.stop_requested:
+            break
+        results.append(run_training(cfg, sink=sink, control=control, store=store))
+    return results
