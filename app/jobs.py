@@ -42,6 +42,17 @@ def range_test_job(cfg: RunConfig, settings: RangeTestSettings, store_url: str |
     return job
 
 
+def rerun_job(trial_ids: list[int], seeds: int, store_url: str | None = None) -> Job:
+    """Train each trial's config again with `seeds` seeds it has not used; returns the runs' FitEnded list."""
+
+    def job(sink: Sink, control: RunControl) -> Any:
+        from trainers.api import TrialStore, rerun_with_seeds
+        with TrialStore(store_url) as store:
+            return rerun_with_seeds(store, list(trial_ids), seeds, sink=sink, control=control)
+
+    return job
+
+
 # The two reads below run on the GUI thread, only once the engine is imported: each is one short query.
 def stored_range_tests(store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the store's range tests, newest first."""

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from app.history import HistoryTab
 from app.recent_files import recent_configs, remember_config
 from app.tabs.lr_finder_tab import LrFinderTab
 from app.tabs.placeholder_tab import PlaceholderTab
@@ -20,6 +21,9 @@ CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
 # One job at a time: what the other tab says while one runs.
 TRAINING_BUSY = "Training is running: the range test can start once it has finished or been stopped."
 RANGE_TEST_BUSY = "A learning-rate range test is running (LR finder tab): training can start once it has ended."
+RERUN_BUSY = "Re-runs with other seeds are running (History tab): this can start once they have ended."
+HISTORY_TRAINING_BUSY = "Training is running: re-runs can start once it has ended."
+HISTORY_RANGE_TEST_BUSY = "A range test is running: re-runs can start once it has ended."
 PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "gap": "Generalisation gap",
                "grad_norm": "Gradient norm"}
 
@@ -31,21 +35,29 @@ class MainWindow(QMainWindow):
         self._close_after_run = False
         self.training = TrainingTab(store_url)
         self.lr_finder = LrFinderTab(self.training, store_url)
+        self.history = HistoryTab(store_url)
+        self.ensembles = PlaceholderTab("Ensemble building")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "&Training")
         self.tabs.addTab(self.lr_finder, "&LR finder")
-        self.tabs.addTab(PlaceholderTab("The trial history"), "&History")
-        self.tabs.addTab(PlaceholderTab("Ensemble building"), "&Ensembles")
+        self.tabs.addTab(self.history, "&History")
+        self.tabs.addTab(self.ensembles, "&Ensembles")
         self.setCentralWidget(self.tabs)
         self.run_status = QLabel()
         self.statusBar().addPermanentWidget(self.run_status)
         self.statusBar().showMessage("Loading the training engine…")
         self._build_menus()
         self.training.status_changed.connect(self.run_status.setText)
-        self.training.run_started.connect(lambda: self._job_started(self.lr_finder, TRAINING_BUSY))
-        self.training.run_finished.connect(lambda _o: self._job_finished(self.lr_finder))
-        self.lr_finder.run_started.connect(lambda: self._job_started(self.training, RANGE_TEST_BUSY))
-        self.lr_finder.run_finished.connect(lambda _o: self._job_finished(self.training))
+        # One job at a time: while one runs, the others say why they wait.
+        busy = {self.training: {self.lr_finder: TRAINING_BUSY, self.history: HISTORY_TRAINING_BUSY},
+                self.lr_finder: {self.training: RANGE_TEST_BUSY, self.history: HISTORY_RANGE_TEST_BUSY},
+                self.history: {self.training: RERUN_BUSY, self.lr_finder: RERUN_BUSY}}
+        for job, others in busy.items():
+            job.run_started.connect(lambda others=others: self._job_started(others))
+            job.run_finished.connect(lambda _o, others=others: self._job_finished(others))
+        self.training.events_received.connect(self.history.handle_events)
+        self.history.actions.config_chosen.connect(self.use_config)
+        self.history.actions.tab_requested.connect(self._show_tab)
         self._sync_run_actions()
         self._update_title()
         self.resize(1360, 860)
@@ -163,30 +175,55 @@ class MainWindow(QMainWindow):
         """The engine finished importing in the background: live parameter counts can start."""
         self.training.form.set_engine_ready()
         self.lr_finder.set_engine_ready()
+        self.history.set_engine_ready()
         self.statusBar().showMessage("Ready", 3000)
 
     @property
     def job_running(self) -> bool:
-        return self.training.running or self.lr_finder.running
+        return self.training.running or self.lr_finder.running or self.history.running
 
     def stop_jobs(self) -> None:
-        """Stop whichever job runs (Esc): training or the range test."""
+        """Stop whichever job runs (Esc): training, the range test or the re-runs."""
         self.training.stop()
         self.lr_finder.stop()
+        self.history.stop()
 
     def wait_for_workers(self, ms: int = 60_000) -> bool:
         """Block until no worker thread is left (used when the app quits)."""
-        return self.training.wait_for_worker(ms) and self.lr_finder.wait_for_worker(ms)
+        return all(tab.wait_for_worker(ms) for tab in (self.training, self.lr_finder, self.history))
 
-    def _job_started(self, other: TrainingTab | LrFinderTab, reason: str) -> None:
-        other.set_blocked(reason)
+    def _job_started(self, others: dict[TrainingTab | LrFinderTab | HistoryTab, str]) -> None:
+        for other, reason in others.items():
+            other.set_blocked(reason)
         self._sync_run_actions()
 
-    def _job_finished(self, other: TrainingTab | LrFinderTab) -> None:
-        other.set_blocked("")
+    def _job_finished(self, others: dict[TrainingTab | LrFinderTab | HistoryTab, str]) -> None:
+        for other in others:
+            other.set_blocked("")
         self._sync_run_actions()
+        self.history.job_finished()  # the run's final numbers and rank
         if self._close_after_run and not self.job_running:
             self.close()
+
+    # ---- configs from the History tab ----------------------------------------------------------
+    def use_config(self, cfg: RunConfig, message: str, tab: str = "training") -> bool:
+        """A trial's config (cloned, or changed by an intervention) becomes the form's: a new, unsaved config."""
+        if self.training.running:
+            self._tell("Stop the current run before loading another config.", "warn")
+            return False
+        self.training.form.set_config(cfg)
+        self.config_path = None
+        self._update_title()
+        self._show_tab(tab, message)
+        return True
+
+    def _show_tab(self, tab: str, message: str) -> None:
+        widget = {"training": self.training, "lr_finder": self.lr_finder, "history": self.history,
+                  "ensembles": self.ensembles}[tab]
+        self.tabs.setCurrentWidget(widget)
+        if widget is self.lr_finder:
+            self.lr_finder.show_message(message, "ok")
+        self._tell(message, "ok")
 
     def _sync_run_actions(self) -> None:
         training = self.training.running
@@ -197,6 +234,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if not self.job_running:
+            self.history.close_store()
             event.accept()
             return
         event.ignore()  # close once the worker has ended, so no thread outlives the window
@@ -207,6 +245,9 @@ class MainWindow(QMainWindow):
     def confirm_stop_and_close(self) -> bool:
         if self.lr_finder.running:
             title, text = "Stop the range test?", "A learning-rate range test is in progress. Stop it and close?"
+        elif self.history.running:
+            title, text = "Stop the re-runs?", ("Re-runs with other seeds are in progress. Stop them (the current "
+                                                "trial is kept as stopped) and close?")
         else:
             title, text = "Stop training?", "A run is in progress. Stop it (the trial is kept as stopped) and close?"
         answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from app.history import HistoryTab
 from app.main_window import MainWindow
 from app.tabs.lr_finder_tab import LrFinderTab
 from trainers.config import RunConfig
@@ -176,13 +177,13 @@ def test_opening_a_bad_config_file_says_which_field(window: MainWindow, tmp_path
     assert window.training.form.config().to_dict() == before
 
 
-def test_tabs_lr_finder_is_real_and_the_rest_are_placeholders(window: MainWindow) -> None:
+def test_tabs_lr_finder_and_history_are_real_and_ensembles_a_placeholder(window: MainWindow) -> None:
     names = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
     assert names == ["Training", "LR finder", "History", "Ensembles"]
     assert window.tabs.widget(1) is window.lr_finder and isinstance(window.lr_finder, LrFinderTab)
     assert window.lr_finder.run_button.isEnabled() and not hasattr(window.lr_finder, "label")
-    for i in range(2, 4):
-        assert "not available" in window.tabs.widget(i).label.text()
+    assert window.tabs.widget(2) is window.history and isinstance(window.history, HistoryTab)
+    assert "not available" in window.tabs.widget(3).label.text()
 
 
 def test_window_shows_without_importing_torch() -> None:

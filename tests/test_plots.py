@@ -356,3 +356,17 @@ def test_live_timer_slows_down_when_painting_is_expensive(qtbot, monkeypatch) ->
     plots.plot("loss").buffer("train (batch)").append(0.2, 0.9)
     plots.refresh()
     assert plots._timer.interval() == min(tp.MAX_REFRESH_MS, round(20 / tp.PAINT_BUDGET))
+
+
+def test_rate_axis_labels_only_1_2_5_ticks_in_log_mode(qtbot) -> None:
+    import math
+
+    from app.plots.rate_axis import RateAxis
+
+    axis = RateAxis(orientation="bottom")
+    values = [math.log10(v) for v in (3e-4, 5e-4, 7e-4, 1e-3, 2e-3, 3e-3)]
+    axis.setLogMode(True)
+    labelled = [bool(t) for t in axis.tickStrings(values, 1.0, 0.1)]
+    assert labelled == [False, True, False, True, True, False]
+    axis.setLogMode(False)
+    assert all(axis.tickStrings([0.1, 0.2, 0.3], 1.0, 0.1))

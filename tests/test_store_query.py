@@ -133,3 +133,12 @@ def test_an_older_store_gets_the_new_columns_and_its_config_keys(tmp_path: Path)
     con = sqlite3.connect(db)
     assert "ix_trials_config_key" in {r[1] for r in con.execute("PRAGMA index_list(trials)")}
     con.close()
+
+
+def test_a_range_test_of_a_config_is_not_counted_among_its_seeds(store: TrialStore) -> None:
+    seeds = [add(store, acc=a, seed=s) for s, a in enumerate((0.90, 0.92))]
+    lr_test = add(store, acc=0.5, kind="lr_test")
+    rows = {r.trial.id: r for r in store.query_trials()}
+    assert rows[seeds[0]].robust_n == 2 and rows[seeds[0]].robust_mean == pytest.approx(0.91)
+    assert rows[lr_test].robust_rank is None and rows[lr_test].robust_n == 0
+    assert [r.trial.id for r in store.query_trials(TrialQuery(sort="robust"))][-1] == lr_test

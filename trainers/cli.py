@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_flag(train)
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
+    cli_diagnose.add_parser(sub, _add_store_flag)
     hist = sub.add_parser("history", help="list trials ranked by best validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")

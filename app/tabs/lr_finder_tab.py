@@ -19,7 +19,8 @@ from app.run_panel import show_message
 from app.tabs.panes import inputs_beside_view
 from app.tabs.range_test_suggestions import SuggestionsPanel
 from app.tabs.training_tab import TrainingTab
-from app.worker import EngineWorker, JobOutcome, retire
+from app.worker import JobOutcome
+from app.worker_host import WorkerHost
 from trainers.events import RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.range_test_settings import RangeTestSettings
 
@@ -28,7 +29,7 @@ NOT_LOADED = "(loading the engine…)"
 PICK = "Choose an earlier test…"
 
 
-class LrFinderTab(QWidget):
+class LrFinderTab(WorkerHost, QWidget):
     run_started = Signal()
     run_finished = Signal(object)      # JobOutcome
     events_received = Signal(object)   # each list of engine events, after the plot took it
@@ -38,7 +39,6 @@ class LrFinderTab(QWidget):
         super().__init__(parent)
         self.training_tab = training_tab
         self.store_url = store_url
-        self.worker: EngineWorker | None = None
         self.last_outcome: JobOutcome | None = None
         self._blocked = ""             # why a test may not start now (training runs), or ""
         self._engine_ready = False     # trainers.api may be imported on this thread
@@ -105,10 +105,6 @@ class LrFinderTab(QWidget):
             QWidget.setTabOrder(first, second)
 
     # ---- state -------------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self.worker is not None
-
     def run_blocker(self) -> tuple[str, str]:
         """Why Run is disabled now, and the message's style; ("", "") when a test may start."""
         if self._blocked:
@@ -137,9 +133,7 @@ class LrFinderTab(QWidget):
         cfg, settings = self.training_tab.form.config(), self.form.settings()
         if self.running or self.run_blocker()[0] or cfg is None or settings is None:
             return False
-        self.worker = EngineWorker(range_test_job(cfg, settings, self.store_url), self)
-        self.worker.events.connect(self._on_events)
-        self.worker.outcome.connect(self._on_outcome)
+        self._new_worker(range_test_job(cfg, settings, self.store_url))
         self.config_label.setText(f"Testing with the Training tab's config: {text.config_summary(cfg)}")
         self.plot.reset()
         self.plot.start_live()
@@ -150,18 +144,12 @@ class LrFinderTab(QWidget):
         self.progress.setMaximum(settings.iterations * settings.repeats)
         self.progress.setValue(0)
         self._show("Loading data and building the model…")
-        self.worker.start()
-        self.run_started.emit()
+        self._start_worker()
         return True
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        if self._stop_worker():
             self._show("Stopping before the next batch…", "warn")
-
-    def wait_for_worker(self, ms: int = 60_000) -> bool:
-        """Block until the worker thread has ended (used when the app quits)."""
-        return self.worker.wait(ms) if self.worker is not None else True
 
     def use_lr(self, rate: float) -> None:
         """Put `rate` into the Training tab: optim.lr, and schedule.max_lr when the schedule is one-cycle."""
@@ -190,8 +178,7 @@ class LrFinderTab(QWidget):
         self.events_received.emit(events)
 
     def _on_outcome(self, outcome: JobOutcome) -> None:
-        worker, self.worker = self.worker, None
-        retire(worker)
+        self._finish_worker()
         self.plot.stop_live()
         self.form.set_locked(False)
         self._set_running(False)
@@ -285,6 +272,10 @@ class LrFinderTab(QWidget):
         elif self._showing_reason:
             self._showing_reason = False
             show_message(self.message, *self._message)
+
+    def show_message(self, line: str, kind: str = "info") -> None:
+        """Say `line` in the tab's message line (e.g. where a config came from)."""
+        self._show(line, kind)
 
     def _show(self, line: str, kind: str = "info") -> None:
         self._message = (line, kind)

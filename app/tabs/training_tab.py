@@ -12,15 +12,17 @@ from app.forms import ConfigForm
 from app.jobs import training_job
 from app.plots import TrainingPlots
 from app.run_panel import RunPanel
+from app.tabs.live_diagnosis import LiveDiagnosis
 from app.tabs.panes import inputs_beside_view
 from app.run_progress import RunProgress
-from app.worker import EngineWorker, JobOutcome, retire
+from app.worker import JobOutcome
+from app.worker_host import WorkerHost
 from trainers.events import FitStarted
 
 _STATUS_KIND = {"completed": "ok", "stopped": "warn", "diverged": "error", "failed": "error"}
 
 
-class TrainingTab(QWidget):
+class TrainingTab(WorkerHost, QWidget):
     run_started = Signal()
     run_finished = Signal(object)      # JobOutcome
     events_received = Signal(object)   # each list of engine events, after the plots took it
@@ -29,7 +31,6 @@ class TrainingTab(QWidget):
     def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store_url = store_url
-        self.worker: EngineWorker | None = None
         self.last_outcome: JobOutcome | None = None
         self.progress = RunProgress()
         self._showing_invalid = False
@@ -37,11 +38,13 @@ class TrainingTab(QWidget):
         self.form = ConfigForm()
         self.panel = RunPanel()
         self.plots = TrainingPlots()
+        self.diagnosis = LiveDiagnosis()
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 0, 0, 0)
         right_layout.addWidget(self.panel)
+        right_layout.addWidget(self.diagnosis)
         right_layout.addWidget(self.plots, 1)
         inputs_beside_view(self, self.form, right, min_width=360)
 
@@ -56,10 +59,6 @@ class TrainingTab(QWidget):
 
     # ---- state -------------------------------------------------------------------------------
     @property
-    def running(self) -> bool:
-        return self.worker is not None
-
-    @property
     def paused(self) -> bool:
         return self.worker is not None and self.worker.paused
 
@@ -69,24 +68,21 @@ class TrainingTab(QWidget):
         cfg = self.form.config()
         if self.running or cfg is None or self._blocked:
             return False
-        self.worker = EngineWorker(training_job(cfg, self.store_url), self)
-        self.worker.events.connect(self._on_events)
-        self.worker.outcome.connect(self._on_outcome)
+        self._new_worker(training_job(cfg, self.store_url))
         self.progress = RunProgress.begin()
         self.plots.reset()
         self.plots.start_live()
+        self.diagnosis.start(cfg)
         self.form.set_locked(True)
         self.panel.set_running(True, can_train=False)
         self.panel.set_progress(cfg.train.epochs, 0, 1, 0)
         self.panel.show_message("Loading data and building the model…")
         self._clock.start()
-        self.worker.start()
-        self.run_started.emit()
+        self._start_worker()
         return True
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        if self._stop_worker():
             self.progress.resume()
             self.panel.show_message("Stopping before the next batch…", "warn")
 
@@ -103,13 +99,10 @@ class TrainingTab(QWidget):
             self.panel.show_message("Paused after the current batch. Resume to go on.", "warn")
         self.panel.set_paused(self.worker.paused)
 
-    def wait_for_worker(self, ms: int = 60_000) -> bool:
-        """Block until the worker thread has ended (used when the app quits)."""
-        return self.worker.wait(ms) if self.worker is not None else True
-
     # ---- worker signals ----------------------------------------------------------------------
     def _on_events(self, events: list) -> None:
         self.plots.handle_events(events)
+        self.diagnosis.handle_events(events)
         self.progress.update(events)
         p = self.progress
         self.panel.set_progress(p.epochs, p.epoch, p.steps_per_epoch, p.batch)
@@ -122,8 +115,7 @@ class TrainingTab(QWidget):
         self.events_received.emit(events)
 
     def _on_outcome(self, outcome: JobOutcome) -> None:
-        worker, self.worker = self.worker, None
-        retire(worker)
+        self._finish_worker()
         self._clock.stop()
         self._emit_status()
         self.plots.stop_live()

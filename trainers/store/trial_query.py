@@ -93,7 +93,8 @@ def robust_table(session: Session, q: TrialQuery) -> dict[str, RobustStats]:
     column = getattr(Trial, column_name)
     mean = func.avg(column)
     stmt = (select(Trial.config_key, mean, func.avg(column * column) - mean * mean, func.count(column))
-            .where(column.is_not(None), Trial.status.in_(("completed", "stopped")), Trial.config_key.is_not(None))
+            .where(column.is_not(None), Trial.status.in_(("completed", "stopped")), Trial.config_key.is_not(None),
+                   Trial.kind == "train")
             .group_by(Trial.config_key).having(func.count(column) >= 2))
     groups = [(key, m, math.sqrt(max(0.0, v)), int(n)) for key, m, v, n in session.execute(stmt)]
     groups.sort(key=lambda g: -(g[1] - g[2]) if higher_is_better else g[1] + g[2])
@@ -115,7 +116,8 @@ def _ranked(q: TrialQuery) -> Select:
     rank = case((metric.is_(None), None),
                 else_=func.rank().over(order_by=[case((metric.is_(None), 1), else_=0), best_first]))
     sort_value = getattr(Trial, q.sort) if q.sort not in ("rank", "robust") else literal(None)
-    return select(Trial.id, Trial.config_key, rank.label("rank"), sort_value.label("sort_value")).where(*_where(q))
+    return select(Trial.id, Trial.kind, Trial.config_key, rank.label("rank"),
+                  sort_value.label("sort_value")).where(*_where(q))
 
 
 def _page_rows(session: Session, q: TrialQuery, robust: dict[str, RobustStats], offset: int,
@@ -125,9 +127,13 @@ def _page_rows(session: Session, q: TrialQuery, robust: dict[str, RobustStats], 
     inner = _ranked(q).subquery("ranked")
     if q.sort == "robust":  # the order comes from robust_table: sort the narrow rows here
         rows = list(session.execute(select(inner)))
-        rows.sort(key=lambda r: (robust[r.config_key].rank if r.config_key in robust else 0, r.id),
+
+        def has_robust(r: Any) -> bool:  # a range test of the same config is not one of its seeds
+            return r.kind == "train" and r.config_key in robust
+
+        rows.sort(key=lambda r: (robust[r.config_key].rank if has_robust(r) else 0, r.id),
                   reverse=q.descending)
-        rows.sort(key=lambda r: r.config_key not in robust)  # trials without a robust rank last either way
+        rows.sort(key=lambda r: not has_robust(r))  # trials without a robust rank last either way
         return rows[offset:None if limit is None else offset + limit]
     key = inner.c.rank if q.sort == "rank" else inner.c.sort_value
     ordered = key.desc() if q.descending else key.asc()
@@ -172,14 +178,19 @@ def _rank_page(session: Session, q: TrialQuery, offset: int, limit: int | None) 
     return page
 
 
-def query_page(session: Session, q: TrialQuery, offset: int = 0, limit: int | None = None) -> list[RankedTrial]:
-    robust = robust_table(session, q)
+def query_page(session: Session, q: TrialQuery, offset: int = 0, limit: int | None = None,
+               robust: dict[str, RobustStats] | None = None) -> list[RankedTrial]:
+    """`robust` is robust_table() for q's metric, when the caller keeps it between pages (it groups every
+    trial); computed when None. An empty dict leaves the robust fields empty, for a caller that fills them
+    later; sorting by "robust" needs the real table."""
+    if robust is None or (q.sort == "robust" and not robust):
+        robust = robust_table(session, q)
     page = _page_rows(session, q, robust, offset, limit)
     # only the page's trials are read in full (their config and extra JSON are the wide part of a row)
     full = {t.id: trial_record(t) for t in session.scalars(select(Trial).where(Trial.id.in_([r.id for r in page])))}
     result = []
     for r in page:
-        stats = robust.get(r.config_key)
+        stats = robust.get(r.config_key) if full[r.id].kind == "train" else None
         result.append(RankedTrial(full[r.id], r.rank, stats.mean if stats else None, stats.std if stats else None,
                                   stats.n if stats else 0, stats.rank if stats else None))
     return result

@@ -26,7 +26,8 @@ from trainers.paths import data_dir, default_store_path
 from trainers.store.config_key import config_key
 from trainers.store.records import EpochRecord, TrialRecord, epoch_record, parse_json, trial_record
 from trainers.store.recovery import host_name, process_start_time, recover_interrupted
-from trainers.store.trial_query import RankedTrial, TrialQuery, count_matching, distinct_values, query_page
+from trainers.store.trial_query import (RankedTrial, RobustStats, TrialQuery, count_matching, distinct_values,
+                                       query_page, robust_table)
 from trainers.store.schema import (
     FINAL_STATUSES, RUNNING, STATUSES, EpochMetric, Trial, coerce, open_engine, sqlite_file, summary_values,
 )
@@ -274,13 +275,19 @@ class TrialStore:
         with self._session() as session:
             return [trial_record(row) for row in session.scalars(stmt)]
 
-    def query_trials(self, query: TrialQuery | None = None, offset: int = 0,
-                     limit: int | None = None) -> list[RankedTrial]:
-        """A page of trials filtered, ranked and sorted as `query` says (see trainers/store/trial_query.py)."""
+    def query_trials(self, query: TrialQuery | None = None, offset: int = 0, limit: int | None = None,
+                     robust: dict[str, RobustStats] | None = None) -> list[RankedTrial]:
+        """A page of trials filtered, ranked and sorted as `query` says (see trainers/store/trial_query.py).
+        `robust`: robust_table(query) kept by a caller reading many pages; computed per call when None."""
         if (limit is not None and limit < 0) or offset < 0:
             raise StoreError(f"limit = {limit!r}, offset = {offset!r} are invalid: they cannot be negative")
         with self._session() as session:
-            return query_page(session, query or TrialQuery(), offset, limit)
+            return query_page(session, query or TrialQuery(), offset, limit, robust)
+
+    def robust_table(self, query: TrialQuery | None = None) -> dict[str, RobustStats]:
+        """config_key -> mean, std, seeds and robust rank of the query's metric (one pass over every trial)."""
+        with self._session() as session:
+            return robust_table(session, query or TrialQuery())
 
     def count_matching(self, query: TrialQuery | None = None) -> int:
         with self._session() as session:

@@ -1,0 +1,151 @@
+"""What can be done with selected trials: clone a config into the training form, apply a diagnosis's
+intervention, delete (asking first), export as CSV or JSON, copy the config as TOML.
+
+The actions are QActions, so the buttons, the table's context menu and its keys (Delete, Ctrl+C) share them.
+Putting a config into the form and switching tabs is the window's business: this only says what was chosen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+
+from app.history.trial_source import TrialSource
+from app.history.trial_text import config_toml, id_list, run_config
+from trainers.errors import ConfigError
+
+EXPORT_FILTERS = {"csv": "CSV file (*.csv)", "json": "JSON file (*.json)"}
+
+
+class TrialActions(QObject):
+    config_chosen = Signal(object, str, str)   # RunConfig, message, tab to show ("training" or "lr_finder")
+    tab_requested = Signal(str, str)           # tab ("ensembles"), message
+    trials_deleted = Signal(list)              # ids removed from the store
+    message = Signal(str, str)                 # text, kind (info, ok, warn, error)
+
+    def __init__(self, parent: QWidget, selected: Callable[[], list[Any]],
+                 source: Callable[[], TrialSource | None]) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._selected = selected   # the selected trials (TrialRecords), the current one first
+        self._source = source
+        self.clone = self._action("C&lone into training form", "Put the trial's config into the Training tab",
+                                  self.clone_selected)
+        self.delete = self._action("&Delete…", "Delete the selected trials and their checkpoints (Delete)",
+                                   self.delete_selected, QKeySequence.StandardKey.Delete)
+        self.export_csv = self._action("Export &CSV…", "Write the selected trials to a CSV file (config flattened)",
+                                       lambda: self.export_selected("csv"))
+        self.export_json = self._action("Export &JSON…", "Write the selected trials, with their epochs, to JSON",
+                                        lambda: self.export_selected("json"))
+        self.copy_toml = self._action("Copy config as &TOML", "Copy the trial's config to the clipboard (Ctrl+C)",
+                                      self.copy_selected, QKeySequence.StandardKey.Copy)
+
+    def _action(self, text: str, tip: str, slot: Callable[[], Any],
+                shortcut: QKeySequence.StandardKey | None = None) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only in the table
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def all(self) -> list[QAction]:
+        return [self.clone, self.copy_toml, self.export_csv, self.export_json, self.delete]
+
+    def update_enabled(self, count: int) -> None:
+        for action in self.all():
+            action.setEnabled(count >= 1)
+
+    # ---- configs ------------------------------------------------------------------------------
+    def clone_selected(self) -> bool:
+        trials = self._selected()
+        if not trials:
+            return False
+        trial = trials[0]
+        try:
+            cfg = run_config(trial)
+        except ConfigError as err:
+            self.message.emit(f"Cannot clone trial {trial.id}: {err}", "error")
+            return False
+        self.config_chosen.emit(cfg, f"config from trial {trial.id}: ready to train", "training")
+        return True
+
+    def apply(self, trial: Any, intervention: Any) -> bool:
+        """A diagnosis's suggestion: the config changed as it says; the LR finder and ensembles are tabs."""
+        if intervention.key == "ensemble":
+            self.tab_requested.emit("ensembles", f"{intervention.title}: combine trained trials in the Ensembles tab")
+            return True
+        try:
+            cfg = intervention.apply(run_config(trial))
+        except ConfigError as err:
+            self.message.emit(f"Cannot apply “{intervention.title}” to trial {trial.id}: {err}", "error")
+            return False
+        if intervention.key == "lr_finder":
+            self.config_chosen.emit(cfg, f"config from trial {trial.id}: run the range test on it", "lr_finder")
+        else:
+            self.config_chosen.emit(cfg, f"config from trial {trial.id} with {intervention.title.lower()}: "
+                                         f"ready to train", "training")
+        return True
+
+    def copy_selected(self) -> bool:
+        trials = self._selected()
+        if not trials:
+            return False
+        QApplication.clipboard().setText(config_toml(trials[0]))
+        self.message.emit(f"Config of trial {trials[0].id} copied as TOML", "ok")
+        return True
+
+    # ---- the store ----------------------------------------------------------------------------
+    def delete_selected(self) -> bool:
+        trials, source = self._selected(), self._source()
+        if not trials or source is None:
+            return False
+        running = [t.id for t in trials if t.running]
+        if running:
+            self.message.emit(f"Cannot delete {id_list(running)}: still running. Stop the run first.", "warn")
+            return False
+        ids = [t.id for t in trials]
+        answer = QMessageBox.question(
+            self._parent, "Delete trials?",
+            f"Delete {id_list(ids, limit=20)}, with {'its' if len(ids) == 1 else 'their'} epochs and checkpoints? "
+            "This cannot be undone.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        deleted: list[int] = []
+        try:
+            for trial_id in ids:
+                source.delete(trial_id)
+                deleted.append(trial_id)
+        except Exception as exc:  # noqa: BLE001 - say what went wrong; what was deleted stays deleted
+            self.message.emit(f"Deleted {len(deleted)} of {len(ids)} trials; then: {exc}", "error")
+        else:
+            self.message.emit(f"Deleted {id_list(ids)}", "ok")
+        if deleted:
+            self.trials_deleted.emit(deleted)
+        return len(deleted) == len(ids)
+
+    def export_selected(self, fmt: str) -> Path | None:
+        trials, source = self._selected(), self._source()
+        if not trials or source is None:
+            return None
+        ids = [t.id for t in trials]
+        default = f"trial-{ids[0]}.{fmt}" if len(ids) == 1 else f"trials.{fmt}"
+        path, _ = QFileDialog.getSaveFileName(self._parent, f"Export {id_list(ids)} as {fmt.upper()}", default,
+                                              EXPORT_FILTERS[fmt])
+        if not path:
+            return None
+        if not path.lower().endswith(f".{fmt}"):
+            path += f".{fmt}"
+        try:
+            written = source.export(ids, path)
+        except Exception as exc:  # noqa: BLE001 - a StoreError or OSError names the file
+            self.message.emit(f"Could not export: {exc}", "error")
+            return None
+        self.message.emit(f"Exported {id_list(ids)} to {written}", "ok")
+        return Path(written)

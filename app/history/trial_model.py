@@ -1,0 +1,242 @@
+"""The History table's model: ranked trials read from the store a page at a time, when the view asks.
+
+rowCount comes from one COUNT query; a row's data is fetched with its page (PAGE_SIZE trials) the first time
+the view paints it, and only a few pages are kept. Sorting and filtering make a new store query (the database
+sorts), never a proxy over every row, so 10,000 trials open as fast as 100.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+
+from app.history.columns import COLUMN_INDEX, COLUMNS
+from app.history.trial_source import QueryParts, TrialSource
+
+PAGE_SIZE = 100
+MAX_PAGES = 6            # pages kept; a page read again costs one short query
+DIAGNOSE_CHUNK = 8       # old trials diagnosed per event-loop turn, so painting never waits for many
+TRIAL_ROLE = Qt.ItemDataRole.UserRole          # the row's RankedTrial
+ID_ROLE = Qt.ItemDataRole.UserRole + 1         # the row's trial id
+_STATUS_COLOURS = {"running": "#1565c0", "diverged": "#b00020", "failed": "#b00020", "interrupted": "#8a5a00",
+                   "stopped": "#8a5a00"}
+_INDEX = QModelIndex | QPersistentModelIndex
+
+
+class TrialTableModel(QAbstractTableModel):
+    loaded = Signal()          # after every (re)load: count known, pages dropped
+    failed = Signal(str)       # a store read failed; the message is for the user
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._source: TrialSource | None = None
+        self._parts = QueryParts()
+        self._query: Any = None
+        self._count = 0
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        self._to_diagnose: list[int] = []
+        self._robust: dict[str, Any] | None = None   # the query's robust table, read once per load
+        self._robust_timer = QTimer(self)
+        self._robust_timer.setSingleShot(True)
+        self._robust_timer.setInterval(0)
+        self._robust_timer.timeout.connect(self._fill_robust)
+        self._diagnose_timer = QTimer(self)
+        self._diagnose_timer.setSingleShot(True)
+        self._diagnose_timer.setInterval(0)
+        self._diagnose_timer.timeout.connect(self._diagnose_some)
+
+    # ---- the query ----------------------------------------------------------------------------
+    @property
+    def parts(self) -> QueryParts:
+        return self._parts
+
+    @property
+    def source(self) -> TrialSource | None:
+        return self._source
+
+    def set_source(self, source: TrialSource | None) -> None:
+        self._source = source
+        self.reload()
+
+    def set_parts(self, parts: QueryParts) -> None:
+        """Show trials as `parts` says (metric, sort, filters, text); unchanged parts cost nothing."""
+        if parts != self._parts:
+            self._parts = parts
+            self.reload()
+
+    def reload(self) -> None:
+        """Count again and drop every cached page: the view asks for what it shows next."""
+        self.beginResetModel()
+        self._pages.clear()
+        self._to_diagnose.clear()
+        self._robust = None
+        self._count = 0
+        if self._source is not None:
+            try:
+                self._query = self._source.query(self._parts)
+                self._count = self._source.count(self._query)
+            except Exception as exc:  # noqa: BLE001 - a bad store or filter must not take the tab down
+                self.failed.emit(f"Cannot list the trials: {_one_line(exc)}")
+        self.endResetModel()
+        self.loaded.emit()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """A header click: the store sorts by that column (rank ascending = best first)."""
+        if 0 <= column < len(COLUMNS):
+            self.set_parts(self._parts.replace(sort=COLUMNS[column].sort,
+                                               descending=order == Qt.SortOrder.DescendingOrder))
+
+    # ---- rows ---------------------------------------------------------------------------------
+    def rowCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: N802 - Qt override
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: N802 - Qt override
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def trial_at(self, row: int) -> Any:
+        """The RankedTrial on `row` (its page is read when not cached), or None."""
+        if not 0 <= row < self._count:
+            return None
+        page = self._page(row // PAGE_SIZE)
+        offset = row % PAGE_SIZE
+        return page[offset] if offset < len(page) else None
+
+    def is_cached(self, row: int) -> bool:
+        return row // PAGE_SIZE in self._pages
+
+    def row_of(self, trial_id: int, hint: int | None = None) -> int | None:
+        """The row showing `trial_id`: cached pages first, then the pages around `hint` and the first two."""
+        for number, page in self._pages.items():
+            for i, r in enumerate(page):
+                if r.trial.id == trial_id:
+                    return number * PAGE_SIZE + i
+        pages = [] if hint is None else [hint // PAGE_SIZE + d for d in (0, -1, 1)]
+        for number in dict.fromkeys(pages + [0, 1]):
+            if 0 <= number * PAGE_SIZE < self._count and number not in self._pages:
+                for i, r in enumerate(self._page(number)):
+                    if r.trial.id == trial_id:
+                        return number * PAGE_SIZE + i
+        return None
+
+    def data(self, index: _INDEX, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in _ROLES:
+            return None
+        r = self.trial_at(index.row())
+        if r is None:
+            return "…" if role == Qt.ItemDataRole.DisplayRole else None
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(r)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = Qt.AlignmentFlag.AlignRight if column.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column.key == "status":
+            colour = _STATUS_COLOURS.get(r.trial.status)
+            return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column.key in ("status", "diagnosis") and r.trial.message:
+                return r.trial.message
+            return column.text(r) if column.key in ("notes", "robust") else None
+        if role == TRIAL_ROLE:
+            return r
+        if role == ID_ROLE:
+            return r.trial.id
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tip or None
+        return None
+
+    # ---- keeping cached rows true -------------------------------------------------------------
+    def patch_trial(self, trial_id: int, **changes: Any) -> None:
+        """A change made through the tab (notes): update the cached row instead of reading every page."""
+        for number, page in self._pages.items():
+            for i, r in enumerate(page):
+                if r.trial.id == trial_id:
+                    page[i] = dataclasses.replace(r, trial=dataclasses.replace(r.trial, **changes))
+                    row = number * PAGE_SIZE + i
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    # ---- paging -------------------------------------------------------------------------------
+    def _page(self, number: int) -> list[Any]:
+        page = self._pages.get(number)
+        if page is not None:
+            self._pages.move_to_end(number)
+            return page
+        page = []
+        if self._source is not None and self._query is not None:
+            try:
+                if self._robust is None and self._parts.sort == "robust":  # the order needs it now
+                    self._robust = self._source.robust_table(self._query)
+                # Otherwise the first rows show without it and the Robust column fills one event-loop turn
+                # later: grouping every trial is most of a first page's cost on a big store.
+                page = self._source.page(self._query, number * PAGE_SIZE, PAGE_SIZE,
+                                         self._robust if self._robust is not None else {})
+                if self._robust is None:
+                    self._robust_timer.start()
+            except Exception as exc:  # noqa: BLE001 - shown once; the rows stay "…"
+                self.failed.emit(f"Could not read trials from the store: {_one_line(exc)}")
+        self._pages[number] = page
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        # Trials recorded before diagnoses were stored get theirs a few at a time, after this paint.
+        self._to_diagnose += [r.trial.id for r in page if r.trial.diagnosis is None and r.trial.kind == "train"
+                              and not r.trial.running and r.trial.id not in self._to_diagnose]
+        if self._to_diagnose:
+            self._diagnose_timer.start()
+        return page
+
+    @property
+    def robust_known(self) -> bool:
+        """Whether the Robust column shows this load's numbers (they follow the first rows)."""
+        return self._robust is not None
+
+    def _fill_robust(self) -> None:
+        if self._source is None or self._query is None or self._robust is not None:
+            return
+        try:
+            self._robust = self._source.robust_table(self._query)
+        except Exception as exc:  # noqa: BLE001 - the column stays empty
+            self.failed.emit(f"Could not rank configs by their seeds: {_one_line(exc)}")
+            return
+        for page in self._pages.values():
+            for i, r in enumerate(page):
+                stats = self._robust.get(r.trial.config_key) if r.trial.kind == "train" else None
+                if stats is not None:
+                    page[i] = dataclasses.replace(r, robust_mean=stats.mean, robust_std=stats.std,
+                                                  robust_n=stats.n, robust_rank=stats.rank)
+        column = COLUMN_INDEX["robust"]
+        if self._count:
+            self.dataChanged.emit(self.index(0, column), self.index(self._count - 1, column))
+
+    def _diagnose_some(self) -> None:
+        ids, self._to_diagnose = self._to_diagnose[:DIAGNOSE_CHUNK], self._to_diagnose[DIAGNOSE_CHUNK:]
+        if self._source is None or not ids:
+            return
+        try:
+            labels = self._source.fill_diagnoses(ids)
+        except Exception:  # noqa: BLE001 - a trial deleted meanwhile; its cell stays empty
+            labels = {}
+        for trial_id, label in labels.items():
+            self.patch_trial(trial_id, diagnosis=label)
+        if self._to_diagnose:
+            self._diagnose_timer.start()
+
+
+_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
+          Qt.ItemDataRole.ToolTipRole, TRIAL_ROLE, ID_ROLE)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

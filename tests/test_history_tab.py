@@ -1,0 +1,453 @@
+"""The History tab as a person uses it: ranking, sorting, filtering, detail and compare, clone and Apply, delete,
+export, notes, copy as TOML, re-runs with other seeds, live updates during a run, and lazy loading of big stores.
+
+A store with a few real short digits runs is built once; each test works on its own copy of it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from app.history import HistoryTab, history_tab
+from app.history.columns import COLUMN_INDEX
+from app.history.compare_pane import ComparePane
+from app.history.trial_model import PAGE_SIZE, TRIAL_ROLE
+from app.jobs import warm_up_engine
+from app.main_window import RERUN_BUSY, MainWindow
+from generated_trials import fill_store
+from synthetic_curves import overfit
+from trainers.api import TrialStore, run_training
+from trainers.config import RunConfig
+from trainers.events import EpochEnded, FitStarted
+from trainers.run_setup import trial_summary
+
+RUN_TIMEOUT_MS = 120_000
+BASE = {"train.epochs": 4, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
+RUNS = [  # real digits runs: (changes, notes)
+    ({}, "baseline"),
+    ({"optim.lr": 3e-3, "model.dropout": 0.3}, "more dropout"),
+    ({"optim.lr": 1e-4}, "slow needle"),
+    ({"optim.lr": 1e-2, "train.seed": 7}, ""),
+]
+
+
+def _insert(store: TrialStore, cfg: RunConfig, epochs: list[dict], status: str, kind: str = "train",
+            **summary) -> int:
+    """A trial written the way the engine writes one, without training (for curves with a known diagnosis)."""
+    trial_id = store.create_trial(kind, cfg.to_dict(), **{**trial_summary(cfg), **summary})
+    best = None
+    for e in epochs:
+        best = max(best or 0.0, e["val_acc"])
+        store.add_epoch(trial_id, e["epoch"], train_loss=e["train_loss"], train_acc=e["train_acc"],
+                        val_loss=e["val_loss"], val_acc=e["val_acc"], lr=cfg.optim.lr, seconds=0.1,
+                        samples_per_sec=1e4, best_val_acc=best, best_val_loss=min(x["val_loss"] for x in epochs))
+    store.finish_trial(trial_id, status)  # no diagnosis stored: the tab fills it in
+    return trial_id
+
+
+@pytest.fixture(scope="module")
+def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("history")
+    with TrialStore(str(folder / "trials.db")) as store:
+        for changes, notes in RUNS:
+            r = run_training(RunConfig().replace(**{**BASE, **changes}), store=store)
+            assert r.status == "completed"
+            store.set_notes(r.trial_id, notes)
+        cnn = RunConfig().replace(**{**BASE, "model.family": "cnn"})
+        _insert(store, cnn, overfit(0, onset=8, n=20), "completed", dataset="mnist")                      # 5
+        _insert(store, RunConfig().replace(**{**BASE, "model.hidden_units": 64}), overfit(1, onset=6, n=12)[:5],
+                "stopped")                                                                                 # 6
+        _insert(store, RunConfig().replace(**{**BASE, "optim.name": "sgd"}), [], "completed", kind="lr_test")  # 7
+    return folder
+
+
+@pytest.fixture
+def store_url(built_store: Path, tmp_path: Path) -> str:
+    for item in built_store.iterdir():
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name)
+    return f"sqlite:///{tmp_path / 'trials.db'}"
+
+
+@pytest.fixture
+def window(qtbot, store_url: str) -> MainWindow:
+    w = MainWindow(store_url=store_url)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    warm_up_engine()
+    w.engine_ready()
+    w.tabs.setCurrentWidget(w.history)
+    yield w
+    w.stop_jobs()
+    w.wait_for_workers()
+
+
+def column(tab: HistoryTab, key: str) -> list[str]:
+    m = tab.model
+    return [m.data(m.index(row, COLUMN_INDEX[key])) for row in range(m.rowCount())]
+
+
+def ids(tab: HistoryTab) -> list[int]:
+    return [int(x) for x in column(tab, "id")]
+
+
+def store_trials(url: str) -> dict:
+    with TrialStore(url) as store:
+        return {t.id: t for t in store.list_trials()}
+
+
+def select(qtbot, tab: HistoryTab, trial_ids: list[int]) -> None:
+    tab.select_ids(trial_ids)
+    qtbot.waitUntil(lambda: tab.stack.currentWidget() is not tab.hint, timeout=5000)
+
+
+def click_header(qtbot, tab: HistoryTab, key: str) -> None:
+    header = tab.table.horizontalHeader()
+    section = COLUMN_INDEX[key]
+    x = header.sectionViewportPosition(section) + header.sectionSize(section) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+
+
+# ---- ranking, sorting, filtering ---------------------------------------------------------------
+def test_trials_are_ranked_by_validation_accuracy_then_by_loss(window: MainWindow, store_url: str) -> None:
+    tab, trials = window.history, store_trials(store_url)
+    assert tab.model.rowCount() == len(trials) == 7
+    with_acc = sorted((t for t in trials.values() if t.best_val_acc is not None),
+                      key=lambda t: (-t.best_val_acc, t.id))
+    assert ids(tab)[:len(with_acc)] == [t.id for t in with_acc]
+    assert column(tab, "rank")[:len(with_acc)] == [str(i) for i in range(1, len(with_acc) + 1)]
+    assert column(tab, "rank")[-1] == ""  # the range test has no accuracy: unranked, last
+    tab.filters.rank_by.setCurrentIndex(tab.filters.rank_by.findData("val_loss"))
+    by_loss = sorted((t for t in trials.values() if t.best_val_loss is not None), key=lambda t: t.best_val_loss)
+    assert ids(tab)[:len(by_loss)] == [t.id for t in by_loss]
+    assert column(tab, "rank")[:len(by_loss)] == [str(i) for i in range(1, len(by_loss) + 1)]
+
+
+def test_header_click_sorts_in_the_store_and_again_reverses(qtbot, window: MainWindow) -> None:
+    tab = window.history
+    click_header(qtbot, tab, "lr")
+    assert tab.model.parts.sort == "lr" and not tab.model.parts.descending
+    lrs = [float(x) for x in column(tab, "lr")]
+    assert lrs == sorted(lrs) and lrs[0] < lrs[-1]
+    click_header(qtbot, tab, "lr")
+    assert tab.model.parts.descending
+    assert [float(x) for x in column(tab, "lr")] == sorted(lrs, reverse=True)
+    click_header(qtbot, tab, "id")
+    assert ids(tab) == sorted(ids(tab))
+    click_header(qtbot, tab, "rank")
+    assert column(tab, "rank")[:3] == ["1", "2", "3"]
+
+
+def test_each_filter_and_free_text(qtbot, window: MainWindow) -> None:
+    tab, bar = window.history, window.history.filters
+    assert bar.combos["status"].findData("stopped") > 0 and bar.combos["kind"].findData("lr_test") > 0
+    bar.choose("status", "stopped")
+    assert ids(tab) == [6] and column(tab, "status") == ["stopped"]
+    bar.choose("status", None)
+    bar.choose("kind", "lr_test")
+    assert ids(tab) == [7]
+    bar.choose("kind", None)
+    bar.choose("dataset", "mnist")
+    assert ids(tab) == [5]
+    bar.choose("dataset", None)
+    bar.choose("model", "mlp")
+    assert 5 not in ids(tab) and len(ids(tab)) == 6
+    bar.choose("model", None)
+    qtbot.keyClicks(bar.search, "needle")
+    qtbot.waitUntil(lambda: ids(tab) == [3], timeout=3000)  # debounced, then one query
+    bar.search.clear()
+    qtbot.keyClicks(bar.search, "model=cnn")
+    qtbot.waitUntil(lambda: ids(tab) == [5], timeout=3000)
+    bar.search.clear()
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 7, timeout=3000)
+
+
+def test_old_trials_get_their_diagnosis_in_the_table(qtbot, window: MainWindow, store_url: str) -> None:
+    tab = window.history
+    qtbot.waitUntil(lambda: "overfitting" in column(tab, "diagnosis"), timeout=5000)
+    assert store_trials(store_url)[5].diagnosis == "overfitting"  # kept in the store too
+
+
+# ---- detail and compare --------------------------------------------------------------------------
+def test_one_trial_shows_config_curves_diagnosis_and_notes(qtbot, window: MainWindow) -> None:
+    tab = window.history
+    select(qtbot, tab, [5])
+    assert tab.stack.currentWidget() is tab.detail
+    d = tab.detail
+    assert "Trial 5" in d.headline.text() and "Overfitting" in d.diagnosis.headline.text()
+    assert d.diagnosis.evidence.text().startswith("•")
+    assert {"dropout", "weight_decay", "early_stopping", "ensemble"} <= set(d.diagnosis.buttons)
+    assert RunConfig.from_dict(tomllib.loads(d.config_text.toPlainText())).train.epochs == 4
+    assert len(d.curves.curves("loss")) == 2 and sorted(d.curves.legend_labels("loss")) == ["train", "validation"]
+    assert len(d.curves.curves("loss")[0].getData()[0]) == 20
+
+
+def test_several_trials_are_compared_with_a_legend_and_a_scatter(qtbot, window: MainWindow) -> None:
+    tab = window.history
+    chosen = [1, 2, 3]
+    select(qtbot, tab, chosen)
+    assert tab.stack.currentWidget() is tab.compare
+    pane: ComparePane = tab.compare
+    for name in ("loss", "accuracy"):
+        assert len(pane.curves.curves(name)) == 2 * len(chosen)  # training and validation per trial
+        assert sorted(pane.curves.legend_labels(name)) == [f"#{i}" for i in chosen]  # one entry per trial
+        drawn = pane.curves.drawn[name]
+        assert sorted((label, split) for label, split, _c in drawn) == sorted(
+            (f"#{i}", split) for i in chosen for split in ("train", "val"))
+        for label, split, curve in drawn:
+            assert curve.opts["pen"].style() == (Qt.PenStyle.DashLine if split == "train" else Qt.PenStyle.SolidLine)
+            assert len(curve.getData()[0]) == 4  # four epochs each
+    colours = {label: {c.opts["pen"].color().getRgb() for lb, _s, c in pane.curves.drawn["loss"] if lb == label}
+               for label, _s, _c in pane.curves.drawn["loss"]}
+    assert all(len(c) == 1 for c in colours.values())  # a trial's two curves share its colour
+    assert len({next(iter(c)) for c in colours.values()}) == len(chosen)  # and each trial has its own
+    assert pane.scatter.parameter == "lr" and pane.scatter.plot.getPlotItem().ctrl.logXCheck.isChecked()
+    assert pane.scatter.point_count() == len(chosen) == len(pane.scatter.labels)
+    pane.scatter.chooser.setCurrentIndex(pane.scatter.chooser.findData("dropout"))
+    assert pane.scatter.point_count() == len(chosen)
+    tab.filters.rank_by.setCurrentIndex(tab.filters.rank_by.findData("val_loss"))  # re-ranked: same selection
+    assert sorted(pane.trial_ids) == chosen
+    assert pane.scatter.plot.getPlotItem().getAxis("left").labelText == "best validation loss"
+
+
+# ---- actions -------------------------------------------------------------------------------------
+def test_clone_puts_the_trial_config_into_the_training_form(qtbot, window: MainWindow, store_url: str) -> None:
+    tab = window.history
+    select(qtbot, tab, [2])
+    tab.actions.clone.trigger()
+    assert window.tabs.currentWidget() is window.training
+    cfg = window.training.form.config()
+    assert cfg.to_dict() == store_trials(store_url)[2].config
+    assert cfg.model.dropout == 0.3 and cfg.optim.lr == 3e-3
+    assert "config from trial 2: ready to train" in window.training.panel.message.text()
+
+
+def test_apply_changes_the_form_as_the_intervention_says(qtbot, window: MainWindow, store_url: str) -> None:
+    tab = window.history
+    select(qtbot, tab, [5])
+    qtbot.mouseClick(tab.detail.diagnosis.buttons["dropout"], Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.training
+    cfg = window.training.form.config()
+    before = RunConfig.from_dict(store_trials(store_url)[5].config)
+    assert before.model.dropout == 0.1 and cfg.model.dropout == 0.3
+    assert cfg.to_dict() == before.replace(**{"model.dropout": 0.3}).to_dict()
+    assert window.training.panel.message.text() == "config from trial 5 with more dropout: ready to train"
+    assert window.windowTitle().endswith("untitled")
+    window.tabs.setCurrentWidget(tab)
+    select(qtbot, tab, [3])  # learning rate 1e-4 for four epochs: underfitting
+    assert "Learning rate too low" in tab.detail.diagnosis.headline.text()
+    qtbot.mouseClick(tab.detail.diagnosis.buttons["higher_lr"], Qt.MouseButton.LeftButton)
+    assert window.training.form.config().optim.lr == pytest.approx(3e-4)
+    window.tabs.setCurrentWidget(tab)
+    qtbot.mouseClick(tab.detail.diagnosis.buttons["lr_finder"], Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.lr_finder
+    assert window.training.form.config().optim.lr == 1e-4  # the trial's own config, to test its rate
+    assert "config from trial 3" in window.lr_finder.message.text()
+    window.tabs.setCurrentWidget(tab)
+    select(qtbot, tab, [5])
+    qtbot.mouseClick(tab.detail.diagnosis.buttons["ensemble"], Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.ensembles
+
+
+def test_delete_asks_and_removes_rows_and_checkpoints(qtbot, window: MainWindow, store_url: str,
+                                                      monkeypatch) -> None:
+    tab = window.history
+    folder = Path(store_url.removeprefix("sqlite:///")).parent / "trials-checkpoints" / "1"
+    assert any(folder.iterdir())  # the real run saved its weights
+    asked: list[str] = []
+
+    def answer(reply):
+        return lambda _parent, _title, text, *a, **k: asked.append(text) or reply
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    select(qtbot, tab, [1])
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_Delete)
+    assert asked and "trial 1" in asked[0]
+    assert 1 in ids(tab) and folder.is_dir() and 1 in store_trials(store_url)
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    select(qtbot, tab, [1, 6])
+    tab.actions.delete.trigger()
+    assert "trials 1 and 6" in asked[-1] or "trials 6 and 1" in asked[-1]
+    assert 1 not in ids(tab) and 6 not in ids(tab) and tab.model.rowCount() == 5
+    assert not folder.exists() and {1, 6}.isdisjoint(store_trials(store_url))
+
+
+def test_export_writes_the_selected_trials_as_csv_and_json(qtbot, window: MainWindow, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    tab = window.history
+    select(qtbot, tab, [2, 4])
+    target = tmp_path / "out"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    tab.actions.export_csv.trigger()
+    with open(tmp_path / "out.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(int(r["id"]) for r in rows) == [2, 4]
+    assert {r["optim.lr"] for r in rows} == {"0.003", "0.01"}
+    tab.actions.export_json.trigger()
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert sorted(d["id"] for d in data) == [2, 4] and all(len(d["epochs"]) == 4 for d in data)
+    assert "Exported trials" in tab.message.text()
+
+
+def test_notes_are_saved_to_the_store(qtbot, window: MainWindow, store_url: str) -> None:
+    tab = window.history
+    select(qtbot, tab, [4])
+    notes = tab.detail.notes
+    notes.edit.setFocus()
+    qtbot.keyClicks(notes.edit, "try a cosine schedule")
+    qtbot.mouseClick(notes.save_button, Qt.MouseButton.LeftButton)
+    assert store_trials(store_url)[4].notes == "try a cosine schedule"
+    assert column(tab, "notes")[ids(tab).index(4)] == "try a cosine schedule"
+    qtbot.keyClicks(notes.edit, ", then wider")
+    select(qtbot, tab, [3])  # moving on saves what was typed
+    with TrialStore(store_url) as reopened:
+        assert reopened.get_trial(4).notes == "try a cosine schedule, then wider"
+    assert tab.detail.notes.edit.toPlainText() == "slow needle"
+
+
+def test_ctrl_c_copies_the_config_as_toml(qtbot, window: MainWindow, store_url: str) -> None:
+    tab = window.history
+    select(qtbot, tab, [2])
+    QApplication.clipboard().clear()
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    text = QApplication.clipboard().text()
+    assert RunConfig.from_dict(tomllib.loads(text)).to_dict() == store_trials(store_url)[2].config
+
+
+# ---- runs ----------------------------------------------------------------------------------------
+def test_a_running_trial_shows_live_and_ends_ranked(qtbot, window: MainWindow, store_url: str,
+                                                    monkeypatch) -> None:
+    monkeypatch.setattr(history_tab, "LIVE_REFRESH_MS", 100)  # digits epochs are quicker than a second
+    tab, training = window.history, window.training
+    training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 10, "train.batch_size": 4,
+                                                    "optim.lr": 3e-4}))
+    seen: list[tuple[str, str, str]] = []   # (status, best val acc, rank) of the new row after each refresh
+    new_id: list[int] = []
+    training.events_received.connect(lambda ev: new_id.extend(e.trial_id for e in ev if isinstance(e, FitStarted)))
+
+    def watch() -> None:
+        if new_id and new_id[0] in ids(tab):
+            row = ids(tab).index(new_id[0])
+            seen.append((column(tab, "status")[row], column(tab, "best_val_acc")[row], column(tab, "rank")[row]))
+            if len(seen) == 1:  # once this refresh is over, select it: the selection follows it as it moves
+                QTimer.singleShot(0, lambda: tab.select_ids(new_id))
+
+    tab.model.loaded.connect(watch)
+    with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
+        training.start()
+    running = [s for s in seen if s[0] == "running"]
+    assert running, seen  # the row was there while the run was in progress
+    values = [float(v) for _s, v, _r in running if v]
+    assert len(set(values)) >= 2 and values == sorted(values)  # its best validation accuracy grew, live
+    status, best, rank = seen[-1]
+    trial = store_trials(store_url)[new_id[0]]
+    assert status == "completed" and float(best) == pytest.approx(trial.best_val_acc, abs=1e-4)
+    better = sum(1 for t in store_trials(store_url).values()
+                 if t.best_val_acc is not None and t.best_val_acc > trial.best_val_acc)
+    assert rank == str(better + 1)
+    assert tab.selected_trials()[0].id == new_id[0]
+
+
+def test_live_diagnosis_appears_on_the_training_tab_after_three_epochs(qtbot, window: MainWindow) -> None:
+    training = window.training
+    window.tabs.setCurrentWidget(training)
+    training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 5}))
+    shown: dict[int, bool] = {}
+
+    def note(events: list) -> None:
+        for e in events:
+            if isinstance(e, EpochEnded):
+                shown[e.epoch] = training.diagnosis.isVisible()
+    training.events_received.connect(note)
+    with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
+        training.start()
+    assert shown.get(1) is False and shown.get(2) is False and shown[3] and shown[5]
+    assert training.diagnosis.label in ("good_fit", "underfitting", "overfitting", "too_noisy", "lr_too_high")
+    assert "Diagnosis" in training.diagnosis.text() and "after 5 epochs" in training.diagnosis.text()
+
+
+def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainWindow, store_url: str) -> None:
+    tab = window.history
+    select(qtbot, tab, [1])
+    tab.rerun.seeds.setValue(2)
+    blocked: list[tuple[bool, str, bool]] = []
+    tab.run_started.connect(lambda: blocked.append((window.training.panel.train_button.isEnabled(),
+                                                    window.training.panel.message.text(),
+                                                    window.lr_finder.run_button.isEnabled())))
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as done:
+        qtbot.mouseClick(tab.rerun.button, Qt.MouseButton.LeftButton)
+    assert blocked == [(False, RERUN_BUSY, False)]  # one job at a time
+    results = done.args[0].result
+    assert len(results) == 2 and all(r.status == "completed" for r in results)
+    trials = store_trials(store_url)
+    new = [trials[r.trial_id] for r in results]
+    assert {t.seed for t in new} == {1, 2}  # seeds trial 1 (seed 0) had not used
+    assert all(t.config_key == trials[1].config_key for t in new)
+    assert window.training.panel.train_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.model.robust_known, timeout=5000)  # filled just after the first rows
+    row = ids(tab).index(1)
+    robust = column(tab, "robust")[row]
+    accs = [trials[i].best_val_acc for i in (1, *(t.id for t in new))]
+    mean = sum(accs) / 3
+    assert robust.startswith(f"rank 1 · {mean:.4f} ± ") and robust.endswith(" (3 seeds)")
+    assert column(tab, "robust")[ids(tab).index(2)] == ""  # run once: no robust rank
+    assert "Re-ran trial 1 with 2 new seeds" in tab.message.text()
+    click_header(qtbot, tab, "robust")
+    assert set(ids(tab)[:3]) == {1, *(t.id for t in new)}
+
+
+def test_closing_during_reruns_asks_and_stops_them(qtbot, window: MainWindow, store_url: str,
+                                                   monkeypatch) -> None:
+    tab = window.history
+    select(qtbot, tab, [1, 2])
+    tab.rerun.seeds.setValue(5)
+    started: list = []
+    tab.events_received.connect(started.append)
+    assert tab.rerun_selected()
+    qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT_MS)
+    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
+    window.close()
+    assert window.isVisible() and tab.running
+    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as done:
+        window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert len(done.args[0].result) < 10  # the series ended early
+    assert store_trials(store_url)[done.args[0].result[-1].trial_id].status in ("stopped", "completed")
+
+
+# ---- big stores ----------------------------------------------------------------------------------
+def test_a_big_store_is_read_a_page_at_a_time(qtbot, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    with TrialStore(url) as store:
+        fill_store(store, 5000)
+    w = MainWindow(store_url=url)
+    qtbot.addWidget(w)
+    w.show()
+    warm_up_engine()
+    w.tabs.setCurrentWidget(w.history)
+    w.engine_ready()
+    tab = w.history
+    qtbot.waitUntil(lambda: tab.model.is_cached(0), timeout=5000)  # painted
+    assert tab.model.rowCount() == 5000
+    assert 0 < tab.source.rows_fetched <= 2 * PAGE_SIZE  # only what the view showed
+    assert tab.model.data(tab.model.index(0, COLUMN_INDEX["rank"])) == "1"
+    tab.table.scrollToBottom()
+    qtbot.waitUntil(lambda: tab.model.is_cached(4999), timeout=5000)
+    assert tab.source.rows_fetched <= 4 * PAGE_SIZE
+    last = tab.model.data(tab.model.index(4999, 0), TRIAL_ROLE)
+    assert last.rank is None or last.rank >= 4000
+    fetched = tab.source.rows_fetched
+    click_header(qtbot, tab, "best_val_acc")  # sorting is a new query, not a pass over every row
+    assert tab.source.rows_fetched - fetched <= 2 * PAGE_SIZE
+    accs = [tab.model.trial_at(r).trial.best_val_acc for r in range(0, 50)]
+    assert None not in accs and accs == sorted(accs)  # ascending, trials without a value last
