@@ -263,4 +263,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"TuneLab — {name}")
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About TuneLab", f"TuneLab {VERSION}\nTrain, rank and diagnose deep-learning models.")
+        from app.about_dialog import AboutDialog  # built on first use: the window starts without it
+        dialog = AboutDialog(self)
+        dialog.setWindowTitle(f"About TuneLab {VERSION}")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()  # window-modal, returns at once

@@ -27,3 +27,15 @@ def resolve_device(name: str) -> torch.device:
     if name not in found:
         raise ConfigError("train.device", name, "a device present on this machine: " + ", ".join(["auto", *found]))
     return torch.device(name)
+
+
+def describe_devices() -> str:
+    """One line for people (Help → About): the accelerator this PyTorch build can use on this machine."""
+    if torch.cuda.is_available():
+        names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        return f"CUDA {torch.version.cuda}: {names}"
+    if "mps" in available_devices():
+        return "Apple GPU (MPS)"
+    build = f"CUDA {torch.version.cuda} build of PyTorch, no usable GPU found" if torch.version.cuda \
+        else "CPU-only build of PyTorch"
+    return f"CPU ({build}; {torch.get_num_threads()} threads)"
