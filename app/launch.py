@@ -13,7 +13,10 @@ import threading
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from app.pyqtgraph_import import import_pyqtgraph
 from resources import resource_path
+
+import_pyqtgraph()  # before any window module imports it the ordinary way
 
 
 def make_application() -> QApplication:

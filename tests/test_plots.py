@@ -370,3 +370,19 @@ def test_rate_axis_labels_only_1_2_5_ticks_in_log_mode(qtbot) -> None:
     assert labelled == [False, True, False, True, True, False]
     axis.setLogMode(False)
     assert all(axis.tickStrings([0.1, 0.2, 0.3], 1.0, 0.1))
+
+
+def test_the_window_imports_pyqtgraph_without_its_cuda_probe_and_leaves_cuda_importable() -> None:
+    import subprocess
+    import sys
+
+    code = ("import importlib.util, sys\n"
+            "import app.launch\n"
+            "assert 'pyqtgraph' in sys.modules\n"
+            "print('cuda.bindings.runtime' in sys.modules, sys.modules.get('cuda.bindings.runtime', 1) is None)\n"
+            "if importlib.util.find_spec('cuda') is not None:\n"
+            "    import cuda.bindings.runtime\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]  # not loaded, and no blocking entry left behind

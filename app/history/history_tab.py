@@ -61,11 +61,11 @@ class HistoryTab(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hint = QLabel(HINT)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = TrialDetail()
-        self.compare = ComparePane()
+        # the detail and compare panes hold five plots: built when first needed, not with the window
+        self._detail: TrialDetail | None = None
+        self._compare: ComparePane | None = None
         self.stack = QStackedWidget()
-        for w in (self.hint, self.detail, self.compare):
-            self.stack.addWidget(w)
+        self.stack.addWidget(self.hint)
         self._set_up_table()
         self._lay_out()
 
@@ -77,14 +77,28 @@ class HistoryTab(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
         self.actions.message.connect(self.show_message)
         self.actions.trials_deleted.connect(lambda _ids: self.refresh(choices=True))
-        self.detail.diagnosis.apply_requested.connect(
-            lambda item: self._detail_trial is not None and self.actions.apply(self._detail_trial, item))
-        self.detail.notes.save_requested.connect(self._save_notes)
         self.rerun.rerun_clicked.connect(self.rerun_selected)
         self.rerun.events_received.connect(self._on_rerun_events)
         self.rerun.run_started.connect(self.run_started)
         self.rerun.run_finished.connect(self._on_rerun_finished)
         self.actions.update_enabled(0)
+
+    @property
+    def detail(self) -> TrialDetail:
+        if self._detail is None:
+            self._detail = TrialDetail()
+            self._detail.diagnosis.apply_requested.connect(
+                lambda item: self._detail_trial is not None and self.actions.apply(self._detail_trial, item))
+            self._detail.notes.save_requested.connect(self._save_notes)
+            self.stack.addWidget(self._detail)
+        return self._detail
+
+    @property
+    def compare(self) -> ComparePane:
+        if self._compare is None:
+            self._compare = ComparePane()
+            self.stack.addWidget(self._compare)
+        return self._compare
 
     def _set_up_table(self) -> None:
         t = self.table
@@ -148,7 +162,8 @@ class HistoryTab(QWidget):
         self.show_message("")
 
     def close_store(self) -> None:
-        self.detail.notes.flush()
+        if self._detail is not None:
+            self._detail.notes.flush()
         if self.source is not None:
             self.model.set_source(None)
             self.source.close()
@@ -271,7 +286,8 @@ class HistoryTab(QWidget):
     def _show(self, trials: list[Any], count: int) -> None:
         if not trials or self.source is None:
             self._detail_trial = None
-            self.detail.clear()
+            if self._detail is not None:
+                self._detail.clear()
             self.stack.setCurrentWidget(self.hint)
             return
         if count == 1:
@@ -287,7 +303,8 @@ class HistoryTab(QWidget):
             self.stack.setCurrentWidget(self.detail)
             return
         self._detail_trial = None
-        self.detail.clear()
+        if self._detail is not None:
+            self._detail.clear()
         metric = self.model.parts.metric
         epochs = {t.id: self.source.epochs(t.id) for t in trials}
         self.compare.show_trials(trials, epochs, METRIC_COLUMNS[metric], METRIC_NAMES[metric], count)
