@@ -54,6 +54,20 @@ def test_rerun_with_seeds_uses_seeds_the_config_has_not_used(store: TrialStore) 
     assert ranked[first].robust_std is not None and ranked[first].robust_std >= 0
 
 
+def test_two_picked_trials_of_one_config_get_different_new_seeds(store: TrialStore) -> None:
+    cfg = RunConfig().replace(**FAST)
+    a = run_training(cfg, store=store).trial_id
+    b = run_training(cfg.replace(**{"train.seed": 5}), store=store).trial_id
+    results = rerun_with_seeds(store, [a, b], 2)
+    assert sorted(store.get_trial(r.trial_id).seed for r in results) == [1, 2, 3, 4]
+
+
+def test_failed_runs_get_no_diagnosis_filled_in(store: TrialStore) -> None:
+    tid = store.create_trial("train", RunConfig().to_dict())
+    store.finish_trial(tid, "failed", message="CSV row 3: not a number")
+    assert fill_diagnoses(store, [tid]) == {} and store.get_trial(tid).diagnosis is None
+
+
 def test_a_stop_ends_the_rerun_series_after_the_current_run(store: TrialStore) -> None:
     first = run_training(RunConfig().replace(**FAST), store=store).trial_id
     control = RunControl()
@@ -95,6 +109,8 @@ def test_history_filter_text_and_query(store: TrialStore) -> None:
     assert (q.sort, q.descending, q.metric) == ("lr", True, "val_loss")
     assert ("kind", "train") in q.filters and ("model", "mlp") in q.filters
     assert build_query(robust=True).sort == "robust"
+    worst_first = build_query("-rank", robust=True)
+    assert (worst_first.sort, worst_first.descending) == ("robust", True)
     run_training(RunConfig().replace(**FAST), store=store)
     rows = history_rows(store, build_query())
     assert rows[0]["rank"] == 1 and rows[0]["diagnosis"] == "good_fit"

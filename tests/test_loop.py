@@ -288,3 +288,26 @@ def test_reduce_on_plateau_lowers_the_rate_when_validation_stalls(store: TrialSt
     assert lrs[0] == pytest.approx(0.01)
     assert lrs[-1] < 0.01 and all(b <= a for a, b in zip(lrs, lrs[1:]))
     assert {round(lr / 0.01, 6) for lr in lrs} <= {round(0.5 ** k, 6) for k in range(13)}  # whole halvings only
+
+
+def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
+    import torch
+    from torch import nn
+
+    from trainers.data import DatasetBundle, Split
+    from trainers.loop import Learner, TrainSettings, _train_mode
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    for p in model[1].parameters():
+        p.requires_grad = False  # a frozen backbone's norm layer
+    x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+    data = DatasetBundle("t", (4,), 2, ["a", "b"], Split(x, y), Split(x, y), None)
+    learner = Learner(model, torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1), data,
+                      TrainSettings(batch_size=8, epochs=1), torch.device("cpu"))
+    _train_mode(model)
+    assert model.training and not model[1].training
+    before = model[1].running_mean.clone()
+    learner.evaluate(data.val)
+    assert model.training and not model[1].training  # a mid-epoch evaluation must not unfreeze its statistics
+    model(x)
+    assert torch.equal(model[1].running_mean, before)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from trainers.diagnosis import Diagnosis, Intervention
+if TYPE_CHECKING:  # only named in annotations: the diagnosis (and numpy) load when the command runs
+    from trainers.diagnosis import Diagnosis, Intervention
 
 # What to do for the interventions that are not a config change.
 ROUTES = {"lr_finder": "run `tunelab lr-find` with this trial's settings",

@@ -240,14 +240,18 @@ class FieldSpec:
         return f"{kind} in {left}{self.lo:g}, {self.hi:g}{right}"
 
 
+def specs_of(section: str, cls: type) -> list[FieldSpec]:
+    """The specs of one dataclass declared with _f fields (a config section, or another settings table)."""
+    hints = typing.get_type_hints(cls)
+    return [FieldSpec(section, f.name, hints[f.name], f.default, f.metadata["help"], f.metadata["lo"],
+                      f.metadata["hi"], f.metadata["lo_open"], f.metadata["hi_open"], f.metadata["choices"])
+            for f in dataclasses.fields(cls)]
+
+
 def field_specs() -> Iterator[FieldSpec]:
     """Every field of every section, in declaration order."""
     for section, cls in SECTIONS.items():
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            m = f.metadata
-            yield FieldSpec(section, f.name, hints[f.name], f.default, m["help"], m["lo"], m["hi"],
-                            m["lo_open"], m["hi_open"], m["choices"])
+        yield from specs_of(section, cls)
 
 
 _SPECS: dict[str, FieldSpec] = {s.key: s for s in field_specs()}
@@ -255,7 +259,12 @@ _SPECS: dict[str, FieldSpec] = {s.key: s for s in field_specs()}
 
 def coerce(key: str, value: Any) -> Any:
     """Convert a value (possibly text from a flag or a form) to the field's type, or raise ConfigError."""
-    s = _SPECS[key]
+    return coerce_spec(_SPECS[key], value)
+
+
+def coerce_spec(s: FieldSpec, value: Any) -> Any:
+    """coerce() for any FieldSpec, also one outside the run config."""
+    key = s.key
     if isinstance(value, str) and s.type is not str:
         text = value.strip()
         if s.type is bool:
@@ -280,8 +289,13 @@ def spec(key: str) -> FieldSpec:
 def check_value(key: str, value: Any) -> Any:
     """One field on its own: converted to the field's type and inside its range or choices, or a
     ConfigError naming the field. Rules that tie fields together are checked by validate()."""
-    v = coerce(key, value)
-    _check_range(_SPECS[key], v)
+    return check_spec(_SPECS[key], value)
+
+
+def check_spec(s: FieldSpec, value: Any) -> Any:
+    """check_value() for any FieldSpec."""
+    v = coerce_spec(s, value)
+    _check_range(s, v)
     return v
 
 

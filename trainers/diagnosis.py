@@ -87,7 +87,7 @@ def fill_diagnoses(store: Any, trial_ids: Sequence[int]) -> dict[int, str]:
     filled: dict[int, str] = {}
     for trial_id in trial_ids:
         trial = store.get_trial(trial_id)
-        if trial.kind != "train" or trial.diagnosis or trial.running:
+        if trial.kind != "train" or trial.diagnosis or trial.running or trial.status == "failed":
             continue
         label = diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step).label
         store.update_trial(trial_id, diagnosis=label)

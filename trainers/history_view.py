@@ -37,7 +37,8 @@ def build_query(sort: str = "rank", filter_text: str = "", metric: str = "val_ac
                 robust: bool = False) -> TrialQuery:
     """`sort` is rank, robust or a column name; a leading "-" reverses it."""
     descending = sort.startswith("-")
-    key = "robust" if robust and sort == "rank" else sort.lstrip("-")
+    key = sort.lstrip("-")
+    key = "robust" if robust and key == "rank" else key
     filters, text = parse_filter(filter_text)
     if kind:
         filters += (("kind", kind),)
@@ -48,7 +49,8 @@ def history_rows(store: TrialStore, query: TrialQuery | None = None, *, limit: i
                  robust: bool = False) -> list[dict[str, Any]]:
     """A page of ranked trials; finished training runs without a stored diagnosis get one first."""
     query = query or TrialQuery()
-    page = store.query_trials(query, 0, limit)
+    # the robust statistics group every trial: computed only when asked for (or needed for the order)
+    page = store.query_trials(query, 0, limit, None if robust or query.sort == "robust" else {})
     filled = fill_diagnoses(store, [r.trial.id for r in page if r.trial.diagnosis is None])
     rows = []
     for r in page:

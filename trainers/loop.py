@@ -218,7 +218,8 @@ class Learner:
             loss_sum += nn.functional.cross_entropy(out.float(), yb, reduction="sum")
             correct += (out.argmax(1) == yb).sum()
             n += int(yb.shape[0])
-        self.model.train(was_training)
+        if was_training:
+            _train_mode(self.model)  # frozen batch norms stay in eval mode, as during training
         return EvalResult(float(loss_sum.item()) / n, float(correct.item()) / n, n)
 
 

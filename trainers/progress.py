@@ -59,7 +59,7 @@ class ProgressSink:
                 self.stream.write(f"\rrange test [{bar}] lr {event.lr:.2e} loss {event.smoothed:.4f}")
                 self.stream.flush()
         elif isinstance(event, RangeTestResult):
-            reasons = [c.stop_reason for c in event.curves if c.stop_reason]
+            reasons = event.stop_reasons
             ended = f"; ended early: {reasons[0]}" if reasons else ""
             self._line(f"range test {event.status} in {event.seconds:.1f}s{ended}")
         elif isinstance(event, FitEnded):

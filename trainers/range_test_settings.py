@@ -7,11 +7,10 @@ learning rate is swept and when the sweep ends.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Any
 
-from trainers.config import FieldSpec, _check_range, _check_type, _f
+from trainers.config import FieldSpec, _f, check_spec, specs_of
 from trainers.errors import ConfigError
 
 SECTION = "range_test"
@@ -48,10 +47,7 @@ class RangeTestSettings:
 
 
 def setting_specs() -> list[FieldSpec]:
-    hints = typing.get_type_hints(RangeTestSettings)
-    return [FieldSpec(SECTION, f.name, hints[f.name], f.default, f.metadata["help"], f.metadata["lo"],
-                      f.metadata["hi"], f.metadata["lo_open"], f.metadata["hi_open"], f.metadata["choices"])
-            for f in dataclasses.fields(RangeTestSettings)]
+    return specs_of(SECTION, RangeTestSettings)
 
 
 _SPECS: dict[str, FieldSpec] = {s.name: s for s in setting_specs()}
@@ -65,26 +61,12 @@ def coerce_setting(name: str, value: Any) -> Any:
     """One setting converted to its type and checked against its range, or a ConfigError naming it."""
     if name not in _SPECS:
         raise ConfigError(f"{SECTION}.{name}", value, "one of " + ", ".join(_SPECS))
-    s = _SPECS[name]
-    if isinstance(value, str) and s.type is not str:
-        text = value.strip().lower()
-        try:
-            if s.type is bool:
-                if text not in ("true", "1", "yes", "on", "false", "0", "no", "off"):
-                    raise ValueError(text)
-                value = text in ("true", "1", "yes", "on")
-            else:
-                value = int(text) if s.type is int else float(text)
-        except ValueError:
-            raise ConfigError(s.key, value, s.allowed()) from None
-    value = _check_type(s, value)
-    _check_range(s, value)
-    return value
+    return check_spec(_SPECS[name], value)
 
 
 def validate_settings(s: RangeTestSettings) -> RangeTestSettings:
-    for f in dataclasses.fields(s):
-        coerce_setting(f.name, getattr(s, f.name))
+    """The settings with every value converted to its type (2.0 iterations → 2) and checked, or a ConfigError."""
+    s = dataclasses.replace(s, **{f.name: coerce_setting(f.name, getattr(s, f.name)) for f in dataclasses.fields(s)})
     if s.end_lr <= s.start_lr:
         raise ConfigError(f"{SECTION}.end_lr", s.end_lr, f"a learning rate above start_lr ({s.start_lr:g})")
     return s

@@ -10,9 +10,8 @@ from trainers.events import FitEnded, RunControl, Sink
 from trainers.store import TrialStore
 
 
-def unused_seeds(store: TrialStore, config_key: str | None, n: int) -> list[int]:
-    """The n smallest seeds no stored trial of this config has used."""
-    used = {t.seed for t in store.list_trials(config_key=config_key)} if config_key else set()
+def unused_seeds(used: set[int | None], n: int) -> list[int]:
+    """The n smallest seeds not in `used`."""
     seeds: list[int] = []
     candidate = 0
     while len(seeds) < n:
@@ -32,6 +31,7 @@ def rerun_with_seeds(store: TrialStore, trial_ids: Sequence[int], seeds: int, *,
     if seeds < 1:
         raise ConfigError("seeds", seeds, "at least 1 new seed per trial")
     plans: list[RunConfig] = []
+    taken: dict[str | None, set[int | None]] = {}  # seeds per config, including those planned here
     for trial_id in dict.fromkeys(trial_ids):  # a trial picked twice runs once
         trial = store.get_trial(trial_id)
         if trial.kind != "train":
@@ -40,7 +40,12 @@ def rerun_with_seeds(store: TrialStore, trial_ids: Sequence[int], seeds: int, *,
             cfg = RunConfig.from_dict(trial.config)
         except ConfigError as err:
             raise ConfigError(err.field, err.value, f"{err.allowed} (in the config of trial {trial_id})") from None
-        plans += [cfg.replace(**{"train.seed": seed}) for seed in unused_seeds(store, trial.config_key, seeds)]
+        key = trial.config_key
+        if key not in taken:
+            taken[key] = {t.seed for t in store.list_trials(config_key=key)} if key else set()
+        new = unused_seeds(taken[key], seeds)
+        taken[key].update(new)  # two picked trials of one config get different new seeds
+        plans += [cfg.replace(**{"train.seed": seed}) for seed in new]
     results: list[FitEnded] = []
     for cfg in plans:
         if control.stop_requested:

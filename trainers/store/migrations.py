@@ -6,8 +6,13 @@ Only additive changes happen between versions (new nullable columns and their in
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import MetaData, inspect, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from trainers.errors import StoreError
+from trainers.store.config_key import config_key
+from trainers.store.records import parse_json
 
 
 def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
@@ -25,7 +30,7 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
         with engine.begin() as conn:
             for column in missing:
                 if not column.nullable:
-                    raise RuntimeError(f"cannot add the required column {table.name}.{column.name} to old rows")
+                    raise StoreError(f"cannot add the required column {table.name}.{column.name} to old rows")
                 kind = column.type.compile(dialect=engine.dialect)
                 conn.execute(text(f"ALTER TABLE {preparer.quote(table.name)} "
                                   f"ADD COLUMN {preparer.quote(column.name)} {kind}"))
@@ -34,3 +39,13 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
             if any(c.name in {m.name for m in missing} for c in index.columns):
                 index.create(engine, checkfirst=True)
     return added
+
+
+def fill_config_keys(session: Session) -> None:
+    """Trials stored before config keys existed get theirs, so their repeats group with newer ones."""
+    from trainers.store.schema import Trial  # schema imports this module for add_missing_columns
+
+    rows = session.execute(select(Trial.id, Trial.config_json).where(Trial.config_key.is_(None))).all()
+    for trial_id, config_json in rows:
+        key = config_key(parse_json(config_json))
+        session.execute(update(Trial).where(Trial.id == trial_id).values(config_key=key))

@@ -26,6 +26,7 @@ RANK_METRICS: dict[str, tuple[str, bool]] = {
 }
 FILTER_COLUMNS = ("status", "kind", "dataset", "model", "optimizer", "diagnosis")
 TEXT_COLUMNS = ("name", "notes", "message", "dataset", "model", "optimizer", "kind", "status", "diagnosis")
+MAX_ID = 2**63 - 1  # a longer number in the search box is text, not a trial id the database could hold
 SORTABLE = ("rank", "robust", *(c.key for c in Trial.__table__.columns if not c.key.endswith("_json")))
 
 
@@ -68,10 +69,11 @@ def _where(q: TrialQuery) -> list[ColumnElement[bool]]:
         clauses.append(getattr(Trial, column).in_(values))
     text = q.text.strip()
     if text:
-        pattern = f"%{text.lower()}%"
-        matches = [func.lower(getattr(Trial, c)).like(pattern) for c in TEXT_COLUMNS]
+        # the text is matched literally: % and _ are not wildcards here
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches = [func.lower(getattr(Trial, c)).like(f"%{escaped}%", escape="\\") for c in TEXT_COLUMNS]
         digits = text.lstrip("#")
-        if digits.isdigit():
+        if digits.isdigit() and int(digits) <= MAX_ID:
             matches.append(Trial.id == int(digits))
         clauses.append(or_(*matches))
     return clauses
@@ -85,26 +87,38 @@ class RobustStats:
     rank: int
 
 
+# Runs whose metric speaks for the config: a diverged seed counts (with the best it reached) — leaving it out
+# would hide exactly the instability the robust rank is there to expose.
+ROBUST_STATUSES = ("completed", "stopped", "diverged")
+
+
 def robust_table(session: Session, q: TrialQuery) -> dict[str, RobustStats]:
-    """Per config run with at least two seeds: mean, standard deviation and count of the metric over its
-    finished trials, and the config's rank by mean ∓ std (its worst plausible score). A config run once has
-    no spread to judge, so it gets no robust rank: one lucky seed must not win."""
+    """Per training config run with at least two distinct seeds: mean and sample standard deviation of the
+    metric over its seeds (repeats of one seed averaged first, so they do not count twice), and the config's
+    rank by mean ∓ std (its worst plausible score). A config run with one seed has no spread to judge, so it
+    gets no robust rank: one lucky seed must not win."""
     column_name, higher_is_better = RANK_METRICS[q.metric]
     column = getattr(Trial, column_name)
-    mean = func.avg(column)
-    stmt = (select(Trial.config_key, mean, func.avg(column * column) - mean * mean, func.count(column))
-            .where(column.is_not(None), Trial.status.in_(("completed", "stopped")), Trial.config_key.is_not(None),
-                   Trial.kind == "train")
-            .group_by(Trial.config_key).having(func.count(column) >= 2))
-    groups = [(key, m, math.sqrt(max(0.0, v)), int(n)) for key, m, v, n in session.execute(stmt)]
+    per_seed = (select(Trial.config_key.label("key"), func.avg(column).label("m"))
+                .where(column.is_not(None), Trial.status.in_(ROBUST_STATUSES), Trial.config_key.is_not(None),
+                       Trial.kind == "train")
+                .group_by(Trial.config_key, Trial.seed).subquery("per_seed"))
+    m = per_seed.c.m
+    stmt = (select(per_seed.c.key, func.avg(m), func.avg(m * m), func.count())
+            .group_by(per_seed.c.key).having(func.count() >= 2))
+    groups = []
+    for key, mean, mean_sq, n in session.execute(stmt):
+        n = int(n)
+        variance = max(0.0, (mean_sq - mean * mean) * n / (n - 1))  # sample variance: n seeds, n − 1 freedoms
+        groups.append((key, mean, math.sqrt(variance), n))
     groups.sort(key=lambda g: -(g[1] - g[2]) if higher_is_better else g[1] + g[2])
     table: dict[str, RobustStats] = {}
     rank, last = 0, None
-    for key, m, std, n in groups:
-        score = m - std if higher_is_better else m + std
-        if score != last:  # equal scores share a rank (dense)
+    for key, mean, std, n in groups:
+        score = mean - std if higher_is_better else mean + std
+        if score != last:  # equal scores share a rank (dense: it ranks configs, not trials)
             rank, last = rank + 1, score
-        table[key] = RobustStats(m, std, n, rank)
+        table[key] = RobustStats(mean, std, n, rank)
     return table
 
 

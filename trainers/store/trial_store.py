@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from trainers.errors import StoreError
 from trainers.paths import data_dir, default_store_path
 from trainers.store.config_key import config_key
+from trainers.store.migrations import fill_config_keys
 from trainers.store.records import EpochRecord, TrialRecord, epoch_record, parse_json, trial_record
 from trainers.store.recovery import host_name, process_start_time, recover_interrupted
 from trainers.store.trial_query import (RankedTrial, RobustStats, TrialQuery, count_matching, distinct_values,
@@ -76,13 +77,6 @@ def _checkpoint_root(url: URL, db_file: Path | None) -> Path:
     return data_dir() / "checkpoints" / f"{url.get_backend_name()}-{digest}"
 
 
-def _fill_config_keys(session: Session) -> None:
-    """Trials stored before config keys existed get theirs, so their repeats group with newer ones."""
-    rows = session.execute(select(Trial.id, Trial.config_json).where(Trial.config_key.is_(None))).all()
-    for trial_id, text in rows:
-        session.execute(update(Trial).where(Trial.id == trial_id).values(config_key=config_key(parse_json(text))))
-
-
 class TrialStore:
     """Trials and their epoch metrics. Safe for one writer thread plus reader threads: each call
     uses its own session, and returns frozen records rather than ORM objects."""
@@ -104,7 +98,7 @@ class TrialStore:
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
             with self._sessions.begin() as session:
                 marked = recover_interrupted(session, host=host_name(), now=_now())
-                _fill_config_keys(session)
+                fill_config_keys(session)
         except (SQLAlchemyError, OSError, ImportError) as exc:
             if self._engine is not None:
                 self._engine.dispose()
