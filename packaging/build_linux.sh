@@ -7,6 +7,9 @@
 # The torch installed decides the variant: CPU-only wheels give tunelab_VERSION_ARCH.deb, CUDA ones
 # tunelab-cuda_VERSION_ARCH.deb. Prints the .deb's path and size last.
 set -euo pipefail
+case "${PYTHON:-}" in  # a relative PYTHON path means relative to where the script was started
+    */*) PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")" ;;
+esac
 cd "$(dirname "$0")/.."
 start=$SECONDS
 
@@ -26,6 +29,7 @@ if [ -z "${PYTHON:-}" ]; then
     .venv-build/bin/pip install --quiet -e '.[build]'
     PYTHON=.venv-build/bin/python
 fi
+export PYTHON  # make_deb.sh runs its helper with it
 "$PYTHON" -c 'import PyInstaller' 2>/dev/null || {
     echo "build_linux.sh: $PYTHON has no PyInstaller: pip install -e '.[build]'" >&2; exit 2; }
 env_done=$SECONDS

@@ -81,7 +81,12 @@ def shoot_lr_finder(app, window, out: Path) -> None:
     tab.form.set_settings(RangeTestSettings(repeats=3))
     loop = QEventLoop()
     tab.run_finished.connect(lambda _: QTimer.singleShot(400, loop.quit))
-    QTimer.singleShot(300, tab.start)
+    def start() -> None:
+        if not tab.start():  # something blocks the test: say what instead of waiting for the time-out
+            print(f"screenshot.py: the range test did not start: {tab.message.text()}", file=sys.stderr)
+            loop.quit()
+
+    QTimer.singleShot(300, start)
     QTimer.singleShot(120_000, loop.quit)
     loop.exec()
     app.processEvents()

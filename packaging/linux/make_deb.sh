@@ -13,8 +13,9 @@ root="$(cd "$here/../.." && pwd)"
     echo "make_deb.sh: no $bundle/tunelab: build the bundle first (packaging/build_linux.sh)" >&2; exit 2; }
 command -v dpkg-deb >/dev/null || { echo "make_deb.sh: needs dpkg-deb (Debian's dpkg package)" >&2; exit 2; }
 
-version="$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' \
-           "$root/pyproject.toml")"
+# the bundle's own answer: build_linux.sh already checked it against pyproject.toml, and it needs no
+# particular Python on the build machine
+version="$("$bundle/tunelab" --version | awk '{print $2}')"
 arch="$(dpkg --print-architecture)"
 if compgen -G "$bundle/_internal/torch/lib/libtorch_cuda.*" >/dev/null; then
     variant="CUDA build"; deb="$out/tunelab-cuda_${version}_${arch}.deb"
@@ -41,10 +42,11 @@ install -m 644 "$here/copyright" "$stage/usr/share/doc/tunelab/copyright"
 install -m 755 "$here/postinst" "$here/postrm" "$stage/DEBIAN/"
 
 installed_size="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"
-glibc="$(python3 "$here/shlib_report.py" glibc "$stage/opt/tunelab")"
+py="${PYTHON:-python3}"
+glibc="$("$py" "$here/shlib_report.py" glibc "$stage/opt/tunelab")"
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@INSTALLED_SIZE@/$installed_size/" \
     -e "s/@GLIBC@/$glibc/" -e "s/@TORCH_VARIANT@/$variant/" "$here/control.in" > "$stage/DEBIAN/control"
-python3 "$here/shlib_report.py" check "$stage/opt/tunelab" "$stage/DEBIAN/control" >&2 || {
+"$py" "$here/shlib_report.py" check "$stage/opt/tunelab" "$stage/DEBIAN/control" >&2 || {
     echo "make_deb.sh: the bundle links to system libraries that packaging/linux/control.in does not name" >&2
     exit 1; }
 

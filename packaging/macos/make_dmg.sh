@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -d dist/TuneLab.app ] || { echo "make_dmg.sh: no dist/TuneLab.app: run pyinstaller packaging/tunelab.spec first" >&2; exit 2; }
 command -v hdiutil >/dev/null || { echo "make_dmg.sh: needs hdiutil (macOS)" >&2; exit 2; }
-version="$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
+version="$("${PYTHON:-python3}" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')"
 dmg="dist/TuneLab-${version}-macos-$(uname -m).dmg"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
