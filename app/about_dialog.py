@@ -21,9 +21,10 @@ POLL_MS = 100
 class AboutDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("About TuneLab")
+        self.setWindowTitle(f"About TuneLab {VERSION}")
         self.setMinimumWidth(560)
-        versions = {name: version for name, version, _licence in component_rows()}
+        components = component_rows()
+        versions = {name: version for name, version, _licence in components}
         header = QLabel(f"<h2>TuneLab {VERSION}</h2>A desktop workbench that makes deep-learning models "
                         f"train well.")
         header.setWordWrap(True)
@@ -41,7 +42,7 @@ class AboutDialog(QDialog):
         for row in range(form.rowCount()):
             label = form.itemAt(row, QFormLayout.ItemRole.FieldRole).widget()
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.licences = QPlainTextEdit(self._licence_text())
+        self.licences = QPlainTextEdit(self._licence_text(components))
         self.licences.setReadOnly(True)
         self.licences.setMinimumHeight(200)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -68,11 +69,11 @@ class AboutDialog(QDialog):
             self.device.setText(self._pending.result())
 
     @staticmethod
-    def _licence_text() -> str:
+    def _licence_text(components: list[tuple[str, str, str]]) -> str:
         lines = [f"TuneLab: {APP_LICENCE}", "", "Bundled data:"]
         lines += [f"  {line}" for line in bundled_data_licences()]
         lines += ["", "Components:"]
-        lines += [f"  {name} {version}: {licence}" for name, version, licence in component_rows()]
+        lines += [f"  {name} {version}: {licence}" for name, version, licence in components]
         if folder := licence_texts_folder():
             lines += ["", f"Licence texts: the *.dist-info folders in {folder}"]
         return "\n".join(lines)

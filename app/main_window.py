@@ -15,7 +15,6 @@ from app.tabs.placeholder_tab import PlaceholderTab
 from app.tabs.training_tab import TrainingTab
 from trainers.config import RunConfig, load_config, save_config
 from trainers.errors import ConfigError
-from trainers.version import VERSION
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
 # One job at a time: what the other tab says while one runs.
@@ -38,9 +37,9 @@ class MainWindow(QMainWindow):
         self.history = HistoryTab(store_url)
         self.ensembles = PlaceholderTab("Ensemble building")
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.training, "&Training")
+        self.tabs.addTab(self.training, "Trainin&g")  # Alt+T is the Train button
         self.tabs.addTab(self.lr_finder, "&LR finder")
-        self.tabs.addTab(self.history, "&History")
+        self.tabs.addTab(self.history, "Histor&y")  # Alt+H is the Help menu
         self.tabs.addTab(self.ensembles, "&Ensembles")
         self.setCentralWidget(self.tabs)
         self.run_status = QLabel()
@@ -265,6 +264,5 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         from app.about_dialog import AboutDialog  # built on first use: the window starts without it
         dialog = AboutDialog(self)
-        dialog.setWindowTitle(f"About TuneLab {VERSION}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()  # window-modal, returns at once

@@ -9,14 +9,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.run_panel import STATUS_KIND
 from trainers.config import RunConfig
 
 # Short names (plot markers, lists) and longer titles (the suggestions table), by suggestion name.
 SUGGESTION_LABELS = {"steepest": "steepest", "valley": "valley", "min_div_10": "min ÷ 10"}
 SUGGESTION_TITLES = {"steepest": "Steepest descent", "valley": "Valley", "min_div_10": "Minimum ÷ 10"}
 AGREED_MIDDLE = "middle of the agreed band"
-
-_STATUS_KIND = {"completed": "ok", "stopped": "warn", "failed": "error"}
 
 
 def format_lr(lr: float) -> str:
@@ -106,7 +105,7 @@ def describe_outcome(outcome: Any) -> tuple[str, str]:
     ended = [reason for reason in r.stop_reasons if not reason.startswith("stopped by request")]
     if ended:
         text += f" Ended early: {ended[0]}."
-    return text, _STATUS_KIND.get(r.status, "info")
+    return text, STATUS_KIND.get(r.status, "info")
 
 
 def config_summary(cfg: RunConfig) -> str:

@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 _STYLES = {"info": "", "ok": "color: #1b5e20;", "warn": "color: #8a5a00;", "error": "color: #b00020;"}
+# A finished trial's status -> the style of the line that says how it ended (training and range tests).
+STATUS_KIND = {"completed": "ok", "stopped": "warn", "diverged": "error", "failed": "error"}
 
 
 class RunPanel(QWidget):
@@ -57,7 +59,7 @@ class RunPanel(QWidget):
             self.set_paused(False)
 
     def set_paused(self, paused: bool) -> None:
-        self.pause_button.setText("&Resume" if paused else "&Pause")
+        self.pause_button.setText("Res&ume" if paused else "&Pause")  # Alt+R is the Run menu
 
     def set_progress(self, epochs: int, epoch: int, steps: int, batch: int) -> None:
         self.epoch_bar.setMaximum(max(1, epochs))

@@ -80,7 +80,7 @@ class EngineWorker(QThread):
         try:
             outcome = JobOutcome(self._job(sink, self.control))
         except Exception as exc:  # noqa: BLE001 - a failed job must never take the window down
-            outcome = JobOutcome(None, _one_line(exc), traceback.format_exc())
+            outcome = JobOutcome(None, one_line(exc), traceback.format_exc())
         finally:
             sink.close()
         self.outcome.emit(outcome)
@@ -100,11 +100,12 @@ class EngineWorker(QThread):
         return self.control.paused
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for a message: a TuneLabError's own words, else the type and first line."""
     from trainers.errors import TuneLabError
-    if isinstance(exc, TuneLabError):
-        return str(exc)
     text = str(exc).strip().splitlines()
+    if isinstance(exc, TuneLabError) and text:
+        return text[0]
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QApplication, QFileDialog, QGroupBox, QLabel, QMessageBox
 
-from app.history import HistoryTab, history_tab
+from app.history import HistoryTab, history_tab, notes_editor
 from app.history.columns import COLUMN_INDEX
 from app.history.compare_pane import ComparePane
 from app.history.trial_model import PAGE_SIZE, TRIAL_ROLE
+from app.history.trial_text import config_toml
 from app.jobs import warm_up_engine
 from app.main_window import RERUN_BUSY, MainWindow
 from generated_trials import fill_store
@@ -323,6 +325,81 @@ def test_ctrl_c_copies_the_config_as_toml(qtbot, window: MainWindow, store_url: 
     assert RunConfig.from_dict(tomllib.loads(text)).to_dict() == store_trials(store_url)[2].config
 
 
+def test_ctrl_s_saves_the_notes_in_the_notes_box_and_the_config_elsewhere(qtbot, window: MainWindow,
+                                                                          store_url: str, monkeypatch) -> None:
+    monkeypatch.setattr(notes_editor, "SAVE_PAUSE_MS", 60_000)  # only Ctrl+S saves in this test
+    dialogs: list[str] = []
+
+    def save_dialog(_parent, title, *_args):
+        dialogs.append(title)
+        return "", ""  # cancelled
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    tab = window.history
+    select(qtbot, tab, [4])
+    window.activateWindow()
+    qtbot.waitActive(window)
+    notes = tab.detail.notes
+    notes.edit.setFocus()
+    qtbot.keyClicks(notes.edit, "saved with Ctrl+S")
+    qtbot.keyClick(notes.edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert store_trials(store_url)[4].notes == "saved with Ctrl+S"
+    assert notes.state.text() == "Saved" and notes.edit.toPlainText() == "saved with Ctrl+S"
+    assert dialogs == []  # not File → Save config
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert dialogs == ["Save run config"]  # the window's Save config (no file yet: it asks where)
+
+
+def _mnemonic(text: str) -> str | None:
+    found = re.search(r"&([^&])", text.replace("&&", ""))
+    return found.group(1).lower() if found else None
+
+
+def test_history_mnemonics_are_unique_and_free_of_the_menu_bar(qtbot, window: MainWindow) -> None:
+    tab = window.history
+    select(qtbot, tab, [4])  # the detail, with the notes box, is built and shown
+    texts = [b.text() for b in tab.findChildren(QAbstractButton) if b.isVisibleTo(tab)]
+    texts += [g.title() for g in tab.findChildren(QGroupBox) if g.isVisibleTo(tab)]
+    texts += [label.text() for label in tab.findChildren(QLabel) if label.buddy() is not None]
+    keys = [k for k in map(_mnemonic, texts) if k]
+    assert "n" in keys and len(keys) == len(set(keys)), texts
+    menus = {_mnemonic(a.text()) for a in window.menuBar().actions()}
+    assert menus == {"f", "r", "v", "h"}
+    assert not menus & set(keys), texts
+
+
+def window_on_store(qtbot, url: str) -> MainWindow:
+    """A main window showing the History tab of the store at `url`, the engine imported."""
+    w = MainWindow(store_url=url)
+    qtbot.addWidget(w)
+    w.show()
+    warm_up_engine()
+    w.tabs.setCurrentWidget(w.history)
+    w.engine_ready()
+    return w
+
+
+def test_clone_and_copy_read_only_the_trial_they_use(qtbot, tmp_path: Path, monkeypatch) -> None:
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    with TrialStore(url) as store:
+        fill_store(store, 600, with_epochs=0)
+    w = window_on_store(qtbot, url)
+    tab = w.history
+    tab.table.selectAll()
+    qtbot.waitUntil(lambda: tab.stack.currentWidget() is tab.compare, timeout=5000)
+    assert len(tab.selected_rows()) == 600
+    reads: list[int] = []
+    trial_at = tab.model.trial_at
+    monkeypatch.setattr(tab.model, "trial_at", lambda row: (reads.append(row), trial_at(row))[1])
+    QApplication.clipboard().clear()
+    assert tab.actions.copy_selected()
+    assert len(reads) == 1
+    assert QApplication.clipboard().text() == config_toml(tab.selected_trials(limit=1)[0])
+    reads.clear()
+    assert tab.actions.clone_selected()
+    assert len(reads) == 1 and w.tabs.currentWidget() is w.training
+
+
 # ---- runs ----------------------------------------------------------------------------------------
 def test_a_running_trial_shows_live_and_ends_ranked(qtbot, window: MainWindow, store_url: str,
                                                     monkeypatch) -> None:
@@ -361,22 +438,27 @@ def test_live_diagnosis_appears_on_the_training_tab_after_three_epochs(qtbot, wi
     training = window.training
     window.tabs.setCurrentWidget(training)
     training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 5}))
-    shown: dict[int, bool] = {}
+    seen: list[tuple[int, bool]] = []   # (epochs the run has reported so far, label visible) per batch
 
     def note(events: list) -> None:
-        for e in events:
-            if isinstance(e, EpochEnded):
-                shown[e.epoch] = training.diagnosis.isVisible()
+        epochs = [e.epoch for e in events if isinstance(e, EpochEnded)]
+        if epochs:  # the worker may deliver several epochs in one batch
+            seen.append((max(epochs), training.diagnosis.isVisible()))
     training.events_received.connect(note)
     with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
         training.start()
-    assert shown.get(1) is False and shown.get(2) is False and shown[3] and shown[5]
+    assert seen and all(visible == (epochs >= 3) for epochs, visible in seen), seen
+    assert seen[-1] == (5, True)
     assert training.diagnosis.label in ("good_fit", "underfitting", "overfitting", "too_noisy", "lr_too_high")
     assert "Diagnosis" in training.diagnosis.text() and "after 5 epochs" in training.diagnosis.text()
 
 
-def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainWindow, store_url: str) -> None:
+def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainWindow, store_url: str,
+                                                            monkeypatch) -> None:
     tab = window.history
+    finished: list[int] = []
+    job_finished = tab.job_finished
+    monkeypatch.setattr(tab, "job_finished", lambda: (finished.append(1), job_finished())[1])
     select(qtbot, tab, [1])
     tab.rerun.seeds.setValue(2)
     blocked: list[tuple[bool, str, bool]] = []
@@ -386,6 +468,7 @@ def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainW
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as done:
         qtbot.mouseClick(tab.rerun.button, Qt.MouseButton.LeftButton)
     assert blocked == [(False, RERUN_BUSY, False)]  # one job at a time
+    assert len(finished) == 1  # the table refreshes once when the re-runs end
     results = done.args[0].result
     assert len(results) == 2 and all(r.status == "completed" for r in results)
     trials = store_trials(store_url)
@@ -430,12 +513,7 @@ def test_a_big_store_is_read_a_page_at_a_time(qtbot, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'big.db'}"
     with TrialStore(url) as store:
         fill_store(store, 5000)
-    w = MainWindow(store_url=url)
-    qtbot.addWidget(w)
-    w.show()
-    warm_up_engine()
-    w.tabs.setCurrentWidget(w.history)
-    w.engine_ready()
+    w = window_on_store(qtbot, url)
     tab = w.history
     qtbot.waitUntil(lambda: tab.model.is_cached(0), timeout=5000)  # painted
     assert tab.model.rowCount() == 5000

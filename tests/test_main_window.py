@@ -98,7 +98,7 @@ def test_pause_resume_then_stop_mid_epoch(qtbot, window: MainWindow) -> None:
     assert not window.training.form.editor("train.epochs").focus_widget().isEnabled()  # locked while it runs
     qtbot.waitUntil(lambda: len(batches) > 20, timeout=RUN_TIMEOUT_MS)
     window.training.toggle_pause()
-    assert window.training.paused and window.training.panel.pause_button.text() == "&Resume"
+    assert window.training.paused and window.training.panel.pause_button.text() == "Res&ume"
     qtbot.wait(300)  # anything already under way arrives in this time
     count = len(batches)
     qtbot.wait(300)
@@ -210,3 +210,21 @@ def test_self_test_trains_and_reports_one_line() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tunelab self-test passed: 2 epochs on digits")
+
+
+def test_alt_keys_of_tabs_menus_and_run_buttons_do_not_collide(qtbot, window) -> None:
+    import re
+
+    def key(text: str) -> str:
+        found = re.search(r"&([^&])", text)
+        return found.group(1).lower() if found else ""
+
+    window_wide = [key(a.text()) for a in window.menuBar().actions()]
+    window_wide += [key(window.tabs.tabText(i)) for i in range(window.tabs.count())]
+    assert all(window_wide) and len(set(window_wide)) == len(window_wide)
+    panel = window.training.panel
+    texts = [panel.train_button.text(), panel.stop_button.text(), panel.pause_button.text()]
+    panel.set_paused(True)
+    texts.append(panel.pause_button.text())
+    for text in texts:
+        assert key(text) not in window_wide, text

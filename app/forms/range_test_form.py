@@ -28,7 +28,6 @@ def _check(key: str, raw: Any) -> Any:
 
 
 class RangeTestForm(QWidget):
-    validity_changed = Signal(bool)  # only when validity flips
     settings_changed = Signal()      # after every edit (and set_settings)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -37,7 +36,6 @@ class RangeTestForm(QWidget):
         self._errors: dict[str, ConfigError] = {}
         self._last_valid: dict[str, Any] = {}
         self._settings: RangeTestSettings | None = RangeTestSettings()
-        self._locked = False
         self.setStyleSheet(INVALID_FIELD_STYLE)
         self._layout = QFormLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -89,7 +87,6 @@ class RangeTestForm(QWidget):
 
     def set_locked(self, locked: bool) -> None:
         """Disable every input while a test runs with these settings."""
-        self._locked = locked
         for editor in self._editors.values():
             editor.setEnabled(not locked)
 
@@ -126,7 +123,4 @@ class RangeTestForm(QWidget):
                 errors[exc.field.rpartition(".")[2]] = exc
         for name, editor in self._editors.items():
             editor.set_error(reason_text(errors[name]) if name in errors else None)
-        was_valid = self._settings is not None
         self._errors, self._settings = errors, settings
-        if was_valid != (settings is not None):
-            self.validity_changed.emit(settings is not None)

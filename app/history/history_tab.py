@@ -26,7 +26,7 @@ from app.history.trial_model import TrialTableModel
 from app.history.trial_source import TrialSource
 from app.history.trial_text import id_list, rerun_summary
 from app.run_panel import show_message
-from app.worker import JobOutcome
+from app.worker import JobOutcome, one_line
 from trainers.events import EpochEnded, FitEnded, FitStarted
 
 LIVE_REFRESH_MS = 1000   # at most one table refresh a second while a run reports epochs
@@ -155,7 +155,7 @@ class HistoryTab(QWidget):
         try:
             self.source = TrialSource(self.store_url)
         except Exception as exc:  # noqa: BLE001 - the message names the store and why
-            self.show_message(f"Could not open the trial store: {exc}", "error")
+            self.show_message(f"Could not open the trial store: {one_line(exc)}", "error")
             return
         self.model.set_source(self.source)
         self._refresh_choices()
@@ -192,7 +192,7 @@ class HistoryTab(QWidget):
         try:
             self.filters.set_choices({c: self.source.distinct(c) for c in FILTER_COLUMNS})
         except Exception as exc:  # noqa: BLE001
-            self.show_message(f"Could not read the filter choices: {exc}", "error")
+            self.show_message(f"Could not read the filter choices: {one_line(exc)}", "error")
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -281,7 +281,7 @@ class HistoryTab(QWidget):
         try:
             self._show(trials, count)
         except Exception as exc:  # noqa: BLE001 - e.g. the trial was deleted by another process
-            self.show_message(f"Could not read the selected trials: {exc}", "error")
+            self.show_message(f"Could not read the selected trials: {one_line(exc)}", "error")
 
     def _show(self, trials: list[Any], count: int) -> None:
         if not trials or self.source is None:
@@ -317,7 +317,7 @@ class HistoryTab(QWidget):
         try:
             self.source.set_notes(trial_id, text)
         except Exception as exc:  # noqa: BLE001 - kept in the editor; Save tries again
-            self.detail.notes.mark_saved(False, f"Not saved: {exc}")
+            self.detail.notes.mark_saved(False, f"Not saved: {one_line(exc)}")
             return
         self.model.patch_trial(trial_id, notes=text)
         self.detail.notes.mark_saved(True)
@@ -341,8 +341,7 @@ class HistoryTab(QWidget):
             self.show_message(f"The re-runs could not start: {outcome.error}", "error")
         else:
             self.show_message(*rerun_summary(outcome.result, self.rerun.trial_ids, self.rerun.seeds_used))
-        self.job_finished()
-        self.run_finished.emit(outcome)
+        self.run_finished.emit(outcome)  # the window calls job_finished() after every job
 
     def _context_menu(self, pos: QPoint) -> None:
         if not self.selected_rows():

@@ -1,10 +1,13 @@
 """Editable notes of one trial, saved to the store after a short pause in typing, when the editor loses focus,
-with Save (Ctrl+S inside the editor), and before another trial is shown, so nothing typed is lost."""
+with Save (Ctrl+S inside the editor), and before another trial is shown, so nothing typed is lost.
+
+Ctrl+S is File → Save config everywhere else: the editor claims the key only while it has focus (it accepts
+the ShortcutOverride), so the window's shortcut stays the one and only Save shortcut."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 SAVE_PAUSE_MS = 800
@@ -18,7 +21,7 @@ class NotesEditor(QGroupBox):
         self.edit = QPlainTextEdit()
         self.edit.setPlaceholderText("What you tried, what you saw, what to do next…")
         self.edit.setTabChangesFocus(True)
-        self.save_button = QPushButton("Sa&ve notes")
+        self.save_button = QPushButton("Save &notes")  # Alt+V belongs to the View menu
         self.save_button.setAutoDefault(False)
         self.state = QLabel()
         self._trial_id: int | None = None
@@ -30,7 +33,6 @@ class NotesEditor(QGroupBox):
         self.edit.textChanged.connect(self._on_changed)
         self.edit.installEventFilter(self)
         self.save_button.clicked.connect(self.flush)
-        QShortcut(QKeySequence.StandardKey.Save, self.edit, self.flush)
         row = QHBoxLayout()
         row.addWidget(self.state, 1)
         row.addWidget(self.save_button)
@@ -80,6 +82,18 @@ class NotesEditor(QGroupBox):
         self._timer.start()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.edit and event.type() == QEvent.Type.FocusOut:
-            self.flush()
+        if watched is self.edit:
+            kind = event.type()
+            if kind == QEvent.Type.FocusOut:
+                self.flush()
+            elif kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and _is_save(event):
+                # Overriding takes Ctrl+S from the window's Save config; the key press that follows saves notes.
+                event.accept()
+                if kind == QEvent.Type.KeyPress:
+                    self.flush()
+                return True
         return super().eventFilter(watched, event)
+
+
+def _is_save(event: QEvent) -> bool:
+    return isinstance(event, QKeyEvent) and event.matches(QKeySequence.StandardKey.Save)

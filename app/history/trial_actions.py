@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from app.history.trial_source import TrialSource
 from app.history.trial_text import config_toml, id_list, run_config
+from app.worker import one_line
 from trainers.errors import ConfigError
 
 EXPORT_FILTERS = {"csv": "CSV file (*.csv)", "json": "JSON file (*.json)"}
@@ -27,11 +28,11 @@ class TrialActions(QObject):
     trials_deleted = Signal(list)              # ids removed from the store
     message = Signal(str, str)                 # text, kind (info, ok, warn, error)
 
-    def __init__(self, parent: QWidget, selected: Callable[[], list[Any]],
+    def __init__(self, parent: QWidget, selected: Callable[..., list[Any]],
                  source: Callable[[], TrialSource | None]) -> None:
         super().__init__(parent)
         self._parent = parent
-        self._selected = selected   # the selected trials (TrialRecords), the current one first
+        self._selected = selected   # selected(limit=None): the selected trials (TrialRecords), the current one first
         self._source = source
         self.clone = self._action("C&lone into training form", "Put the trial's config into the Training tab",
                                   self.clone_selected)
@@ -63,7 +64,7 @@ class TrialActions(QObject):
 
     # ---- configs ------------------------------------------------------------------------------
     def clone_selected(self) -> bool:
-        trials = self._selected()
+        trials = self._selected(limit=1)
         if not trials:
             return False
         trial = trials[0]
@@ -93,7 +94,7 @@ class TrialActions(QObject):
         return True
 
     def copy_selected(self) -> bool:
-        trials = self._selected()
+        trials = self._selected(limit=1)
         if not trials:
             return False
         QApplication.clipboard().setText(config_toml(trials[0]))
@@ -123,7 +124,7 @@ class TrialActions(QObject):
                 source.delete(trial_id)
                 deleted.append(trial_id)
         except Exception as exc:  # noqa: BLE001 - say what went wrong; what was deleted stays deleted
-            self.message.emit(f"Deleted {len(deleted)} of {len(ids)} trials; then: {exc}", "error")
+            self.message.emit(f"Deleted {len(deleted)} of {len(ids)} trials; then: {one_line(exc)}", "error")
         else:
             self.message.emit(f"Deleted {id_list(ids)}", "ok")
         if deleted:
@@ -145,7 +146,7 @@ class TrialActions(QObject):
         try:
             written = source.export(ids, path)
         except Exception as exc:  # noqa: BLE001 - a StoreError or OSError names the file
-            self.message.emit(f"Could not export: {exc}", "error")
+            self.message.emit(f"Could not export: {one_line(exc)}", "error")
             return None
         self.message.emit(f"Exported {id_list(ids)} to {written}", "ok")
         return Path(written)

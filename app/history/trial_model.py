@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 
 from app.history.columns import COLUMN_INDEX, COLUMNS
 from app.history.trial_source import QueryParts, TrialSource
+from app.worker import one_line
 
 PAGE_SIZE = 100
 MAX_PAGES = 6            # pages kept; a page read again costs one short query
@@ -80,7 +81,7 @@ class TrialTableModel(QAbstractTableModel):
                 self._query = self._source.query(self._parts)
                 self._count = self._source.count(self._query)
             except Exception as exc:  # noqa: BLE001 - a bad store or filter must not take the tab down
-                self.failed.emit(f"Cannot list the trials: {_one_line(exc)}")
+                self.failed.emit(f"Cannot list the trials: {one_line(exc)}")
         self.endResetModel()
         self.loaded.emit()
 
@@ -185,7 +186,7 @@ class TrialTableModel(QAbstractTableModel):
                 if self._robust is None:
                     self._robust_timer.start()
             except Exception as exc:  # noqa: BLE001 - shown once; the rows stay "…"
-                self.failed.emit(f"Could not read trials from the store: {_one_line(exc)}")
+                self.failed.emit(f"Could not read trials from the store: {one_line(exc)}")
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -207,7 +208,7 @@ class TrialTableModel(QAbstractTableModel):
         try:
             self._robust = self._source.robust_table(self._query)
         except Exception as exc:  # noqa: BLE001 - the column stays empty
-            self.failed.emit(f"Could not rank configs by their seeds: {_one_line(exc)}")
+            self.failed.emit(f"Could not rank configs by their seeds: {one_line(exc)}")
             return
         for page in self._pages.values():
             for i, r in enumerate(page):
@@ -235,8 +236,3 @@ class TrialTableModel(QAbstractTableModel):
 
 _ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
           Qt.ItemDataRole.ToolTipRole, TRIAL_ROLE, ID_ROLE)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

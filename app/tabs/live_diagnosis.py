@@ -8,13 +8,13 @@ from typing import Iterable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.run_panel import show_message
 from trainers.config import RunConfig
 from trainers.events import EpochEnded, FitEnded, FitStarted
 
 MIN_EPOCHS = 3   # fewer points give no trend to read
 _KINDS = {"good_fit": "ok", "too_noisy": "info", "underfitting": "warn", "overfitting": "warn",
           "lr_too_high": "error", "diverged": "error"}
-_STYLES = {"info": "", "ok": "color: #1b5e20;", "warn": "color: #8a5a00;", "error": "color: #b00020;"}
 
 
 class LiveDiagnosis(QLabel):
@@ -55,6 +55,6 @@ class LiveDiagnosis(QLabel):
         d = diagnose(self._epochs, self._config, status, diverged_step)
         self.label = d.label
         when = "after" if status else "so far, after"
-        self.setText(f"<b>Diagnosis</b> {when} {len(self._epochs)} epochs: <b>{d.title}</b>. {d.summary}")
-        self.setStyleSheet(_STYLES[_KINDS.get(d.label, "info")])
+        show_message(self, f"<b>Diagnosis</b> {when} {len(self._epochs)} epochs: <b>{d.title}</b>. {d.summary}",
+                     _KINDS.get(d.label, "info"))
         self.setVisible(True)

@@ -19,7 +19,7 @@ from app.run_panel import show_message
 from app.tabs.panes import inputs_beside_view
 from app.tabs.range_test_suggestions import SuggestionsPanel
 from app.tabs.training_tab import TrainingTab
-from app.worker import JobOutcome
+from app.worker import JobOutcome, one_line
 from app.worker_host import WorkerHost
 from trainers.events import RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.range_test_settings import RangeTestSettings
@@ -71,8 +71,7 @@ class LrFinderTab(WorkerHost, QWidget):
         self.earlier.activated.connect(self._on_earlier_chosen)
         self.suggestions.use_requested.connect(self.use_lr)
         self.form.settings_changed.connect(self._refresh_state)
-        self.training_tab.form.config_changed.connect(self._refresh_state)
-        self.training_tab.form.validity_changed.connect(self._refresh_state)
+        self.training_tab.form.config_changed.connect(self._refresh_state)  # also after validity_changed
         self._set_earlier([], NOT_LOADED)
         self._set_running(False)
         self._refresh_state()
@@ -204,7 +203,7 @@ class LrFinderTab(WorkerHost, QWidget):
             rows = stored_range_tests(self.store_url)
         except Exception as exc:  # noqa: BLE001 - an unreadable store must not take the tab down
             self._set_earlier([], NO_TESTS)
-            self._show(f"Could not list earlier tests: {_one_line(exc)}", "error")
+            self._show(f"Could not list earlier tests: {one_line(exc)}", "error")
             return
         self._set_earlier(rows, NO_TESTS)
         if select is not None:
@@ -221,7 +220,7 @@ class LrFinderTab(WorkerHost, QWidget):
         try:
             result = stored_range_test(trial_id, self.store_url)
         except Exception as exc:  # noqa: BLE001 - shown as one line; the tab stays usable
-            self._show(f"Could not load range test {trial_id}: {_one_line(exc)}", "error")
+            self._show(f"Could not load range test {trial_id}: {one_line(exc)}", "error")
             return False
         self._show_result(result)
         if result.settings:  # the form shows what this test ran with, so Run repeats it
@@ -252,8 +251,11 @@ class LrFinderTab(WorkerHost, QWidget):
         self.plot.show_result(result)
         self.suggestions.show_result(result)
 
-    def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running and not self.run_blocker()[0])
+    def _set_running(self, running: bool, reason: str | None = None) -> None:
+        """`reason`: run_blocker()'s, when the caller has it already."""
+        if reason is None:
+            reason = self.run_blocker()[0]
+        self.run_button.setEnabled(not running and not reason)
         self.stop_button.setEnabled(running)
         self.earlier.setEnabled(not running and self.earlier.count() > 1)
 
@@ -265,7 +267,7 @@ class LrFinderTab(WorkerHost, QWidget):
         self.config_label.setText(f"Uses the Training tab's config: {text.config_summary(cfg)}" if cfg else
                                   "The Training tab's config is invalid.")
         reason, kind = self.run_blocker()
-        self._set_running(False)
+        self._set_running(False, reason)
         if reason:
             show_message(self.message, reason, kind)
             self._showing_reason = True
@@ -281,8 +283,3 @@ class LrFinderTab(WorkerHost, QWidget):
         self._message = (line, kind)
         self._showing_reason = False
         show_message(self.message, line, kind)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -11,15 +11,13 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from app.forms import ConfigForm
 from app.jobs import training_job
 from app.plots import TrainingPlots
-from app.run_panel import RunPanel
+from app.run_panel import STATUS_KIND, RunPanel
 from app.tabs.live_diagnosis import LiveDiagnosis
 from app.tabs.panes import inputs_beside_view
 from app.run_progress import RunProgress
 from app.worker import JobOutcome
 from app.worker_host import WorkerHost
 from trainers.events import FitStarted
-
-_STATUS_KIND = {"completed": "ok", "stopped": "warn", "diverged": "error", "failed": "error"}
 
 
 class TrainingTab(WorkerHost, QWidget):
@@ -164,4 +162,4 @@ def describe_outcome(outcome: JobOutcome) -> tuple[str, str]:
     text = ", ".join(parts)
     if r.message:
         text += f". {r.message}"
-    return text, _STATUS_KIND.get(r.status, "info")
+    return text, STATUS_KIND.get(r.status, "info")
