@@ -63,10 +63,39 @@ def main() -> int:
         app.processEvents()
         lr_out = out.with_name("lr_finder.png")
         shoot_lr_finder(app, window, lr_out)
+        history_out = out.with_name("history.png")
+        shoot_history(app, window, str(Path(tmp) / "trials.db"), history_out)
         window.close()
     print(out)
     print(lr_out)
+    print(history_out)
     return 0
+
+
+def shoot_history(app, window, store_url: str, out: Path) -> None:
+    """A few more digits runs (learning rates around the range test's suggestion, and one that overfits),
+    then the History tab comparing them."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from trainers.api import TrialStore, run_training
+    from trainers.config import RunConfig
+
+    runs = [{"optim.lr": lr} for lr in (3e-4, 1e-3, 3e-3)] + [
+        {"train.epochs": 40, "data.train_fraction": 0.1, "model.dropout": 0.0, "optim.weight_decay": 0.0}]
+    with TrialStore(store_url) as store:
+        ids = [run_training(RunConfig().replace(**{"train.epochs": 15, "train.threads": 1, **r}), store=store).trial_id
+               for r in runs]
+    window.tabs.setCurrentWidget(window.history)
+    window.history.job_finished()  # the runs above did not go through the window: read the store again
+    loop = QEventLoop()
+    QTimer.singleShot(800, loop.quit)
+    loop.exec()
+    window.history.select_ids(ids)
+    loop = QEventLoop()
+    QTimer.singleShot(800, loop.quit)
+    loop.exec()
+    app.processEvents()
+    window.grab().save(str(out))
 
 
 def shoot_lr_finder(app, window, out: Path) -> None:
