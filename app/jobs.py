@@ -7,9 +7,11 @@ never waits for it.
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from trainers.config import RunConfig
+from trainers.ensembles.settings import EnsembleSettings
 from trainers.events import RunControl, Sink
 from trainers.range_test_settings import RangeTestSettings
 
@@ -53,7 +55,20 @@ def rerun_job(trial_ids: list[int], seeds: int, store_url: str | None = None) ->
     return job
 
 
-# The two reads below run on the GUI thread, only once the engine is imported: each is one short query.
+def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: str | None = None) -> Job:
+    """Build an ensemble as a trial of the default store (or store_url): combine stored trials, or train new
+    members with `cfg` (the training methods need it; combining ignores it)."""
+
+    def job(sink: Sink, control: RunControl) -> Any:
+        from trainers.api import TrialStore, run_ensemble
+        with TrialStore(store_url) as store:
+            return run_ensemble(settings, cfg, sink=sink, control=control, store=store)
+
+    return job
+
+
+# The reads below run on the GUI thread, only once the engine is imported: each is one short query (export
+# writes one file).
 def stored_range_tests(store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the store's range tests, newest first."""
     from trainers.api import TrialStore, range_test_trials
@@ -66,6 +81,34 @@ def stored_range_test(trial_id: int, store_url: str | None = None) -> Any:
     from trainers.api import TrialStore, load_range_test
     with TrialStore(store_url) as store:
         return load_range_test(store, trial_id)
+
+
+def stored_ensembles(store_url: str | None = None) -> list[tuple[int, str]]:
+    """(trial id, one-line label) of the store's ensembles, newest first."""
+    from trainers.api import TrialStore, ensemble_trials
+    with TrialStore(store_url) as store:
+        return ensemble_trials(store)
+
+
+def stored_ensemble(trial_id: int, store_url: str | None = None) -> Any:
+    """One stored ensemble's table as a trainers.ensembles.events.EnsembleResult."""
+    from trainers.api import TrialStore, load_ensemble_result
+    with TrialStore(store_url) as store:
+        return load_ensemble_result(store, trial_id)
+
+
+def ensemble_members_now(settings: EnsembleSettings, store_url: str | None = None) -> list[tuple[int, str]]:
+    """(trial id, label) of the trials a combining method would use now; a TuneLabError says why none."""
+    from trainers.api import TrialStore, ensemble_candidates
+    with TrialStore(store_url) as store:
+        return ensemble_candidates(store, settings)
+
+
+def export_stored_ensemble(trial_id: int, path: str | Path, store_url: str | None = None) -> Path:
+    """Write a stored ensemble as one file that loads back; returns the path written."""
+    from trainers.api import TrialStore, export_ensemble
+    with TrialStore(store_url) as store:
+        return Path(export_ensemble(store, trial_id, path))
 
 
 def warm_up_engine() -> None:

@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from app.ensembles import EnsembleTab
 from app.history import HistoryTab
 from app.recent_files import recent_configs, remember_config
 from app.tabs.lr_finder_tab import LrFinderTab
-from app.tabs.placeholder_tab import PlaceholderTab
 from app.tabs.training_tab import TrainingTab
 from trainers.config import RunConfig, load_config, save_config
 from trainers.errors import ConfigError
@@ -23,6 +23,9 @@ RANGE_TEST_BUSY = "A learning-rate range test is running (LR finder tab): traini
 RERUN_BUSY = "Re-runs with other seeds are running (History tab): this can start once they have ended."
 HISTORY_TRAINING_BUSY = "Training is running: re-runs can start once it has ended."
 HISTORY_RANGE_TEST_BUSY = "A range test is running: re-runs can start once it has ended."
+ENSEMBLE_BUSY = "An ensemble is being built (Ensembles tab): this can start once it has ended."
+ENSEMBLE_TRAINING_BUSY = "Training is running: the ensemble can be built once it has ended."
+ENSEMBLE_RANGE_TEST_BUSY = "A range test is running (LR finder tab): the ensemble can be built once it has ended."
 PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "gap": "Generalisation gap",
                "grad_norm": "Gradient norm"}
 
@@ -35,7 +38,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingTab(store_url)
         self.lr_finder = LrFinderTab(self.training, store_url)
         self.history = HistoryTab(store_url)
-        self.ensembles = PlaceholderTab("Ensemble building")
+        self.ensembles = EnsembleTab(self.training, store_url, self._history_selection)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Trainin&g")  # Alt+T is the Train button
         self.tabs.addTab(self.lr_finder, "&LR finder")
@@ -48,9 +51,13 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.training.status_changed.connect(self.run_status.setText)
         # One job at a time: while one runs, the others say why they wait.
-        busy = {self.training: {self.lr_finder: TRAINING_BUSY, self.history: HISTORY_TRAINING_BUSY},
-                self.lr_finder: {self.training: RANGE_TEST_BUSY, self.history: HISTORY_RANGE_TEST_BUSY},
-                self.history: {self.training: RERUN_BUSY, self.lr_finder: RERUN_BUSY}}
+        busy = {self.training: {self.lr_finder: TRAINING_BUSY, self.history: HISTORY_TRAINING_BUSY,
+                                self.ensembles: ENSEMBLE_TRAINING_BUSY},
+                self.lr_finder: {self.training: RANGE_TEST_BUSY, self.history: HISTORY_RANGE_TEST_BUSY,
+                                 self.ensembles: ENSEMBLE_RANGE_TEST_BUSY},
+                self.history: {self.training: RERUN_BUSY, self.lr_finder: RERUN_BUSY, self.ensembles: RERUN_BUSY},
+                self.ensembles: {self.training: ENSEMBLE_BUSY, self.lr_finder: ENSEMBLE_BUSY,
+                                 self.history: ENSEMBLE_BUSY}}
         for job, others in busy.items():
             job.run_started.connect(lambda others=others: self._job_started(others))
             job.run_finished.connect(lambda _o, others=others: self._job_finished(others))
@@ -175,28 +182,31 @@ class MainWindow(QMainWindow):
         self.training.form.set_engine_ready()
         self.lr_finder.set_engine_ready()
         self.history.set_engine_ready()
+        self.ensembles.set_engine_ready()
         self.statusBar().showMessage("Ready", 3000)
+
+    def _job_tabs(self) -> tuple[TrainingTab, LrFinderTab, HistoryTab, EnsembleTab]:
+        return self.training, self.lr_finder, self.history, self.ensembles
 
     @property
     def job_running(self) -> bool:
-        return self.training.running or self.lr_finder.running or self.history.running
+        return any(tab.running for tab in self._job_tabs())
 
     def stop_jobs(self) -> None:
-        """Stop whichever job runs (Esc): training, the range test or the re-runs."""
-        self.training.stop()
-        self.lr_finder.stop()
-        self.history.stop()
+        """Stop whichever job runs (Esc): training, the range test, the re-runs or the ensemble."""
+        for tab in self._job_tabs():
+            tab.stop()
 
     def wait_for_workers(self, ms: int = 60_000) -> bool:
         """Block until no worker thread is left (used when the app quits)."""
-        return all(tab.wait_for_worker(ms) for tab in (self.training, self.lr_finder, self.history))
+        return all(tab.wait_for_worker(ms) for tab in self._job_tabs())
 
-    def _job_started(self, others: dict[TrainingTab | LrFinderTab | HistoryTab, str]) -> None:
+    def _job_started(self, others: dict[TrainingTab | LrFinderTab | HistoryTab | EnsembleTab, str]) -> None:
         for other, reason in others.items():
             other.set_blocked(reason)
         self._sync_run_actions()
 
-    def _job_finished(self, others: dict[TrainingTab | LrFinderTab | HistoryTab, str]) -> None:
+    def _job_finished(self, others: dict[TrainingTab | LrFinderTab | HistoryTab | EnsembleTab, str]) -> None:
         for other in others:
             other.set_blocked("")
         self._sync_run_actions()
@@ -220,9 +230,13 @@ class MainWindow(QMainWindow):
         widget = {"training": self.training, "lr_finder": self.lr_finder, "history": self.history,
                   "ensembles": self.ensembles}[tab]
         self.tabs.setCurrentWidget(widget)
-        if widget is self.lr_finder:
-            self.lr_finder.show_message(message, "ok")
+        if widget is self.lr_finder or widget is self.ensembles:
+            widget.show_message(message, "ok")
         self._tell(message, "ok")
+
+    def _history_selection(self) -> list[tuple[int, str]]:
+        """(id, kind) of the trials selected in the History tab, for the Ensembles tab's trial ids."""
+        return [(t.id, t.kind) for t in self.history.selected_trials()]
 
     def _sync_run_actions(self) -> None:
         training = self.training.running
@@ -247,6 +261,9 @@ class MainWindow(QMainWindow):
         elif self.history.running:
             title, text = "Stop the re-runs?", ("Re-runs with other seeds are in progress. Stop them (the current "
                                                 "trial is kept as stopped) and close?")
+        elif self.ensembles.running:
+            title, text = "Stop the ensemble?", ("An ensemble is being built. Stop it (the ensemble trial is kept as "
+                                                 "stopped) and close?")
         else:
             title, text = "Stop training?", "A run is in progress. Stop it (the trial is kept as stopped) and close?"
         answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)

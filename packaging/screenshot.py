@@ -1,8 +1,9 @@
 """Take the README's screenshots: the real window mid-training on the bundled digits, then the LR finder tab
-after a three-seed range test on the same data.
+after a three-seed range test on the same data, the History tab comparing runs, and the Ensembles tab after
+bagging five members.
 
 Run it under a real X server or Xvfb (packaging/screenshot.sh does the latter):
-    xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshot.py [out.png]
+    xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshot.py [out.png] [--only ensembles]
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ SHOT_AT_EPOCH = 14
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "resources" / "screenshots" / "training.png"
+    args = [a for a in sys.argv[1:] if not a.startswith("--only")]
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
+    args = [a for a in args if a != only]
+    out = Path(args[0]) if args else ROOT / "resources" / "screenshots" / "training.png"
     from PySide6.QtCore import QEventLoop, QTimer
 
     from app.jobs import warm_up_engine
@@ -34,6 +38,12 @@ def main() -> int:
         window.show()
         warm_up_engine()
         window.engine_ready()
+        ensembles_out = out.with_name("ensembles.png")
+        if only == "ensembles":
+            shoot_ensembles(app, window, ensembles_out)
+            window.close()
+            print(ensembles_out)
+            return 0
         window.training.form.set_config(RunConfig().replace(**{
             "model.family": "cnn", "model.cnn_channels": 16, "train.epochs": 40, "train.batch_size": 32,
             "optim.lr": 0.003, "schedule.name": "one_cycle", "train.threads": 1}))
@@ -65,11 +75,39 @@ def main() -> int:
         shoot_lr_finder(app, window, lr_out)
         history_out = out.with_name("history.png")
         shoot_history(app, window, str(Path(tmp) / "trials.db"), history_out)
+        shoot_ensembles(app, window, ensembles_out)
         window.close()
     print(out)
     print(lr_out)
     print(history_out)
+    print(ensembles_out)
     return 0
+
+
+def shoot_ensembles(app, window, out: Path) -> None:
+    """Bagging five default MLPs (trained together) with the Training tab's config, then the results."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from trainers.config import RunConfig
+    from trainers.ensembles.settings import EnsembleSettings
+
+    window.training.form.set_config(RunConfig().replace(**{"train.threads": 1}))
+    tab = window.ensembles
+    window.tabs.setCurrentWidget(tab)
+    tab.form.set_settings(EnsembleSettings(method="bagging", members=5))
+    loop = QEventLoop()
+    tab.run_finished.connect(lambda _: QTimer.singleShot(400, loop.quit))
+
+    def start() -> None:
+        if not tab.start():
+            print(f"screenshot.py: the ensemble did not start: {tab.message.text()}", file=sys.stderr)
+            loop.quit()
+
+    QTimer.singleShot(300, start)
+    QTimer.singleShot(120_000, loop.quit)
+    loop.exec()
+    app.processEvents()
+    window.grab().save(str(out))
 
 
 def shoot_history(app, window, store_url: str, out: Path) -> None:

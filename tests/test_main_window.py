@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from app.ensembles import EnsembleTab
 from app.history import HistoryTab
 from app.main_window import MainWindow
 from app.tabs.lr_finder_tab import LrFinderTab
@@ -177,13 +178,13 @@ def test_opening_a_bad_config_file_says_which_field(window: MainWindow, tmp_path
     assert window.training.form.config().to_dict() == before
 
 
-def test_tabs_lr_finder_and_history_are_real_and_ensembles_a_placeholder(window: MainWindow) -> None:
+def test_tabs_lr_finder_history_and_ensembles_are_real(window: MainWindow) -> None:
     names = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
     assert names == ["Training", "LR finder", "History", "Ensembles"]
     assert window.tabs.widget(1) is window.lr_finder and isinstance(window.lr_finder, LrFinderTab)
     assert window.lr_finder.run_button.isEnabled() and not hasattr(window.lr_finder, "label")
     assert window.tabs.widget(2) is window.history and isinstance(window.history, HistoryTab)
-    assert "not available" in window.tabs.widget(3).label.text()
+    assert window.tabs.widget(3) is window.ensembles and isinstance(window.ensembles, EnsembleTab)
 
 
 def test_window_shows_without_importing_torch() -> None:
@@ -223,7 +224,8 @@ def test_alt_keys_of_tabs_menus_and_run_buttons_do_not_collide(qtbot, window) ->
     window_wide += [key(window.tabs.tabText(i)) for i in range(window.tabs.count())]
     assert all(window_wide) and len(set(window_wide)) == len(window_wide)
     panel = window.training.panel
-    texts = [panel.train_button.text(), panel.stop_button.text(), panel.pause_button.text()]
+    texts = [panel.train_button.text(), panel.stop_button.text(), panel.pause_button.text(),
+             window.lr_finder.run_button.text(), window.ensembles.run_button.text()]
     panel.set_paused(True)
     texts.append(panel.pause_button.text())
     for text in texts:

@@ -13,6 +13,12 @@ from trainers.config import RunConfig, validate
 from trainers.data import DatasetBundle, load_dataset
 from trainers.diagnosis import Diagnosis, diagnose, diagnose_trial, fill_diagnoses
 from trainers.device import describe_devices, resolve_device
+from trainers.ensembles.ensemble_file import EnsembleModel, load_ensemble
+from trainers.ensembles.ensemble_run import run_ensemble
+from trainers.ensembles.events import EnsembleResult
+from trainers.ensembles.settings import EnsembleSettings
+from trainers.ensembles.stored_ensembles import (ensemble_candidates, ensemble_trials, export_ensemble,
+                                                 load_ensemble_result)
 from trainers.errors import TuneLabError
 from trainers.events import FitEnded, NullSink, RangeTestResult, RunControl, Sink
 from trainers.loop import Callback, CancelFit, EvalResult, Learner
@@ -27,11 +33,13 @@ from trainers.store import RANK_METRICS, RankedTrial, TrialQuery, TrialStore
 from trainers.trial_export import export_trials
 
 # What the GUI uses besides run_training: the store and its ranked queries, the model description for the
-# forms, the range test, the diagnosis, re-runs with other seeds, export and the device line for About.
-__all__ = ["RANK_METRICS", "Diagnosis", "ModelInfo", "RangeTestResult", "RangeTestSettings", "RankedTrial",
-           "RunResult", "TrialQuery", "TrialStore", "describe_devices", "describe_model", "diagnose",
-           "diagnose_trial", "export_trials", "fill_diagnoses", "load_range_test", "range_test_trials",
-           "rerun_with_seeds", "run_range_test", "run_training", "trial_summary"]
+# forms, the range test, the diagnosis, re-runs with other seeds, ensembles, export and the device line for About.
+__all__ = ["RANK_METRICS", "Diagnosis", "EnsembleModel", "EnsembleResult", "EnsembleSettings", "ModelInfo",
+           "RangeTestResult", "RangeTestSettings", "RankedTrial", "RunResult", "TrialQuery", "TrialStore",
+           "describe_devices", "describe_model", "diagnose", "diagnose_trial", "ensemble_candidates",
+           "ensemble_trials", "export_ensemble", "export_trials", "fill_diagnoses", "load_ensemble",
+           "load_ensemble_result", "load_range_test", "range_test_trials", "rerun_with_seeds", "run_ensemble",
+           "run_range_test", "run_training", "trial_summary"]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
 RunResult = FitEnded

@@ -1,5 +1,5 @@
-"""Headless commands: `tunelab train`, `tunelab lr-find`, `tunelab history` and `tunelab diagnose`.
-Imports no Qt."""
+"""Headless commands: `tunelab train`, `tunelab lr-find`, `tunelab history`, `tunelab diagnose` and
+`tunelab ensemble`. Imports no Qt."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from trainers import cli_diagnose, cli_lr_find
+from trainers import cli_diagnose, cli_ensemble, cli_lr_find
 from trainers.config import RunConfig, coerce, field_specs, load_config
 from trainers.errors import ConfigError, TuneLabError
 from trainers.progress import ProgressSink
@@ -27,7 +27,7 @@ ALIASES: dict[str, str] = {
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
 # The store's ranking metrics (trainers.store.trial_query.RANK_METRICS), spelled out so `--help` needs no database.
 RANK_BY = ("val_acc", "val_loss", "test_acc", "duration")
-COMMANDS = ("train", "lr-find", "history", "diagnose")
+COMMANDS = ("train", "lr-find", "history", "diagnose", "ensemble")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
     cli_diagnose.add_parser(sub, _add_store_flag)
+    cli_ensemble.add_parser(sub, _add_config_flags, _add_store_flag)
     hist = sub.add_parser("history", help="list trials ranked by best validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
@@ -132,6 +133,16 @@ def _lr_find(args: argparse.Namespace) -> int:
     return cli_lr_find.run(args, cfg, control, settings)
 
 
+def _ensemble(args: argparse.Namespace) -> int:
+    from trainers.events import RunControl
+
+    settings = cli_ensemble.settings_from_args(args)
+    cfg = config_from_args(args)
+    control = RunControl()
+    _stop_on_signals(control)
+    return cli_ensemble.run(args, cfg, control, settings)
+
+
 def _stop_on_signals(control: Any) -> None:
     """First Ctrl+C (or SIGTERM) stops after the current batch and records the trial as stopped."""
     def handler(signum: int, frame: object) -> None:
@@ -164,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return {"train": _train, "lr-find": _lr_find, "history": _history,
-                "diagnose": cli_diagnose.run}[args.command](args)
+                "diagnose": cli_diagnose.run, "ensemble": _ensemble}[args.command](args)
     except TuneLabError as exc:
         print(f"tunelab: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,359 @@
+"""The Ensembles tab: combine stored trials (voting, weighted averaging, stacking) or train new members
+(bagging, boosting, snapshots) with the Training tab's config, live, then compare members and ensemble.
+
+Left: the method and its settings, which trials it combines (or which config it trains), Build / Stop,
+progress, earlier ensembles and Export. Right: one row per member while it builds, then the results table.
+The job runs in EngineWorker, like training; the engine saves the ensemble as a trial of kind "ensemble".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from app.ensembles import wording as text
+from app.ensembles.candidates_view import CandidatesView
+from app.ensembles.earlier_box import EarlierBox
+from app.ensembles.member_table import MemberTable
+from app.ensembles.results_view import ResultsView
+from app.ensembles.settings_form import EnsembleForm
+from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
+from app.range_test_text import config_summary
+from app.run_panel import show_message
+from app.tabs.panes import inputs_beside_view
+from app.tabs.training_tab import TrainingTab
+from app.worker import JobOutcome, one_line
+from app.worker_host import WorkerHost
+from trainers.ensembles.events import EnsembleResult, EnsembleStarted, MemberProgress
+
+EXPORT_SUFFIX = ".tlens"
+EXPORT_FILTER = "TuneLab ensemble (*.tlens)"
+CANDIDATES_DELAY_MS = 150   # typing trial ids asks the store once the typing pauses
+# (trial id, kind) of the trials selected in the History tab, the current one first
+Selection = Callable[[], list[tuple[int, str]]]
+
+
+class EnsembleTab(WorkerHost, QWidget):
+    run_started = Signal()
+    run_finished = Signal(object)      # JobOutcome
+    events_received = Signal(object)   # each list of engine events, after the tables took it
+
+    def __init__(self, training_tab: TrainingTab, store_url: str | None = None,
+                 history_selection: Selection | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.training_tab = training_tab
+        self.store_url = store_url
+        self.history_selection = history_selection
+        self.last_outcome: JobOutcome | None = None
+        self._blocked = ""             # why a job may not start now (another job runs), or ""
+        self._engine_ready = False     # trainers.api may be imported on this thread
+        self._message = ("", "info")   # the last real message, put back when a blocking reason clears
+        self._showing_reason = False
+
+        self.form = EnsembleForm()
+        self.candidates = CandidatesView()
+        self.config_label = QLabel()
+        self.config_label.setWordWrap(True)
+        self.run_button = QPushButton("B&uild ensemble")  # Alt+R is the Run menu, Alt+E the Ensembles tab
+        self.run_button.setToolTip("Build the ensemble with these settings")
+        self.stop_button = QPushButton("&Stop")
+        self.stop_button.setToolTip("Stop before the next batch (Esc)")
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.setToolTip("Save the ensemble on show as one file that loads back")
+        for button in (self.run_button, self.stop_button, self.export_button):
+            button.setAutoDefault(False)
+        self.progress = QProgressBar()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.earlier = EarlierBox()
+        self.members = MemberTable()
+        self.results = ResultsView()
+        self._candidates_timer = QTimer(self)
+        self._candidates_timer.setSingleShot(True)
+        self._candidates_timer.setInterval(CANDIDATES_DELAY_MS)
+        self._lay_out()
+
+        self.run_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.export_button.clicked.connect(self.export_dialog)
+        self.earlier.chosen.connect(self.show_earlier)
+        self.candidates.use_selection_clicked.connect(self.use_history_selection)
+        self._candidates_timer.timeout.connect(self.refresh_candidates)
+        self.form.settings_changed.connect(self._on_settings_changed)
+        self.training_tab.form.config_changed.connect(self._refresh_state)
+        self._set_running(False)
+        self._on_settings_changed()
+
+    def _lay_out(self) -> None:
+        settings_box = QGroupBox("Ensemble")
+        QVBoxLayout(settings_box).addWidget(self.form)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(4, 4, 4, 4)
+        for item in (settings_box, self.candidates, self.config_label, buttons, self.progress, self.message,
+                     self.earlier, self.export_button):
+            (column.addLayout if isinstance(item, QHBoxLayout) else column.addWidget)(item)
+        column.addStretch(1)
+        members_box, results_box = QGroupBox("Members"), QGroupBox("Results")
+        QVBoxLayout(members_box).addWidget(self.members)
+        QVBoxLayout(results_box).addWidget(self.results)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(members_box)
+        right.addWidget(results_box)
+        right.setStretchFactor(1, 1)
+        inputs_beside_view(self, left, right, width=400)
+        # Tab walks the settings, what they combine, Build, Stop, the earlier ensembles, Export, then the tables.
+        chain = [*(e.focus_widget() for e in self.form.editors().values()), self.candidates.list,
+                 self.candidates.use_button, self.run_button, self.stop_button, self.earlier.combo,
+                 self.export_button, self.members, self.results.table]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
+
+    # ---- state -------------------------------------------------------------------------------
+    def run_blocker(self) -> tuple[str, str]:
+        """Why Build is disabled now, and the message's style; ("", "") when a job may start."""
+        if self._blocked:
+            return self._blocked, "warn"
+        if self.form.settings() is None:
+            return f"Cannot build the ensemble: {self.form.first_error()}", "error"
+        if self.form.trains() and self.training_tab.form.config() is None:
+            return f"Cannot build the ensemble: the Training tab's config is invalid: " \
+                   f"{self.training_tab.form.first_error()}", "error"
+        return "", ""
+
+    def set_blocked(self, reason: str) -> None:
+        """Keep Build disabled, saying `reason`; "" allows it again."""
+        self._blocked = reason
+        self._refresh_state()
+
+    def set_engine_ready(self) -> None:
+        """The engine is imported: the store can be read for earlier ensembles and the trials to combine."""
+        self._engine_ready = True
+        self.refresh_earlier()
+        self.refresh_candidates()
+
+    # ---- actions -----------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start building; False when a job runs or something blocks it (the reason is on show)."""
+        settings = self.form.settings()
+        cfg = self.training_tab.form.config() if self.form.trains() else None
+        if self.running or self.run_blocker()[0] or settings is None:
+            return False
+        self._new_worker(ensemble_job(settings, cfg, self.store_url))
+        if cfg is not None:
+            self.config_label.setText(f"Training members with the Training tab's config: {config_summary(cfg)}")
+        self.members.clear_members()
+        self.results.show_result(None)
+        self.form.set_locked(True)
+        self._set_running(True)
+        self._set_progress(0, 0)  # busy until the job says how many member-epochs it plans
+        self._show("Loading the members' data…" if cfg is None else "Loading data and building the members…")
+        self._start_worker()
+        return True
+
+    def stop(self) -> None:
+        if self._stop_worker():
+            self._show("Stopping before the next batch…", "warn")
+
+    def use_history_selection(self) -> bool:
+        """Fill Trial ids with the training trials selected in the History tab."""
+        chosen = self.history_selection() if self.history_selection is not None else []
+        ids = [trial_id for trial_id, kind in chosen if kind == "train"]
+        others = [trial_id for trial_id, kind in chosen if kind != "train"]
+        if len(ids) < 2:
+            self._show("Select at least two training trials in the History tab (Ctrl+click adds a row), "
+                       "then use them here.", "warn")
+            return False
+        self.form.set_field("trials", ", ".join(str(i) for i in ids))
+        skipped = f"; left out {', '.join(f'#{i}' for i in others)} (not training runs)" if others else ""
+        self._show(f"Combining the History selection: {', '.join(f'#{i}' for i in ids)}{skipped}", "ok")
+        self.refresh_candidates()
+        return True
+
+    def export_dialog(self) -> Path | None:
+        result = self.results.result
+        if result is None or result.trial_id is None:
+            return None
+        path, _ = QFileDialog.getSaveFileName(self, f"Export ensemble {result.trial_id}",
+                                              f"ensemble-{result.trial_id}{EXPORT_SUFFIX}", EXPORT_FILTER)
+        return self.export_to(path) if path else None
+
+    def export_to(self, path: str | Path) -> Path | None:
+        """Write the ensemble on show to `path` (.tlens added when it has no suffix); None when it could not."""
+        result = self.results.result
+        if result is None or result.trial_id is None or not self._can_export():
+            self._show("Nothing to export: build an ensemble or choose a completed earlier one.", "warn")
+            return None
+        target = Path(path)
+        if not target.suffix:
+            target = target.with_suffix(EXPORT_SUFFIX)
+        try:
+            written = export_stored_ensemble(result.trial_id, target, self.store_url)
+        except Exception as exc:  # noqa: BLE001 - an unwritable file or a missing checkpoint, in one line
+            self._show(f"Could not export ensemble {result.trial_id}: {one_line(exc)}", "error")
+            return None
+        self._show(f"Exported ensemble {result.trial_id} to {written}", "ok")
+        return written
+
+    # ---- worker signals ----------------------------------------------------------------------
+    def _on_events(self, events: list) -> None:
+        self.handle_events(events)
+
+    def handle_events(self, events: list) -> None:
+        """A batch of the job's events: the member rows and the overall bar follow them."""
+        for e in events:
+            if isinstance(e, MemberProgress):
+                self.members.update_member(e)
+                self.progress.setMaximum(max(self.members.epochs_planned(), self.members.epochs_done()))
+                self.progress.setValue(self.members.epochs_done())
+            elif isinstance(e, EnsembleStarted):
+                self.members.start(e)
+                self._set_progress(len(e.labels) * e.epochs, 0)
+                self._show(text.started_line(e.method, len(e.labels), e.epochs, e.vectorised, e.trial_id))
+        self.events_received.emit(events)
+
+    def _on_outcome(self, outcome: JobOutcome) -> None:
+        self._finish_worker()
+        self.form.set_locked(False)
+        self.last_outcome = outcome
+        result = outcome.result
+        if isinstance(result, EnsembleResult):
+            self.results.show_result(result)
+            if result.status == "completed":
+                self.members.finish_all()
+                self._set_progress(max(1, self.progress.maximum()), max(1, self.progress.maximum()))
+        if self.progress.maximum() == 0:  # never left "busy": show an empty bar, not a moving one
+            self._set_progress(1, 0)
+        self._set_running(False)
+        self._show(*text.describe_outcome(outcome))
+        self._engine_ready = True  # the job imported the engine
+        self.refresh_earlier(select=getattr(result, "trial_id", None))
+        self.refresh_candidates()
+        self._showing_reason = False
+        self._refresh_state()
+        self.run_finished.emit(outcome)
+
+    # ---- the store ---------------------------------------------------------------------------
+    def refresh_candidates(self) -> None:
+        """Ask the store which trials the combining method would use now, and list them."""
+        self._candidates_timer.stop()
+        settings = self.form.settings()
+        if self.form.trains():
+            return
+        if not self._engine_ready:
+            self.candidates.show_waiting()
+        elif settings is None:
+            self.candidates.show_problem(self.form.first_error())
+        else:
+            try:
+                self.candidates.show_candidates(ensemble_members_now(settings, self.store_url))
+            except Exception as exc:  # noqa: BLE001 - the reason (too few trials, unknown id) is the answer
+                self.candidates.show_problem(one_line(exc))
+
+    def refresh_earlier(self, select: int | None = None) -> None:
+        """List the store's ensembles; `select` marks the one on show (no reload)."""
+        if not self._engine_ready:
+            return
+        try:
+            rows = stored_ensembles(self.store_url)
+        except Exception as exc:  # noqa: BLE001 - an unreadable store must not take the tab down
+            self.earlier.set_rows([])
+            self._show(f"Could not list earlier ensembles: {one_line(exc)}", "error")
+            return
+        self.earlier.set_rows(rows)
+        self.earlier.mark(select)
+        self._set_running(self.running)
+
+    def earlier_ensembles(self) -> list[tuple[int, str]]:
+        return self.earlier.rows()
+
+    def show_earlier(self, trial_id: int) -> bool:
+        """Load a stored ensemble and show its results table as it was."""
+        if self.running:
+            return False
+        try:
+            result = stored_ensemble(trial_id, self.store_url)
+        except Exception as exc:  # noqa: BLE001 - shown as one line; the tab stays usable
+            self._show(f"Could not load ensemble {trial_id}: {one_line(exc)}", "error")
+            return False
+        self.members.clear_members()
+        self.results.show_result(result)
+        self.earlier.mark(trial_id)
+        self._set_running(False)
+        self._show(f"Showing ensemble {trial_id} ({text.method_label(result.method)}, {result.status})"
+                   + (f": {result.message}" if result.message else ""))
+        return True
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def _on_settings_changed(self) -> None:
+        trains = self.form.trains()
+        self.candidates.setVisible(not trains)
+        self.config_label.setVisible(trains)
+        if not trains and self._engine_ready:
+            self._candidates_timer.start()
+        self._refresh_state()
+
+    def _members(self) -> int:
+        settings = self.form.settings()
+        return settings.members if settings is not None else 0
+
+    def _can_export(self) -> bool:
+        r = self.results.result
+        return not self.running and r is not None and r.trial_id is not None and r.status == "completed"
+
+    def _set_progress(self, maximum: int, value: int) -> None:
+        """maximum 0: busy (combining has no epochs to count)."""
+        self.progress.setRange(0, maximum)
+        self.progress.setValue(value)
+        self.progress.setFormat("%v / %m member-epochs" if self.members.epochs else "%p %")
+
+    def _set_running(self, running: bool, reason: str | None = None) -> None:
+        """`reason`: run_blocker()'s, when the caller has it already."""
+        if reason is None:
+            reason = self.run_blocker()[0]
+        self.run_button.setEnabled(not running and not reason)
+        self.stop_button.setEnabled(running)
+        self.earlier.combo.setEnabled(not running and self.earlier.has_rows())
+        self.candidates.use_button.setEnabled(not running and self.history_selection is not None)
+        self.export_button.setEnabled(self._can_export())
+
+    def _refresh_state(self) -> None:
+        """Build's state and the config line follow the forms and the block; a reason replaces the message."""
+        if self.running:
+            return  # the running job keeps its snapshot; its line stays
+        cfg = self.training_tab.form.config()
+        self.config_label.setText(f"Uses the Training tab's config: {config_summary(cfg)} · "
+                                  f"{text.epochs_plan(cfg.train.epochs, self.form.method(), self._members())}"
+                                  if cfg else "The Training tab's config is invalid.")
+        reason, kind = self.run_blocker()
+        self._set_running(False, reason)
+        if reason:
+            show_message(self.message, reason, kind)
+            self._showing_reason = True
+        elif self._showing_reason:
+            self._showing_reason = False
+            show_message(self.message, *self._message)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._engine_ready and not self.running and not self.form.trains():
+            self._candidates_timer.start()  # trials may have been trained or deleted meanwhile
+
+    def show_message(self, line: str, kind: str = "info") -> None:
+        """Say `line` in the tab's message line (e.g. why the History tab sent the user here)."""
+        self._show(line, kind)
+
+    def _show(self, line: str, kind: str = "info") -> None:
+        self._message = (line, kind)
+        self._showing_reason = False
+        show_message(self.message, line, kind)

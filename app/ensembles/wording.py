@@ -1,0 +1,99 @@
+"""Wording of ensembles for the window: accuracies, losses, gains in points, diversity and how a job ended.
+
+Plain functions of the engine's events and results, so the tables and the message line read the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.run_panel import STATUS_KIND
+from trainers.ensembles.settings import METHOD_LABELS
+
+DASH = "—"
+
+
+def method_label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def percent(acc: float | None) -> str:
+    """An accuracy as a percentage with one decimal: 0.9712 → "97.1 %"."""
+    return DASH if acc is None else f"{100 * acc:.1f} %"
+
+
+def loss(value: float | None) -> str:
+    return DASH if value is None else f"{value:.4f}"
+
+
+def weight(value: float | None) -> str:
+    return DASH if value is None else f"{value:.3f}"
+
+
+def points(delta: float | None) -> str:
+    """A gain in accuracy units as signed points: 0.012 → "+1.2 points" (1 point = 1 % accuracy)."""
+    if delta is None:
+        return DASH
+    shown = round(100 * delta, 1) + 0.0  # + 0.0: no "-0.0" for a loss too small to show
+    unit = "point" if abs(shown) == 1 else "points"
+    return f"{shown:+.1f} {unit}"
+
+
+def gains_lines(gains: dict[str, dict[str, float | None]]) -> list[str]:
+    """One line per split: "Gain in validation accuracy: +1.2 points vs the best member, -0.4 points vs the mean
+    member" (signed: an ensemble can do worse than its best member)."""
+    lines = []
+    for key, name in (("val_acc", "Gain in validation accuracy"), ("test_acc", "Gain in test accuracy")):
+        gain = gains.get(key) or {}
+        if gain.get("best") is None and gain.get("mean") is None:
+            continue
+        lines.append(f"{name}: {points(gain.get('best'))} vs the best member, "
+                     f"{points(gain.get('mean'))} vs the mean member")
+    return lines
+
+
+def diversity_line(diversity: float | None, split: str) -> str:
+    if diversity is None:
+        return "Diversity: not measured"
+    where = {"test": "the test split", "val": "the validation split"}.get(split, split or "held-out data")
+    return (f"Diversity: {diversity:.3f} (mean pairwise disagreement on {where}: two members disagree on "
+            f"{100 * diversity:.1f} % of its samples)")
+
+
+def describe_outcome(outcome: Any) -> tuple[str, str]:
+    """The line shown when an ensemble job ends (outcome: app.worker.JobOutcome), and its style."""
+    r = outcome.result
+    if r is None:
+        return f"The ensemble could not start: {outcome.error}", "error"
+    name = f"Ensemble {r.trial_id}" if r.trial_id is not None else "The ensemble"
+    label = method_label(r.method)
+    if r.status == "failed":
+        return f"{name} ({label}) failed" + (f": {r.message}" if r.message else "."), "error"
+    if r.status == "stopped":
+        text = f"{name} ({label}) stopped after {r.seconds:.1f} s."
+    else:
+        text = f"{name} ({label}) {r.status} in {r.seconds:.1f} s"
+        ens = r.ensemble
+        if ens is not None and ens.test_acc is not None:
+            best = (r.gains.get("test_acc") or {}).get("best")
+            text += f": test accuracy {percent(ens.test_acc)}" + (
+                f" ({points(best)} vs the best member)" if best is not None else "")
+        text += "."
+    if r.message:
+        text += f" {r.message}"
+    return text, STATUS_KIND.get(r.status, "info")
+
+
+def started_line(method: str, members: int, epochs: int, vectorised: bool, trial_id: int | None) -> str:
+    what = f"Ensemble {trial_id}" if trial_id is not None else "Ensemble"
+    if epochs == 0:
+        return f"{what}: {method_label(method)} of {members} stored trials, scoring them…"
+    together = ", trained together as one vectorised model" if vectorised else ""
+    return f"{what}: {method_label(method)}, {members} members × {epochs} epochs{together}"
+
+
+def epochs_plan(epochs: int, method: str, members: int) -> str:
+    """How the Training tab's epochs are used: each member trains them, or a snapshot run splits them in cycles."""
+    if method == "snapshot":
+        return f"{epochs} epochs in {members} cycles" if members else f"{epochs} epochs"
+    return f"{epochs} epochs per member"

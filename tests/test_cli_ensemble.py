@@ -1,0 +1,45 @@
+"""`tunelab ensemble` as a user runs it: combine stored trials, train new members, JSON, export, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_cli import tunelab
+
+
+def test_combine_the_top_trials_then_train_bagging_with_json_and_export(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    for seed in ("0", "1"):
+        assert tunelab("train", "--epochs", "3", "--seed", seed, "--quiet", "--store", db).returncode == 0
+    run = tunelab("ensemble", "--method", "soft-vote", "--top", "2", "--store", db)
+    assert run.returncode == 0, run.stderr
+    assert "ensemble" in run.stdout and "over the best member" in run.stdout and "diversity" in run.stdout
+    assert "loaded from the store" in run.stderr
+
+    out_file = tmp_path / "bag"
+    run = tunelab("ensemble", "--method", "bagging", "--members", "3", "--epochs", "2", "--json", "--quiet",
+                  "--export", str(out_file), "--store", db)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["status"] == "completed" and out["method"] == "bagging" and len(out["members"]) == 3
+    assert set(out["ensemble"]) >= {"val_acc", "val_loss", "test_acc", "test_loss"}
+    assert set(out["gains"]) == {"val_acc", "test_acc"} and 0 <= out["diversity"] <= 1
+    assert out["exported"] == str(out_file.with_suffix(".tlens")) and Path(out["exported"]).is_file()
+    rows = json.loads(tunelab("history", "--json", "--kind", "ensemble", "--store", db).stdout)
+    assert sorted(r["kind"] for r in rows) == ["ensemble", "ensemble"]
+    assert all(r["rank"] is not None for r in rows)  # ranked with everything else
+
+
+def test_bad_ensemble_flags_exit_2_with_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    run = tunelab("ensemble", "--method", "soft-vote", "--epochs", "3", "--store", db)
+    assert run.returncode == 2 and "a training method" in run.stderr and "Traceback" not in run.stderr
+    run = tunelab("ensemble", "--method", "stacking", "--trials", "1,x", "--store", db)
+    assert run.returncode == 2 and "ensemble.trials" in run.stderr
+    run = tunelab("ensemble", "--method", "soft-vote", "--store", db)  # an empty store
+    assert run.returncode == 2 and "ensemble.top" in run.stderr and "Traceback" not in run.stderr
+    run = tunelab("ensemble", "--method", "snapshot", "--members", "4", "--epochs", "2", "--store", db)
+    assert run.returncode == 2 and "train.epochs" in run.stderr
+    run = tunelab("ensemble", "--method", "voting", "--store", db)
+    assert run.returncode == 2 and "invalid choice" in run.stderr

@@ -1,0 +1,188 @@
+"""Ensembles on the real engine and the bundled digits: the issue's claims, file round trips, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from trainers.api import (EnsembleSettings, TrialStore, ensemble_candidates, ensemble_trials, export_ensemble,
+                          load_ensemble, load_ensemble_result, run_ensemble, run_training)
+from trainers.config import RunConfig
+from trainers.data import load_dataset
+from trainers.ensembles.combine import accuracy_and_loss
+from trainers.ensembles.ensemble_file import read_recipe
+from trainers.ensembles.events import EnsembleStarted, MemberProgress
+from trainers.ensembles.member_models import labels
+from trainers.ensembles.stacking import out_of_fold_proba, stack_features
+from trainers.errors import ConfigError, StoreError
+from trainers.events import ListSink, RunControl
+
+FAST = RunConfig().replace(**{"train.epochs": 3})
+
+
+@pytest.fixture(scope="module")
+def digits() -> object:
+    return load_dataset(RunConfig().data)
+
+
+@pytest.fixture(scope="module")
+def ranked_store(tmp_path_factory: pytest.TempPathFactory) -> TrialStore:
+    """Three default digits runs (seeds 0-2), ranked by validation accuracy."""
+    store = TrialStore(str(tmp_path_factory.mktemp("ens") / "trials.db"))
+    for seed in range(3):
+        run_training(RunConfig().replace(**{"train.seed": seed}), store=store)
+    yield store
+    store.close()
+
+
+def test_bagging_five_default_mlps_is_at_least_as_accurate_as_the_mean_member(tmp_path: Path) -> None:
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        sink = ListSink()
+        result = run_ensemble(EnsembleSettings(method="bagging", members=5), RunConfig(), store=store, sink=sink)
+        assert result.status == "completed", result.message
+        tests = [m.test_acc for m in result.members]
+        assert len(tests) == 5 and result.ensemble is not None
+        assert result.ensemble.test_acc >= np.mean(tests)
+        assert result.gains["test_acc"]["mean"] == pytest.approx(result.ensemble.test_acc - np.mean(tests))
+        started = sink.of(EnsembleStarted)[0]
+        assert started.vectorised and started.epochs == 20
+        progress = sink.of(MemberProgress)
+        assert {(p.member, p.epoch) for p in progress} == {(k, e) for k in range(5) for e in range(1, 21)}
+        trial = store.get_trial(result.trial_id)
+        assert trial.kind == "ensemble" and trial.test_acc == result.ensemble.test_acc
+        assert trial.extra["ensemble"]["method"] == "bagging" and len(trial.extra["ensemble"]["members"]) == 5
+
+
+def test_soft_voting_the_top_three_is_within_half_a_point_of_the_best_member(ranked_store: TrialStore) -> None:
+    result = run_ensemble(EnsembleSettings(method="soft-vote", top=3), store=ranked_store)
+    assert result.status == "completed", result.message
+    best = max(m.test_acc for m in result.members)
+    assert result.ensemble.test_acc >= best - 0.005
+    # the members are the three runs, best validation accuracy first, scored as the runs scored themselves
+    runs = {t.id: t for t in ranked_store.list_trials(kind="train")}
+    assert {m.trial_id for m in result.members} == set(runs)
+    accs = [runs[m.trial_id].best_val_acc for m in result.members]
+    assert accs == sorted(accs, reverse=True)
+    for member in result.members:
+        assert member.test_acc == pytest.approx(runs[member.trial_id].test_acc)
+
+
+def test_members_trained_together_match_members_trained_one_after_another(digits: object) -> None:
+    from trainers.ensembles.member_fit import fit_members
+    from trainers.ensembles.member_plan import MemberPlan
+
+    # max pooling is left out: where a window holds equal values, batched and plain pooling may send the gradient
+    # to different (equally valid) positions, which Adam then amplifies
+    for model in ({"model.family": "mlp", "model.batch_norm": True},
+                  {"model.family": "cnn", "model.cnn_channels": 8, "model.pooling": "avg"}):
+        cfg = RunConfig().replace(**{"train.epochs": 2, "model.dropout": 0.0, "optim.weight_decay": 1e-3,
+                                     "train.grad_clip": 1.0, **model})
+        n = len(digits.train)
+        gen = torch.Generator().manual_seed(0)
+        plans = [MemberPlan(k, torch.randint(0, n, (n,), generator=gen)) for k in range(3)]
+        device = torch.device("cpu")
+        together = fit_members(cfg, digits, plans, device, sink=ListSink(), control=RunControl(), vectorise=True)
+        apart = fit_members(cfg, digits, plans, device, sink=ListSink(), control=RunControl(), vectorise=False)
+        for a, b in zip(together, apart):
+            assert (a.status, a.epochs_run, a.best_epoch) == (b.status, b.epochs_run, b.best_epoch)
+            assert a.state.keys() == b.state.keys()
+            for name in a.state:
+                torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-4, atol=1e-5, msg=name)
+        assert not torch.equal(together[0].state["head.weight"], together[1].state["head.weight"])  # 3 members
+
+
+def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(ranked_store: TrialStore,
+                                                                            digits: object) -> None:
+    result = run_ensemble(EnsembleSettings(method="stacking", top=3, stacking_folds=5), store=ranked_store)
+    assert result.status == "completed", result.message
+    recipe = read_recipe(result.file)
+    assert recipe.meta["fitted_on"] == len(digits.val)  # the meta-learner saw validation, nothing else
+    model = load_ensemble(result.file)
+    member_probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy()
+                             for o in model.member_outputs(digits.val)])
+    y_val = labels(digits.val)
+    oof = out_of_fold_proba(stack_features(member_probs), y_val, digits.num_classes, folds=5)
+    in_sample = model.predict_proba(digits.val)
+    assert result.ensemble.val_acc == pytest.approx(accuracy_and_loss(oof, y_val)[0])
+    assert result.ensemble.val_loss == pytest.approx(accuracy_and_loss(oof, y_val)[1])
+    assert result.ensemble.val_loss != pytest.approx(accuracy_and_loss(in_sample, y_val)[1])
+    test_acc, test_loss = accuracy_and_loss(model.predict_proba(digits.test), labels(digits.test))
+    assert (result.ensemble.test_acc, result.ensemble.test_loss) == pytest.approx((test_acc, test_loss))
+
+
+@pytest.mark.parametrize("method", ["weighted", "hard-vote"])
+def test_an_exported_ensemble_loads_back_and_predicts_identically(method: str, ranked_store: TrialStore,
+                                                                  digits: object, tmp_path: Path) -> None:
+    result = run_ensemble(EnsembleSettings(method=method, top=3), store=ranked_store)
+    path = export_ensemble(ranked_store, result.trial_id, tmp_path / "mine")
+    assert path.suffix == ".tlens" and path.is_file()
+    original, copy = load_ensemble(result.file), load_ensemble(path)
+    p1, p2 = original.predict_proba(digits.test), copy.predict_proba(digits.test)
+    assert np.array_equal(p1, p2)
+    assert accuracy_and_loss(p2, labels(digits.test)) == pytest.approx((result.ensemble.test_acc,
+                                                                        result.ensemble.test_loss))
+    weights = [m.weight for m in result.members]
+    if method == "weighted":
+        assert sum(weights) == pytest.approx(1.0) and all(w >= 0 for w in weights)
+    stored = load_ensemble_result(ranked_store, result.trial_id)
+    assert stored.ensemble == result.ensemble and stored.members == result.members
+    assert (result.trial_id, ) == tuple(i for i, _ in ensemble_trials(ranked_store) if i == result.trial_id)
+
+
+@pytest.mark.parametrize("method", ["adaboost", "gradient-boost", "snapshot"])
+def test_boosting_and_snapshots_train_members_and_round_trip(method: str, tmp_path: Path, digits: object) -> None:
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        result = run_ensemble(EnsembleSettings(method=method, members=3), FAST, store=store, bundle=digits)
+        assert result.status == "completed", result.message
+        assert 2 <= len(result.members) <= 3 and result.ensemble.test_acc > 0.5
+        probs = load_ensemble(result.file).predict_proba(digits.test)
+        assert accuracy_and_loss(probs, labels(digits.test))[0] == pytest.approx(result.ensemble.test_acc)
+        if method != "snapshot":
+            assert all(m.weight is not None and m.weight > 0 for m in result.members)
+
+
+def test_a_stop_request_ends_training_as_stopped(tmp_path: Path, digits: object) -> None:
+    control = RunControl()
+
+    class StopAfterFirstEpoch(ListSink):
+        def emit(self, event: object) -> None:
+            super().emit(event)
+            if isinstance(event, MemberProgress):
+                control.stop()
+
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        result = run_ensemble(EnsembleSettings(method="bagging", members=3), FAST, store=store, bundle=digits,
+                              sink=StopAfterFirstEpoch(), control=control)
+        assert result.status == "stopped"
+        assert store.get_trial(result.trial_id).status == "stopped"
+
+
+def test_unusable_members_are_refused_before_any_trial_exists(tmp_path: Path) -> None:
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        a = run_training(FAST, store=store).trial_id
+        b = run_training(FAST.replace(**{"data.val_split": 0.2}), store=store).trial_id
+        c = run_training(FAST.replace(**{"train.checkpoints": False}), store=store).trial_id
+        with pytest.raises(ConfigError, match="different data"):
+            run_ensemble(EnsembleSettings(method="soft-vote", trials=f"{a}, {b}"), store=store)
+        with pytest.raises(ConfigError, match="no saved weights"):
+            run_ensemble(EnsembleSettings(method="soft-vote", trials=f"{a}, {c}"), store=store)
+        with pytest.raises(StoreError, match="no trial 999"):
+            run_ensemble(EnsembleSettings(method="soft-vote", trials=f"{a}, 999"), store=store)
+        with pytest.raises(ConfigError, match="at least two"):
+            run_ensemble(EnsembleSettings(method="soft-vote", top=3), store=store)  # a is the only usable one
+        with pytest.raises(ConfigError, match="train.epochs"):
+            run_ensemble(EnsembleSettings(method="snapshot", members=5), FAST, store=store)
+        with pytest.raises(ConfigError, match="ensemble.trials"):
+            EnsembleSettings().replace(trials="3, x")
+        assert store.count_trials(kind="ensemble") == 0
+
+
+def test_candidates_follow_the_rank_and_the_best_members_data(ranked_store: TrialStore) -> None:
+    rows = ensemble_candidates(ranked_store, EnsembleSettings(top=2))
+    runs = ranked_store.list_trials(kind="train", order_by="best_val_acc")
+    accs = {t.id: t.best_val_acc for t in runs}
+    assert len(rows) == 2 and min(accs[i] for i, _ in rows) >= runs[1].best_val_acc
+    assert all(label.startswith(f"#{i}") for i, label in rows)

@@ -1,0 +1,67 @@
+"""From members to a scored ensemble: their outputs on the validation and test splits, the combination fitted
+where the method fits one (on validation only), and the results table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from trainers.data.bundle import DatasetBundle
+from trainers.ensembles.combine import fit_weights
+from trainers.ensembles.ensemble_file import EnsembleRecipe, combine_outputs
+from trainers.ensembles.events import MemberScore
+from trainers.ensembles.member_models import labels, member_module, outputs, softmax
+from trainers.ensembles.scoring import SplitProbs, diversity, gains, score
+from trainers.ensembles.stacking import stack
+
+
+@dataclass
+class Scored:
+    recipe: EnsembleRecipe
+    members: list[MemberScore]
+    ensemble: MemberScore
+    gains: dict[str, dict[str, float | None]]
+    diversity: float | None
+    diversity_split: str
+
+
+def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.device, folds: int) -> Scored:
+    """Fits what the method fits (weights, the stacking meta-learner) on validation, then scores everyone.
+
+    Stacking's validation score is out-of-fold (each sample predicted by a meta-learner that did not see it);
+    its test score comes from the meta-learner fitted on all of validation. The test split is never fitted on."""
+    modules = [member_module(m, recipe.input_shape, recipe.num_classes, device) for m in recipe.members]
+    y_val, y_test = labels(data.val), labels(data.test)
+    assert y_val is not None
+    out_val = np.stack([outputs(m, data.val, device) for m in modules])
+    out_test = np.stack([outputs(m, data.test, device) for m in modules]) if data.test is not None else None
+    if recipe.method == "weighted":
+        recipe.weights = fit_weights(softmax(out_val), y_val).tolist()
+    if recipe.combiner == "stacking":
+        st = stack(softmax(out_val), y_val, softmax(out_test) if out_test is not None else None,
+                   recipe.num_classes, folds=folds)
+        recipe.meta = st.meta.to_state()
+        whole = SplitProbs(st.val_proba, st.test_proba)
+    else:
+        whole = SplitProbs(combine_outputs(recipe, out_val),
+                           combine_outputs(recipe, out_test) if out_test is not None else None)
+    each = _member_probs(recipe, out_val, out_test)
+    weights = recipe.weights or [None] * len(modules)
+    rows = [score(m.label, m.trial_id, w, p, y_val, y_test) for m, w, p in zip(recipe.members, weights, each)]
+    ensemble = score("ensemble", None, None, whole, y_val, y_test)
+    spread, split = diversity([SplitProbs(softmax(v), softmax(t) if t is not None else None)
+                               for v, t in zip(out_val, out_test if out_test is not None else [None] * len(modules))])
+    return Scored(recipe, rows, ensemble, gains(rows, ensemble), spread, split)
+
+
+def _member_probs(recipe: EnsembleRecipe, out_val: np.ndarray, out_test: np.ndarray | None) -> list[SplitProbs]:
+    """Each member's own probabilities; for gradient boosting, the ensemble up to each member (a stage)."""
+    if recipe.combiner != "logit-sum":
+        return [SplitProbs(softmax(v), softmax(out_test[k]) if out_test is not None else None)
+                for k, v in enumerate(out_val)]
+    w = np.asarray(recipe.weights, dtype=np.float64)[:, None, None]
+    val = np.cumsum(w * out_val, axis=0)
+    test = np.cumsum(w * out_test, axis=0) if out_test is not None else None
+    return [SplitProbs(softmax(val[k]), softmax(test[k]) if test is not None else None) for k in range(len(val))]

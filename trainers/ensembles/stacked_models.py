@@ -1,0 +1,103 @@
+"""K models of one architecture as one: parameters stacked along a new first axis and a forward pass vmapped
+over it (torch.func), so one call, one backward and one optimizer step serve every member.
+
+With K = 1 the model is called directly (any architecture works, vmap or not).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from trainers.config import OptimConfig
+from trainers.ensembles.layer_program import layer_program, run_program
+from trainers.optim import decayed_names, named_groups, optimizer_for_groups
+
+# Families whose forward pass runs under vmap (plain layers, batch norm with stacked buffers, dropout with a
+# mask per member); torchvision models are trained one after another instead.
+VMAPPABLE = ("mlp", "cnn")
+
+
+class StackedModels:
+    def __init__(self, models: list[nn.Module]) -> None:
+        if not models:
+            raise ValueError("no models to stack")
+        self.k = len(models)
+        self._template = models[0]
+        self.decay, self.no_decay = decayed_names(models[0])
+        if self.k == 1:
+            self._single: nn.Module | None = models[0]
+            self.params = dict(models[0].named_parameters())
+            self.buffers = dict(models[0].named_buffers())
+            return
+        self._single = None
+        params, buffers = stack_module_state(models)
+        self.params = params                      # leaves with requires_grad, shape (K, ...)
+        self.buffers = buffers
+        self._base = copy.deepcopy(models[0]).to("meta")  # the architecture only: weights come from the stacks
+        self._program = layer_program(self._base)
+        self._names = (tuple(self.params), tuple(self.buffers))
+        # each member draws its own dropout mask, as separate models would
+        self._each = vmap(self._call, randomness="different")
+        self._shared = vmap(self._call, in_dims=(0, 0, None), randomness="different")
+
+    def _call(self, params: tuple, buffers: tuple, x: torch.Tensor) -> torch.Tensor:
+        # tuples rather than dicts: vmap flattens its inputs on every call, and tuples flatten fastest
+        p, b = dict(zip(self._names[0], params)), dict(zip(self._names[1], buffers))
+        if self._program is not None:
+            return run_program(self._program, p, b, x)
+        return functional_call(self._base, (p, b), (x,))
+
+    def train(self, mode: bool = True) -> None:
+        (self._single or self._base).train(mode)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (K, B, ...) a batch per member → (K, B, classes)."""
+        if self._single is not None:
+            return self._single(x[0]).unsqueeze(0)
+        return self._each(tuple(self.params.values()), tuple(self.buffers.values()), x)
+
+    def shared(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, ...) one batch every member sees (evaluation) → (K, B, classes)."""
+        if self._single is not None:
+            return self._single(x).unsqueeze(0)
+        return self._shared(tuple(self.params.values()), tuple(self.buffers.values()), x)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    def optimizer(self, cfg: OptimConfig) -> torch.optim.Optimizer:
+        """One optimizer over the stacks; on stacks its update of each member's slice is the update a separate
+        optimizer would make. Stacks go in one group, weight decay applied by decay_weights() before each step:
+        each group costs a pass of Python per step, which is what small stacked models spend their time on."""
+        if self._single is not None:
+            return optimizer_for_groups(cfg, named_groups(self.params, self.decay, self.no_decay, cfg.weight_decay))
+        self._decay = (cfg.weight_decay, cfg.name == "adamw")
+        return optimizer_for_groups(cfg, [{"params": self.parameters(), "weight_decay": 0.0}], fast=True)
+
+    def decay_weights(self, lr: float) -> None:
+        """Weight decay on the decayed stacks, as the optimizer's own weight_decay would apply it: added to the
+        gradient (L2: SGD, Adam, RMSprop, Adagrad), or shrinking the weights before the step (AdamW)."""
+        wd, decoupled = getattr(self, "_decay", (0.0, False))
+        if wd == 0 or self._single is not None:
+            return
+        weights = [self.params[n] for n in self.decay if self.params[n].grad is not None]
+        with torch.no_grad():
+            if decoupled:
+                torch._foreach_mul_(weights, 1 - lr * wd)
+            else:
+                torch._foreach_add_([w.grad for w in weights], weights, alpha=wd)
+
+    def l1_weights(self) -> list[torch.Tensor]:
+        """The tensors an L1 penalty applies to (a member's weight matrices, not its biases)."""
+        return [self.params[n] for n in self.decay]
+
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k's state dict (CPU copies), loadable into the architecture it came from."""
+        if self._single is not None:
+            return {n: v.detach().to("cpu", copy=True) for n, v in self._single.state_dict().items()}
+        out = {n: v[k].detach().to("cpu", copy=True) for n, v in {**self.params, **self.buffers}.items()}
+        return {n: out[n] for n in self._template.state_dict()}

@@ -1,0 +1,70 @@
+"""Stored ensembles: list them, show one's results table again, and export its file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from trainers.ensembles.ensemble_file import SUFFIX, read_recipe
+from trainers.ensembles.ensemble_run import ENSEMBLE_KIND
+from trainers.ensembles.events import EnsembleResult, MemberScore
+from trainers.ensembles.settings import EnsembleSettings
+from trainers.ensembles.stored_members import candidates
+from trainers.errors import StoreError
+from trainers.store import TrialStore
+
+
+def ensemble_candidates(store: TrialStore, settings: EnsembleSettings) -> list[tuple[int, str]]:
+    """(trial id, label) of the trials a combining method would use now; a TuneLabError says why there are none."""
+    return [(c.trial.id, c.label) for c in candidates(store, settings)]
+
+
+def ensemble_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
+    """(trial id, one-line label) of the stored ensembles, newest first."""
+    rows = []
+    for t in store.list_trials(kind=ENSEMBLE_KIND, order_by="id", descending=True, limit=limit):
+        when = t.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if t.created_at else ""
+        acc = f", test acc {t.test_acc:.4f}" if t.test_acc is not None else ""
+        rows.append((t.id, f"#{t.id} · {when} · {t.name or t.kind} · {t.dataset} · {t.status}{acc}"))
+    return rows
+
+
+def _score(raw: dict | None) -> MemberScore | None:
+    if not raw:
+        return None
+    return MemberScore(raw.get("label", ""), raw.get("trial_id"), raw.get("weight"), raw.get("val_acc"),
+                       raw.get("val_loss"), raw.get("test_acc"), raw.get("test_loss"))
+
+
+def load_ensemble_result(store: TrialStore, trial_id: int) -> EnsembleResult:
+    """A stored ensemble's results as they were when it finished."""
+    trial = store.get_trial(trial_id)
+    if trial.kind != ENSEMBLE_KIND:
+        raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not an ensemble")
+    e = trial.extra.get("ensemble", {})
+    method = e.get("method") or EnsembleSettings.from_dict(e.get("settings", {})).method
+    members = tuple(s for s in (_score(m) for m in e.get("members", [])) if s is not None)
+    return EnsembleResult(trial_id, trial.status, method, members, _score(e.get("ensemble")), e.get("gains") or {},
+                          e.get("diversity"), e.get("diversity_split", ""), float(e.get("seconds") or 0.0),
+                          trial.message, trial.checkpoint_best, e.get("member_note", ""))
+
+
+def export_ensemble(store: TrialStore, trial_id: int, path: Path | str) -> Path:
+    """Copy a stored ensemble's file to `path` (the .tlens suffix is added when there is none)."""
+    trial = store.get_trial(trial_id)
+    if trial.kind != ENSEMBLE_KIND:
+        raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not an ensemble")
+    if not trial.checkpoint_best or not Path(trial.checkpoint_best).is_file():
+        raise StoreError(f"ensemble {trial_id} has no saved file ({trial.status}"
+                         f"{': ' + trial.message if trial.message else ''})")
+    read_recipe(trial.checkpoint_best)  # a damaged file is reported here, not when someone loads the copy
+    target = Path(path).expanduser()
+    if not target.suffix:
+        target = target.with_suffix(SUFFIX)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(trial.checkpoint_best, target)
+    except OSError as exc:
+        raise StoreError(f"cannot write the ensemble to {target}: {exc}") from None
+    return target
+

@@ -1,0 +1,121 @@
+"""Members from the trial store: the top K training trials by a validation metric, or the trials named, each with
+saved weights, all on one dataset split (architectures may differ)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainers.checkpoints import load_checkpoint
+from trainers.config import RunConfig
+from trainers.ensembles.member_models import Member
+from trainers.ensembles.settings import SECTION, EnsembleSettings
+from trainers.errors import ConfigError
+from trainers.store import TrialQuery, TrialStore
+from trainers.store.records import TrialRecord
+
+# Data fields that change how training batches look, not which samples the validation and test splits hold
+# or how inputs are standardised: members may differ in these.
+TRAINING_ONLY_DATA = ("augment_flip", "augment_crop_padding", "num_workers", "in_memory_limit_mb", "download")
+USABLE_STATUSES = ("completed", "stopped")
+PAGE = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    trial: TrialRecord
+    checkpoint: Path
+
+    @property
+    def label(self) -> str:
+        t = self.trial
+        seed = f" · seed {t.seed}" if t.seed is not None else ""
+        return f"#{t.id} · {t.model}{seed}"
+
+
+def data_key(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (config.get("data") or {}).items() if k not in TRAINING_ONLY_DATA}
+
+
+def checkpoint_of(trial: TrialRecord) -> Path | None:
+    """The weights a trial was scored with (its best epoch's), else its last."""
+    for path in (trial.checkpoint_best, trial.checkpoint_last):
+        if path and Path(path).is_file():
+            return Path(path)
+    return None
+
+
+def _why_unusable(trial: TrialRecord) -> str:
+    if trial.kind != "train":
+        return f"trial {trial.id} is a {trial.kind} trial, not a training run"
+    if trial.status not in USABLE_STATUSES:
+        return f"trial {trial.id} is {trial.status}"
+    if checkpoint_of(trial) is None:
+        return f"trial {trial.id} has no saved weights (it ran with train.checkpoints off, or they were deleted)"
+    return ""
+
+
+def _different_data(first: TrialRecord, other: TrialRecord) -> str:
+    a, b = data_key(first.config), data_key(other.config)
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            return (f"trials {first.id} and {other.id} use different data (data.{key} {a.get(key)!r} vs "
+                    f"{b.get(key)!r}): members must share one dataset and split")
+    return ""
+
+
+def named_candidates(store: TrialStore, ids: tuple[int, ...]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for trial_id in ids:
+        trial = store.get_trial(trial_id)
+        reason = _why_unusable(trial) or (_different_data(out[0].trial, trial) if out else "")
+        if reason:
+            raise ConfigError(f"{SECTION}.trials", trial_id, f"a finished training trial with saved weights "
+                                                             f"on the others' data ({reason})")
+        out.append(Candidate(trial, checkpoint_of(trial)))  # type: ignore[arg-type]
+    return out
+
+
+def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]:
+    """The best K usable trials by rank; the best one's data decides which others can join it."""
+    query = TrialQuery(metric=select_by, filters=(("kind", "train"),) + tuple(("status", s) for s in USABLE_STATUSES))
+    out: list[Candidate] = []
+    offset = 0
+    while len(out) < k:
+        page = store.query_trials(query, offset=offset, limit=PAGE)
+        for ranked in page:
+            trial = ranked.trial
+            if ranked.rank is None or _why_unusable(trial) or (out and _different_data(out[0].trial, trial)):
+                continue
+            out.append(Candidate(trial, checkpoint_of(trial)))  # type: ignore[arg-type]
+            if len(out) == k:
+                break
+        if len(page) < PAGE:
+            break
+        offset += PAGE
+    if len(out) < 2:
+        raise ConfigError(f"{SECTION}.top", k, f"at least two finished training trials with saved weights on one "
+                                               f"dataset (the store has {len(out)})")
+    return out
+
+
+def candidates(store: TrialStore, settings: EnsembleSettings) -> list[Candidate]:
+    ids = settings.trial_ids()
+    return named_candidates(store, ids) if ids else top_candidates(store, settings.top, settings.select_by)
+
+
+def load_members(cands: list[Candidate]) -> tuple[list[Member], RunConfig]:
+    """The members' modules' configs and weights, and the first member's run config (its data is everyone's)."""
+    members: list[Member] = []
+    first: RunConfig | None = None
+    for c in cands:
+        try:
+            cfg = RunConfig.from_dict(c.trial.config)
+        except ConfigError as err:
+            raise ConfigError(err.field, err.value, f"{err.allowed} (in the config of trial {c.trial.id})") from None
+        state, _meta = load_checkpoint(c.checkpoint)
+        members.append(Member(c.label, c.trial.id, cfg.model, state))
+        first = first or cfg
+    assert first is not None
+    return members, first
