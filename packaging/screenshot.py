@@ -86,8 +86,6 @@ def main() -> int:
 
 def shoot_ensembles(app, window, out: Path) -> None:
     """Bagging five default MLPs (trained together) with the Training tab's config, then the results."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
     from trainers.config import RunConfig
     from trainers.ensembles.settings import EnsembleSettings
 
@@ -95,12 +93,19 @@ def shoot_ensembles(app, window, out: Path) -> None:
     tab = window.ensembles
     window.tabs.setCurrentWidget(tab)
     tab.form.set_settings(EnsembleSettings(method="bagging", members=5))
+    run_job_and_grab(app, window, tab, "the ensemble", out)
+
+
+def run_job_and_grab(app, window, tab, what: str, out: Path) -> None:
+    """Start the tab's job, wait for it to end (two minutes at most), then save the window as a picture."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
     loop = QEventLoop()
     tab.run_finished.connect(lambda _: QTimer.singleShot(400, loop.quit))
 
     def start() -> None:
-        if not tab.start():
-            print(f"screenshot.py: the ensemble did not start: {tab.message.text()}", file=sys.stderr)
+        if not tab.start():  # something blocks the job: say what instead of waiting for the time-out
+            print(f"screenshot.py: {what} did not start: {tab.message.text()}", file=sys.stderr)
             loop.quit()
 
     QTimer.singleShot(300, start)
@@ -137,8 +142,6 @@ def shoot_history(app, window, store_url: str, out: Path) -> None:
 
 
 def shoot_lr_finder(app, window, out: Path) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
     from trainers.config import RunConfig
     from trainers.range_test_settings import RangeTestSettings
 
@@ -146,18 +149,7 @@ def shoot_lr_finder(app, window, out: Path) -> None:
     tab = window.lr_finder
     window.tabs.setCurrentWidget(tab)
     tab.form.set_settings(RangeTestSettings(repeats=3))
-    loop = QEventLoop()
-    tab.run_finished.connect(lambda _: QTimer.singleShot(400, loop.quit))
-    def start() -> None:
-        if not tab.start():  # something blocks the test: say what instead of waiting for the time-out
-            print(f"screenshot.py: the range test did not start: {tab.message.text()}", file=sys.stderr)
-            loop.quit()
-
-    QTimer.singleShot(300, start)
-    QTimer.singleShot(120_000, loop.quit)
-    loop.exec()
-    app.processEvents()
-    window.grab().save(str(out))
+    run_job_and_grab(app, window, tab, "the range test", out)
 
 
 if __name__ == "__main__":

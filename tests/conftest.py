@@ -1,8 +1,11 @@
-"""Shared test setup: Qt offscreen, and a store that never touches the user's real data directory."""
+"""Shared test setup: Qt offscreen, a store that never touches the user's real data directory, and per-test
+copies of a store a module builds once."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -15,3 +18,11 @@ def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     home = tmp_path_factory.mktemp("tunelab-home")
     monkeypatch.setenv("TUNELAB_STORE", str(home / "trials.db"))
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(home))
+
+
+@pytest.fixture
+def store_url(built_store: Path, tmp_path: Path) -> str:
+    """A copy of the module's `built_store` folder (built once per module), so each test changes only its own."""
+    for item in built_store.iterdir():
+        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name)
+    return f"sqlite:///{tmp_path / 'trials.db'}"

@@ -7,8 +7,8 @@ A store with three real short digits runs is built once; each test works on its 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -17,15 +17,15 @@ from PySide6.QtCore import Qt
 import trainers.api as api
 from app.ensembles import EnsembleTab
 from app.ensembles import wording as text
-from app.jobs import warm_up_engine
 from app.main_window import ENSEMBLE_BUSY, ENSEMBLE_TRAINING_BUSY, MainWindow
 from trainers.api import TrialStore, run_training
 from trainers.config import RunConfig
 from trainers.data import load_dataset
 from trainers.ensembles.events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
 from trainers.ensembles.settings import METHODS, EnsembleSettings
+from window_helpers import RUN_TIMEOUT_MS, close_while_running, collect, type_into, window_on
+from window_helpers import run_to_end as build
 
-RUN_TIMEOUT_MS = 120_000
 BASE = {"train.epochs": 2, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
 SEEDS = (0, 1, 2)   # three stored trials: ids 1, 2, 3
 
@@ -40,47 +40,17 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store_url(built_store: Path, tmp_path: Path) -> str:
-    for item in built_store.iterdir():
-        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name)
-    return f"sqlite:///{tmp_path / 'trials.db'}"
-
-
-@pytest.fixture
-def window(qtbot, store_url: str) -> MainWindow:
-    w = MainWindow(store_url=store_url)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    warm_up_engine()  # what the background import does before engine_ready()
-    w.engine_ready()
-    w.training.form.set_config(RunConfig().replace(**BASE))
-    w.tabs.setCurrentWidget(w.ensembles)
-    yield w
-    w.stop_jobs()  # never leave a thread behind a failed test
-    w.wait_for_workers()
+def window(qtbot, store_url: str) -> Iterator[MainWindow]:
+    with window_on(qtbot, store_url, "ensembles", RunConfig().replace(**BASE)) as w:
+        yield w
 
 
 def settle(tab: EnsembleTab, **changes) -> None:
     tab.form.set_settings(EnsembleSettings().replace(**changes))
 
 
-def type_into(qtbot, tab: EnsembleTab, name: str, value: str) -> None:
-    widget = tab.form.editor(name).focus_widget()
-    widget.selectAll()
-    qtbot.keyClicks(widget, value)
-
-
-def build(qtbot, tab: EnsembleTab, start=None):
-    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
-        (start or (lambda: qtbot.mouseClick(tab.run_button, Qt.LeftButton)))()
-    return blocker.args[0]
-
-
 def progress_events(tab: EnsembleTab) -> list[MemberProgress]:
-    seen: list[MemberProgress] = []
-    tab.events_received.connect(lambda events: seen.extend(e for e in events if isinstance(e, MemberProgress)))
-    return seen
+    return collect(tab, MemberProgress)
 
 
 # ---- the form ------------------------------------------------------------------------------------
@@ -277,14 +247,8 @@ def test_close_while_building_asks_and_stops_it(qtbot, window: MainWindow, monke
     seen = progress_events(tab)
     assert tab.start()
     qtbot.waitUntil(lambda: bool(seen), timeout=RUN_TIMEOUT_MS)
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
-    window.close()
-    assert window.isVisible() and tab.running  # "No" keeps it open and building
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
-    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
-    assert not tab.running and blocker.args[0].result.status == "stopped"
+    outcome = close_while_running(qtbot, window, tab, monkeypatch)
+    assert not tab.running and outcome.result.status == "stopped"
 
 
 def test_bad_trial_id_is_one_line_and_the_window_survives(qtbot, window: MainWindow) -> None:

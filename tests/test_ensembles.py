@@ -186,3 +186,16 @@ def test_candidates_follow_the_rank_and_the_best_members_data(ranked_store: Tria
     accs = {t.id: t.best_val_acc for t in runs}
     assert len(rows) == 2 and min(accs[i] for i, _ in rows) >= runs[1].best_val_acc
     assert all(label.startswith(f"#{i}") for i, label in rows)
+
+
+def test_members_of_different_architectures_combine_when_they_share_the_data(tmp_path: Path) -> None:
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        mlp = run_training(FAST, store=store).trial_id
+        cnn = run_training(FAST.replace(**{"model.family": "cnn", "model.cnn_channels": 8,
+                                           "data.augment_flip": True}), store=store).trial_id
+        result = run_ensemble(EnsembleSettings(method="weighted", trials=f"{cnn}, {mlp}"), store=store)
+        assert result.status == "completed", result.message
+        assert [m.trial_id for m in result.members] == [cnn, mlp]
+        assert store.get_trial(result.trial_id).model == "cnn+mlp"
+        recipe = read_recipe(result.file)
+        assert [m.model.family for m in recipe.members] == ["cnn", "mlp"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import tomllib
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
@@ -29,8 +29,8 @@ from trainers.api import TrialStore, run_training
 from trainers.config import RunConfig
 from trainers.events import EpochEnded, FitStarted
 from trainers.run_setup import trial_summary
+from window_helpers import RUN_TIMEOUT_MS, close_while_running, window_on
 
-RUN_TIMEOUT_MS = 120_000
 BASE = {"train.epochs": 4, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
 RUNS = [  # real digits runs: (changes, notes)
     ({}, "baseline"),
@@ -71,24 +71,9 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store_url(built_store: Path, tmp_path: Path) -> str:
-    for item in built_store.iterdir():
-        (shutil.copytree if item.is_dir() else shutil.copy2)(item, tmp_path / item.name)
-    return f"sqlite:///{tmp_path / 'trials.db'}"
-
-
-@pytest.fixture
-def window(qtbot, store_url: str) -> MainWindow:
-    w = MainWindow(store_url=store_url)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    warm_up_engine()
-    w.engine_ready()
-    w.tabs.setCurrentWidget(w.history)
-    yield w
-    w.stop_jobs()
-    w.wait_for_workers()
+def window(qtbot, store_url: str) -> Iterator[MainWindow]:
+    with window_on(qtbot, store_url, "history") as w:
+        yield w
 
 
 def column(tab: HistoryTab, key: str) -> list[str]:
@@ -497,15 +482,9 @@ def test_closing_during_reruns_asks_and_stops_them(qtbot, window: MainWindow, st
     tab.events_received.connect(started.append)
     assert tab.rerun_selected()
     qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT_MS)
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
-    window.close()
-    assert window.isVisible() and tab.running
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
-    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as done:
-        window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
-    assert len(done.args[0].result) < 10  # the series ended early
-    assert store_trials(store_url)[done.args[0].result[-1].trial_id].status in ("stopped", "completed")
+    results = close_while_running(qtbot, window, tab, monkeypatch).result
+    assert len(results) < 10  # the series ended early
+    assert store_trials(store_url)[results[-1].trial_id].status in ("stopped", "completed")
 
 
 # ---- big stores ----------------------------------------------------------------------------------

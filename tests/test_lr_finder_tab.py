@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from app import range_test_text as text
-from app.jobs import warm_up_engine
 from app.main_window import RANGE_TEST_BUSY, TRAINING_BUSY, MainWindow
 from app.plots.range_test_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
 from app.tabs.lr_finder_tab import LrFinderTab
@@ -20,46 +20,25 @@ from trainers.config import RunConfig
 from trainers.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.lr_suggest import SUGGESTION_NAMES
 from trainers.range_test_settings import RangeTestSettings
+from window_helpers import RUN_TIMEOUT_MS, close_while_running, collect, type_into, window_on
+from window_helpers import run_to_end as run_test
 
-RUN_TIMEOUT_MS = 120_000
 RATE = re.compile(r"^\d\.\de[-+]\d\d")
 SHORT = {"iterations": 30, "start_lr": 1e-5, "end_lr": 1.0}
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:
-    w = MainWindow(store_url=f"sqlite:///{tmp_path / 'trials.db'}")
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    warm_up_engine()  # what the background import does before engine_ready()
-    w.engine_ready()
-    w.tabs.setCurrentWidget(w.lr_finder)
-    yield w
-    w.stop_jobs()  # never leave a thread behind a failed test
-    w.wait_for_workers()
+def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
+    with window_on(qtbot, f"sqlite:///{tmp_path / 'trials.db'}", "lr_finder") as w:
+        yield w
 
 
 def settle(tab: LrFinderTab, **changes) -> None:
     tab.form.set_settings(RangeTestSettings().replace(**changes))
 
 
-def type_into(qtbot, tab: LrFinderTab, name: str, value: str) -> None:
-    widget = tab.form.editor(name).focus_widget()
-    widget.selectAll()
-    qtbot.keyClicks(widget, value)
-
-
-def run_test(qtbot, tab: LrFinderTab, start=None):
-    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
-        (start or (lambda: qtbot.mouseClick(tab.run_button, Qt.LeftButton)))()
-    return blocker.args[0]
-
-
 def collect_steps(tab: LrFinderTab) -> list[RangeTestStep]:
-    steps: list[RangeTestStep] = []
-    tab.events_received.connect(lambda events: steps.extend(e for e in events if isinstance(e, RangeTestStep)))
-    return steps
+    return collect(tab, RangeTestStep)
 
 
 def finite_equal(a, b) -> bool:
@@ -196,9 +175,9 @@ def test_stored_tests_are_listed_and_load_back(qtbot, window: MainWindow) -> Non
     second = run_test(qtbot, tab).result
     assert [i for i, _ in tab.earlier_tests()] == [second.trial_id, first.trial_id]  # newest first
     assert len(tab.plot.buffer(SMOOTHED)) == len(second.curves[0].lrs)
-    index = tab.earlier.findData(first.trial_id)
-    tab.earlier.setCurrentIndex(index)
-    tab.earlier.activated.emit(index)  # what picking it from the drop-down does
+    index = tab.earlier.combo.findData(first.trial_id)
+    tab.earlier.combo.setCurrentIndex(index)
+    tab.earlier.combo.activated.emit(index)  # what picking it from the drop-down does
     smoothed, raw = tab.plot.buffer(SMOOTHED), tab.plot.buffer(RAW)
     assert finite_equal(smoothed.x, first.curves[0].lrs) and finite_equal(smoothed.y, first.curves[0].smoothed)
     assert finite_equal(raw.y, first.curves[0].losses)
@@ -246,14 +225,8 @@ def test_close_during_range_test_asks_and_stops_it(qtbot, window: MainWindow, mo
     steps = collect_steps(tab)
     tab.start()
     qtbot.waitUntil(lambda: bool(steps), timeout=RUN_TIMEOUT_MS)
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
-    window.close()
-    assert window.isVisible() and tab.running  # "No" keeps it open and testing
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
-    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
-    assert not tab.running and blocker.args[0].result.status == "stopped"
+    outcome = close_while_running(qtbot, window, tab, monkeypatch)
+    assert not tab.running and outcome.result.status == "stopped"
 
 
 # ---- the plot and the wording, without the engine -------------------------------------------------

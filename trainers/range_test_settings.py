@@ -6,19 +6,18 @@ learning rate is swept and when the sweep ends.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
-from trainers.config import FieldSpec, _f, check_spec, specs_of
+from trainers.config import _f
 from trainers.errors import ConfigError
+from trainers.settings_table import SettingsMixin, SettingsTable
 
 SECTION = "range_test"
 MODES = ("exp", "linear")
 
 
 @dataclass(frozen=True)
-class RangeTestSettings:
+class RangeTestSettings(SettingsMixin):
     start_lr: float = _f(1e-7, "learning rate of the first iteration", lo=0, hi=100, lo_open=True)
     end_lr: float = _f(10.0, "learning rate of the last iteration", lo=0, hi=1000, lo_open=True)
     iterations: int = _f(100, "iterations (batches) of the sweep", lo=5, hi=100_000)
@@ -33,40 +32,20 @@ class RangeTestSettings:
     val_samples: int = _f(512, "validation samples used per iteration when measuring validation loss", lo=1,
                           hi=1_000_000)
 
-    def replace(self, **changes: Any) -> "RangeTestSettings":
-        """A validated copy with fields changed by name; text values are converted as from a form or flag."""
-        typed = {name: coerce_setting(name, value) for name, value in changes.items()}
-        return validate_settings(dataclasses.replace(self, **typed))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "RangeTestSettings":
-        return cls().replace(**raw)
-
-
-def setting_specs() -> list[FieldSpec]:
-    return specs_of(SECTION, RangeTestSettings)
-
-
-_SPECS: dict[str, FieldSpec] = {s.name: s for s in setting_specs()}
-
-
-def setting_spec(name: str) -> FieldSpec:
-    return _SPECS[name]
-
-
-def coerce_setting(name: str, value: Any) -> Any:
-    """One setting converted to its type and checked against its range, or a ConfigError naming it."""
-    if name not in _SPECS:
-        raise ConfigError(f"{SECTION}.{name}", value, "one of " + ", ".join(_SPECS))
-    return check_spec(_SPECS[name], value)
+_TABLE = SettingsTable(SECTION, RangeTestSettings)
+setting_specs = _TABLE.all_specs   # the fields, for forms and flags
+setting_spec = _TABLE.spec
+coerce_setting = _TABLE.coerce     # one setting converted and checked, or a ConfigError naming it
 
 
 def validate_settings(s: RangeTestSettings) -> RangeTestSettings:
     """The settings with every value converted to its type (2.0 iterations → 2) and checked, or a ConfigError."""
-    s = dataclasses.replace(s, **{f.name: coerce_setting(f.name, getattr(s, f.name)) for f in dataclasses.fields(s)})
+    s = _TABLE.checked(s)
     if s.end_lr <= s.start_lr:
         raise ConfigError(f"{SECTION}.end_lr", s.end_lr, f"a learning rate above start_lr ({s.start_lr:g})")
     return s
+
+
+RangeTestSettings._table = _TABLE
+RangeTestSettings._validate = staticmethod(validate_settings)  # type: ignore[assignment]

@@ -22,6 +22,8 @@ from trainers.optim import build_optimizer
 from trainers.range_test_settings import RangeTestSettings, validate_settings
 from trainers.run_setup import settings_from, torch_threads, trial_summary
 from trainers.store import TrialStore
+from trainers.store.records import TrialRecord
+from trainers.trial_choices import trial_choices
 
 RANGE_TEST_KIND = "lr_test"
 
@@ -128,12 +130,11 @@ def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
 
 def range_test_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the stored range tests, newest first."""
-    rows = []
-    for t in store.list_trials(kind=RANGE_TEST_KIND, order_by="id", descending=True, limit=limit):
-        when = t.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if t.created_at else ""
+    def describe(t: TrialRecord) -> str:
         found = f"suggests {t.lr:.2g}" if t.lr is not None else "no suggestion"
-        rows.append((t.id, f"#{t.id} · {when} · {t.dataset} / {t.model} / {t.optimizer} · {t.status}, {found}"))
-    return rows
+        return f"{t.dataset} / {t.model} / {t.optimizer} · {t.status}, {found}"
+
+    return trial_choices(store, RANGE_TEST_KIND, describe, limit)
 
 
 def _floats(values: list) -> tuple[float, ...]:

@@ -9,26 +9,25 @@ The job runs in EngineWorker, like training; the engine saves the ensemble as a 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QSplitter, QVBoxLayout, QWidget
 
+from app.earlier_box import EarlierBox
 from app.ensembles import wording as text
 from app.ensembles.candidates_view import CandidatesView
-from app.ensembles.earlier_box import EarlierBox
 from app.ensembles.member_table import MemberTable
 from app.ensembles.results_view import ResultsView
 from app.ensembles.settings_form import EnsembleForm
 from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
+from app.job_tab import JobTab, push_button
 from app.range_test_text import config_summary
-from app.run_panel import show_message
 from app.tabs.panes import inputs_beside_view
 from app.tabs.training_tab import TrainingTab
 from app.worker import JobOutcome, one_line
-from app.worker_host import WorkerHost
+from trainers.config import RunConfig
 from trainers.ensembles.events import EnsembleResult, EnsembleStarted, MemberProgress
 
 EXPORT_SUFFIX = ".tlens"
@@ -38,40 +37,19 @@ CANDIDATES_DELAY_MS = 150   # typing trial ids asks the store once the typing pa
 Selection = Callable[[], list[tuple[int, str]]]
 
 
-class EnsembleTab(WorkerHost, QWidget):
-    run_started = Signal()
-    run_finished = Signal(object)      # JobOutcome
-    events_received = Signal(object)   # each list of engine events, after the tables took it
+class EnsembleTab(JobTab):
+    CANNOT = "Cannot build the ensemble"
 
     def __init__(self, training_tab: TrainingTab, store_url: str | None = None,
                  history_selection: Selection | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.training_tab = training_tab
-        self.store_url = store_url
+        earlier = EarlierBox("ensemble", "Earlier e&nsembles:", "Show an ensemble from the trial store again")
+        # Alt+R is the Run menu, Alt+E the Ensembles tab
+        run_button = push_button("B&uild ensemble", "Build the ensemble with these settings")
+        super().__init__(training_tab, store_url, EnsembleForm(), earlier, run_button,
+                         "Stop before the next batch (Esc)", parent)
         self.history_selection = history_selection
-        self.last_outcome: JobOutcome | None = None
-        self._blocked = ""             # why a job may not start now (another job runs), or ""
-        self._engine_ready = False     # trainers.api may be imported on this thread
-        self._message = ("", "info")   # the last real message, put back when a blocking reason clears
-        self._showing_reason = False
-
-        self.form = EnsembleForm()
         self.candidates = CandidatesView()
-        self.config_label = QLabel()
-        self.config_label.setWordWrap(True)
-        self.run_button = QPushButton("B&uild ensemble")  # Alt+R is the Run menu, Alt+E the Ensembles tab
-        self.run_button.setToolTip("Build the ensemble with these settings")
-        self.stop_button = QPushButton("&Stop")
-        self.stop_button.setToolTip("Stop before the next batch (Esc)")
-        self.export_button = QPushButton("E&xport…")
-        self.export_button.setToolTip("Save the ensemble on show as one file that loads back")
-        for button in (self.run_button, self.stop_button, self.export_button):
-            button.setAutoDefault(False)
-        self.progress = QProgressBar()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.earlier = EarlierBox()
+        self.export_button = push_button("E&xport…", "Save the ensemble on show as one file that loads back")
         self.members = MemberTable()
         self.results = ResultsView()
         self._candidates_timer = QTimer(self)
@@ -79,31 +57,12 @@ class EnsembleTab(WorkerHost, QWidget):
         self._candidates_timer.setInterval(CANDIDATES_DELAY_MS)
         self._lay_out()
 
-        self.run_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
         self.export_button.clicked.connect(self.export_dialog)
-        self.earlier.chosen.connect(self.show_earlier)
         self.candidates.use_selection_clicked.connect(self.use_history_selection)
         self._candidates_timer.timeout.connect(self.refresh_candidates)
-        self.form.settings_changed.connect(self._on_settings_changed)
-        self.training_tab.form.config_changed.connect(self._refresh_state)
-        self._set_running(False)
-        self._on_settings_changed()
+        self._show_first_state()
 
     def _lay_out(self) -> None:
-        settings_box = QGroupBox("Ensemble")
-        QVBoxLayout(settings_box).addWidget(self.form)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(4, 4, 4, 4)
-        for item in (settings_box, self.candidates, self.config_label, buttons, self.progress, self.message,
-                     self.earlier, self.export_button):
-            (column.addLayout if isinstance(item, QHBoxLayout) else column.addWidget)(item)
-        column.addStretch(1)
         members_box, results_box = QGroupBox("Members"), QGroupBox("Results")
         QVBoxLayout(members_box).addWidget(self.members)
         QVBoxLayout(results_box).addWidget(self.results)
@@ -111,6 +70,7 @@ class EnsembleTab(WorkerHost, QWidget):
         right.addWidget(members_box)
         right.addWidget(results_box)
         right.setStretchFactor(1, 1)
+        left = self._inputs_column("Ensemble", before_config=(self.candidates,), after_earlier=(self.export_button,))
         inputs_beside_view(self, left, right, width=400)
         # Tab walks the settings, what they combine, Build, Stop, the earlier ensembles, Export, then the tables.
         chain = [*(e.focus_widget() for e in self.form.editors().values()), self.candidates.list,
@@ -120,50 +80,37 @@ class EnsembleTab(WorkerHost, QWidget):
             QWidget.setTabOrder(first, second)
 
     # ---- state -------------------------------------------------------------------------------
-    def run_blocker(self) -> tuple[str, str]:
-        """Why Build is disabled now, and the message's style; ("", "") when a job may start."""
-        if self._blocked:
-            return self._blocked, "warn"
-        if self.form.settings() is None:
-            return f"Cannot build the ensemble: {self.form.first_error()}", "error"
-        if self.form.trains() and self.training_tab.form.config() is None:
-            return f"Cannot build the ensemble: the Training tab's config is invalid: " \
-                   f"{self.training_tab.form.first_error()}", "error"
-        return "", ""
+    def _input_problems(self) -> Iterator[str]:
+        yield self._settings_problem()
+        if self.form.trains():
+            yield self._config_problem()
 
-    def set_blocked(self, reason: str) -> None:
-        """Keep Build disabled, saying `reason`; "" allows it again."""
-        self._blocked = reason
-        self._refresh_state()
-
-    def set_engine_ready(self) -> None:
-        """The engine is imported: the store can be read for earlier ensembles and the trials to combine."""
-        self._engine_ready = True
-        self.refresh_earlier()
+    def _read_store(self, select: int | None = None) -> None:
+        """Earlier ensembles, and the trials the combining method would use now."""
+        self.refresh_earlier(select)
         self.refresh_candidates()
+
+    def _config_line(self, cfg: RunConfig | None) -> str:
+        if cfg is None:
+            return "The Training tab's config is invalid."
+        return f"Uses the Training tab's config: {config_summary(cfg)} · " \
+               f"{text.epochs_plan(cfg.train.epochs, self.form.method(), self._members())}"
 
     # ---- actions -----------------------------------------------------------------------------
     def start(self) -> bool:
         """Start building; False when a job runs or something blocks it (the reason is on show)."""
         settings = self.form.settings()
         cfg = self.training_tab.form.config() if self.form.trains() else None
-        if self.running or self.run_blocker()[0] or settings is None:
+        if not self._may_start() or settings is None:
             return False
         self._new_worker(ensemble_job(settings, cfg, self.store_url))
         if cfg is not None:
             self.config_label.setText(f"Training members with the Training tab's config: {config_summary(cfg)}")
         self.members.clear_members()
         self.results.show_result(None)
-        self.form.set_locked(True)
-        self._set_running(True)
         self._set_progress(0, 0)  # busy until the job says how many member-epochs it plans
-        self._show("Loading the members' data…" if cfg is None else "Loading data and building the members…")
-        self._start_worker()
+        self._launch("Loading the members' data…" if cfg is None else "Loading data and building the members…")
         return True
-
-    def stop(self) -> None:
-        if self._stop_worker():
-            self._show("Stopping before the next batch…", "warn")
 
     def use_history_selection(self) -> bool:
         """Fill Trial ids with the training trials selected in the History tab."""
@@ -222,10 +169,7 @@ class EnsembleTab(WorkerHost, QWidget):
                 self._show(text.started_line(e.method, len(e.labels), e.epochs, e.vectorised, e.trial_id))
         self.events_received.emit(events)
 
-    def _on_outcome(self, outcome: JobOutcome) -> None:
-        self._finish_worker()
-        self.form.set_locked(False)
-        self.last_outcome = outcome
+    def _take_outcome(self, outcome: JobOutcome) -> None:
         result = outcome.result
         if isinstance(result, EnsembleResult):
             self.results.show_result(result)
@@ -234,14 +178,9 @@ class EnsembleTab(WorkerHost, QWidget):
                 self._set_progress(max(1, self.progress.maximum()), max(1, self.progress.maximum()))
         if self.progress.maximum() == 0:  # never left "busy": show an empty bar, not a moving one
             self._set_progress(1, 0)
-        self._set_running(False)
-        self._show(*text.describe_outcome(outcome))
-        self._engine_ready = True  # the job imported the engine
-        self.refresh_earlier(select=getattr(result, "trial_id", None))
-        self.refresh_candidates()
-        self._showing_reason = False
-        self._refresh_state()
-        self.run_finished.emit(outcome)
+
+    def _outcome_line(self, outcome: JobOutcome) -> tuple[str, str]:
+        return text.describe_outcome(outcome)
 
     # ---- the store ---------------------------------------------------------------------------
     def refresh_candidates(self) -> None:
@@ -260,19 +199,8 @@ class EnsembleTab(WorkerHost, QWidget):
             except Exception as exc:  # noqa: BLE001 - the reason (too few trials, unknown id) is the answer
                 self.candidates.show_problem(one_line(exc))
 
-    def refresh_earlier(self, select: int | None = None) -> None:
-        """List the store's ensembles; `select` marks the one on show (no reload)."""
-        if not self._engine_ready:
-            return
-        try:
-            rows = stored_ensembles(self.store_url)
-        except Exception as exc:  # noqa: BLE001 - an unreadable store must not take the tab down
-            self.earlier.set_rows([])
-            self._show(f"Could not list earlier ensembles: {one_line(exc)}", "error")
-            return
-        self.earlier.set_rows(rows)
-        self.earlier.mark(select)
-        self._set_running(self.running)
+    def _stored_rows(self) -> list[tuple[int, str]]:
+        return stored_ensembles(self.store_url)
 
     def earlier_ensembles(self) -> list[tuple[int, str]]:
         return self.earlier.rows()
@@ -317,43 +245,11 @@ class EnsembleTab(WorkerHost, QWidget):
         self.progress.setValue(value)
         self.progress.setFormat("%v / %m member-epochs" if self.members.epochs else "%p %")
 
-    def _set_running(self, running: bool, reason: str | None = None) -> None:
-        """`reason`: run_blocker()'s, when the caller has it already."""
-        if reason is None:
-            reason = self.run_blocker()[0]
-        self.run_button.setEnabled(not running and not reason)
-        self.stop_button.setEnabled(running)
-        self.earlier.combo.setEnabled(not running and self.earlier.has_rows())
+    def _enable_more(self, running: bool) -> None:
         self.candidates.use_button.setEnabled(not running and self.history_selection is not None)
         self.export_button.setEnabled(self._can_export())
-
-    def _refresh_state(self) -> None:
-        """Build's state and the config line follow the forms and the block; a reason replaces the message."""
-        if self.running:
-            return  # the running job keeps its snapshot; its line stays
-        cfg = self.training_tab.form.config()
-        self.config_label.setText(f"Uses the Training tab's config: {config_summary(cfg)} · "
-                                  f"{text.epochs_plan(cfg.train.epochs, self.form.method(), self._members())}"
-                                  if cfg else "The Training tab's config is invalid.")
-        reason, kind = self.run_blocker()
-        self._set_running(False, reason)
-        if reason:
-            show_message(self.message, reason, kind)
-            self._showing_reason = True
-        elif self._showing_reason:
-            self._showing_reason = False
-            show_message(self.message, *self._message)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if self._engine_ready and not self.running and not self.form.trains():
             self._candidates_timer.start()  # trials may have been trained or deleted meanwhile
-
-    def show_message(self, line: str, kind: str = "info") -> None:
-        """Say `line` in the tab's message line (e.g. why the History tab sent the user here)."""
-        self._show(line, kind)
-
-    def _show(self, line: str, kind: str = "info") -> None:
-        self._message = (line, kind)
-        self._showing_reason = False
-        show_message(self.message, line, kind)

@@ -11,7 +11,7 @@ vectorise=True (stacked parameters, one vmapped forward, one backward and one op
 training loop. Both evaluate every member on validation each epoch and keep its best weights. Rounds alternate
 the two and medians are printed. Then the whole job (trainers.api.run_ensemble: data, members, scoring, the
 stored trial and the ensemble file) both ways, and torchensemble's BaggingClassifier on the same data, members,
-optimizer and epochs (`pip install torchensemble`; it bootstraps each batch instead of each member's dataset).
+optimizer and epochs (`pip install -e '.[bench]'` installs torchensemble; it bootstraps each batch instead of each member's dataset).
 Last, the vectorised/one-after-another ratio for wider members, to show where stacking stops paying.
 """
 
@@ -138,8 +138,9 @@ def main() -> None:
     if te is None:
         print("torchensemble: not run (pip install torchensemble)")
     else:
+        diff = acc_v - te[1]
         print(f"torchensemble BaggingClassifier: {te[0]:.3f} s (test acc {te[1]:.4f}); "
-              f"TuneLab vectorised bagging job is {te[0] / job_v:.2f}x faster, test acc {acc_v - te[1]:+.4f}")
+              f"TuneLab vectorised bagging job is {te[0] / job_v:.2f}x faster, test acc {diff + 0.0:+.4f}")
     for layers, units, batch in ((2, 64, 64), (2, 128, 64), (2, 256, 64)):
         wide = member_config(args.epochs, layers, units, batch)
         t, s = paired(wide, data, max(1, args.rounds // 2))

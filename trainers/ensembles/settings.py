@@ -6,12 +6,11 @@ train new members with the run config (the Training tab's, or `tunelab ensemble`
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
-from trainers.config import FieldSpec, _f, check_spec, specs_of
+from trainers.config import _f
 from trainers.errors import ConfigError
+from trainers.settings_table import SettingsMixin, SettingsTable
 
 SECTION = "ensemble"
 COMBINE_METHODS = ("soft-vote", "hard-vote", "weighted", "stacking")
@@ -25,7 +24,7 @@ SELECT_BY = ("val_acc", "val_loss")
 
 
 @dataclass(frozen=True)
-class EnsembleSettings:
+class EnsembleSettings(SettingsMixin):
     method: str = _f("soft-vote", "how members are made and combined", choices=METHODS)
     top: int = _f(3, "combine the top K trials by rank (when no trials are named)", lo=2, hi=100)
     trials: str = _f("", "trial ids to combine, e.g. '3, 7, 12' (empty: the top K)")
@@ -46,18 +45,6 @@ class EnsembleSettings:
         """The named trials, in the order given, each once."""
         return parse_trial_ids(self.trials)
 
-    def replace(self, **changes: Any) -> "EnsembleSettings":
-        """A validated copy with fields changed by name; text values are converted as from a form or flag."""
-        typed = {name: coerce_setting(name, value) for name, value in changes.items()}
-        return validate_settings(dataclasses.replace(self, **typed))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "EnsembleSettings":
-        return cls().replace(**raw)
-
 
 def parse_trial_ids(text: str) -> tuple[int, ...]:
     """'3, 7 #12' → (3, 7, 12); anything else than ids is a ConfigError naming ensemble.trials."""
@@ -71,28 +58,19 @@ def parse_trial_ids(text: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def setting_specs() -> list[FieldSpec]:
-    return specs_of(SECTION, EnsembleSettings)
-
-
-_SPECS: dict[str, FieldSpec] = {s.name: s for s in setting_specs()}
-
-
-def setting_spec(name: str) -> FieldSpec:
-    return _SPECS[name]
-
-
-def coerce_setting(name: str, value: Any) -> Any:
-    """One setting converted to its type and checked against its range, or a ConfigError naming it."""
-    if name not in _SPECS:
-        raise ConfigError(f"{SECTION}.{name}", value, "one of " + ", ".join(_SPECS))
-    return check_spec(_SPECS[name], value)
+_TABLE = SettingsTable(SECTION, EnsembleSettings)
+setting_specs = _TABLE.all_specs   # the fields, for forms and flags
+setting_spec = _TABLE.spec
+coerce_setting = _TABLE.coerce     # one setting converted and checked, or a ConfigError naming it
 
 
 def validate_settings(s: EnsembleSettings) -> EnsembleSettings:
     """The settings with every value converted and checked, or a ConfigError naming the field."""
-    s = dataclasses.replace(s, **{f.name: coerce_setting(f.name, getattr(s, f.name)) for f in dataclasses.fields(s)})
-    ids = parse_trial_ids(s.trials)
-    if s.method in COMBINE_METHODS and len(ids) == 1:
+    s = _TABLE.checked(s)
+    if s.method in COMBINE_METHODS and len(parse_trial_ids(s.trials)) == 1:
         raise ConfigError(f"{SECTION}.trials", s.trials, "at least two trial ids (or none, for the top K)")
     return s
+
+
+EnsembleSettings._table = _TABLE
+EnsembleSettings._validate = staticmethod(validate_settings)  # type: ignore[assignment]

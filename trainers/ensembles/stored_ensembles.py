@@ -12,6 +12,8 @@ from trainers.ensembles.settings import EnsembleSettings
 from trainers.ensembles.stored_members import candidates
 from trainers.errors import StoreError
 from trainers.store import TrialStore
+from trainers.store.records import TrialRecord
+from trainers.trial_choices import trial_choices
 
 
 def ensemble_candidates(store: TrialStore, settings: EnsembleSettings) -> list[tuple[int, str]]:
@@ -21,12 +23,11 @@ def ensemble_candidates(store: TrialStore, settings: EnsembleSettings) -> list[t
 
 def ensemble_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the stored ensembles, newest first."""
-    rows = []
-    for t in store.list_trials(kind=ENSEMBLE_KIND, order_by="id", descending=True, limit=limit):
-        when = t.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if t.created_at else ""
+    def describe(t: TrialRecord) -> str:
         acc = f", test acc {t.test_acc:.4f}" if t.test_acc is not None else ""
-        rows.append((t.id, f"#{t.id} · {when} · {t.name or t.kind} · {t.dataset} · {t.status}{acc}"))
-    return rows
+        return f"{t.name or t.kind} · {t.dataset} · {t.status}{acc}"
+
+    return trial_choices(store, ENSEMBLE_KIND, describe, limit)
 
 
 def _score(raw: dict | None) -> MemberScore | None:

@@ -1,23 +1,24 @@
-"""EarlierBox: the drop-down of ensembles in the trial store, newest first; picking one asks for it to be shown."""
+"""EarlierBox: the drop-down of one kind of stored job (range tests, ensembles), newest first, under its caption;
+picking one asks for it to be shown."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
-NO_ENSEMBLES = "(no earlier ensembles)"
 NOT_LOADED = "(loading the engine…)"
-PICK = "Choose an earlier ensemble…"
 
 
 class EarlierBox(QWidget):
     chosen = Signal(int)   # the trial id picked by the user
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, what: str, caption: str, tooltip: str, parent: QWidget | None = None) -> None:
+        """`what`: one stored job in words ("test"); `caption`: the label above, with its Alt key."""
         super().__init__(parent)
+        self.what = what
         self.combo = QComboBox()
-        self.combo.setToolTip("Show an ensemble from the trial store again")
-        self.label = QLabel("Earlier e&nsembles:")
+        self.combo.setToolTip(tooltip)
+        self.label = QLabel(caption)
         self.label.setBuddy(self.combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -26,10 +27,12 @@ class EarlierBox(QWidget):
         self.combo.activated.connect(self._on_activated)
         self.set_rows([], NOT_LOADED)
 
-    def set_rows(self, rows: list[tuple[int, str]], empty: str = NO_ENSEMBLES) -> None:
+    def set_rows(self, rows: list[tuple[int, str]], empty: str | None = None) -> None:
+        """List (trial id, text) rows under a "Choose…" entry; `empty` replaces "(no earlier …)" when none."""
         self.combo.blockSignals(True)
         self.combo.clear()
-        self.combo.addItem(PICK if rows else empty, None)
+        self.combo.addItem(f"Choose an earlier {self.what}…" if rows else empty or f"(no earlier {self.what}s)",
+                           None)
         for trial_id, label in rows:
             self.combo.addItem(label, trial_id)
         self.combo.blockSignals(False)
@@ -45,6 +48,10 @@ class EarlierBox(QWidget):
 
     def has_rows(self) -> bool:
         return self.combo.count() > 1
+
+    def set_usable(self, usable: bool) -> None:
+        """Enabled only when `usable` and there is something to choose."""
+        self.combo.setEnabled(usable and self.has_rows())
 
     def _on_activated(self, index: int) -> None:
         trial_id = self.combo.itemData(index)

@@ -1,0 +1,69 @@
+"""What the tests of the job tabs share: a main window on a store with the engine imported, typing into a
+settings form, running a tab's job to its end, and collecting one kind of its events."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from PySide6.QtCore import Qt
+
+from app.jobs import warm_up_engine
+from app.main_window import MainWindow
+from trainers.config import RunConfig
+
+RUN_TIMEOUT_MS = 120_000
+
+
+@contextmanager
+def window_on(qtbot, store_url: str, tab: str, config: RunConfig | None = None) -> Iterator[MainWindow]:
+    """A shown main window on `store_url` with the engine imported, `config` in the Training tab and the tab
+    named `tab` ("lr_finder", "history", …) in front; its jobs are stopped and waited for on leaving."""
+    w = MainWindow(store_url=store_url)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    warm_up_engine()  # what the background import does before engine_ready()
+    w.engine_ready()
+    if config is not None:
+        w.training.form.set_config(config)
+    w.tabs.setCurrentWidget(getattr(w, tab))
+    try:
+        yield w
+    finally:
+        w.stop_jobs()  # never leave a thread behind a failed test
+        w.wait_for_workers()
+
+
+def type_into(qtbot, tab: Any, name: str, value: str) -> None:
+    """Type `value` over what the tab's settings field `name` holds, as a person would."""
+    widget = tab.form.editor(name).focus_widget()
+    widget.selectAll()
+    qtbot.keyClicks(widget, value)
+
+
+def run_to_end(qtbot, tab: Any, start: Callable[[], Any] | None = None) -> Any:
+    """The JobOutcome of the job `start` begins (by default a click on the tab's Run button)."""
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        (start or (lambda: qtbot.mouseClick(tab.run_button, Qt.LeftButton)))()
+    return blocker.args[0]
+
+
+def collect(tab: Any, event_type: type) -> list:
+    """A list that fills with the tab's events of `event_type` as they are delivered."""
+    seen: list = []
+    tab.events_received.connect(lambda events: seen.extend(e for e in events if isinstance(e, event_type)))
+    return seen
+
+
+def close_while_running(qtbot, window: MainWindow, tab: Any, monkeypatch: Any) -> Any:
+    """Close the window while `tab`'s job runs: it asks first, and "No" keeps the window open and the job
+    running; "Yes" stops the job and the window closes. Returns the stopped job's JobOutcome."""
+    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
+    window.close()
+    assert window.isVisible() and tab.running
+    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    return blocker.args[0]
