@@ -57,10 +57,11 @@ def progress_events(tab: EnsembleTab) -> list[MemberProgress]:
 def test_form_shows_only_the_fields_the_method_uses(qtbot, window: MainWindow) -> None:
     tab = window.ensembles
     expected = {"soft-vote": ["method", "top", "trials", "select_by"],
-                "stacking": ["method", "top", "trials", "select_by", "stacking_folds"],
+                "stacking": ["method", "top", "trials", "select_by", "folds"],
                 "bagging": ["method", "members", "vectorise"],
-                "adaboost": ["method", "members", "boost_rate", "vectorise"],
-                "gradient-boost": ["method", "members", "boost_rate", "vectorise"],
+                "adaboost": ["method", "members", "boost_rate"],
+                "gradient-boost": ["method", "members", "boost_rate"],
+                "weighted": ["method", "top", "trials", "select_by", "folds"],
                 "snapshot": ["method", "members"]}
     combo = tab.form.editor("method").focus_widget()
     assert combo.currentText() == "Soft voting" and combo.count() == len(METHODS)

@@ -96,7 +96,7 @@ def test_members_trained_together_match_members_trained_one_after_another(digits
 
 def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(ranked_store: TrialStore,
                                                                             digits: object) -> None:
-    result = run_ensemble(EnsembleSettings(method="stacking", top=3, stacking_folds=5), store=ranked_store)
+    result = run_ensemble(EnsembleSettings(method="stacking", top=3, folds=5), store=ranked_store)
     assert result.status == "completed", result.message
     recipe = read_recipe(result.file)
     assert recipe.meta["fitted_on"] == len(digits.val)  # the meta-learner saw validation, nothing else
@@ -127,6 +127,12 @@ def test_an_exported_ensemble_loads_back_and_predicts_identically(method: str, r
     weights = [m.weight for m in result.members]
     if method == "weighted":
         assert sum(weights) == pytest.approx(1.0) and all(w >= 0 for w in weights)
+        # its validation score is out-of-fold: weights fitted on the other folds predict each fold
+        from trainers.ensembles.evaluation import out_of_fold_weighted
+        probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy() for o in copy.member_outputs(digits.val)])
+        oof = out_of_fold_weighted(probs, labels(digits.val), 5)
+        assert (result.ensemble.val_acc, result.ensemble.val_loss) == pytest.approx(
+            accuracy_and_loss(oof, labels(digits.val)))
     stored = load_ensemble_result(ranked_store, result.trial_id)
     assert stored.ensemble == result.ensemble and stored.members == result.members
     assert (result.trial_id, ) == tuple(i for i, _ in ensemble_trials(ranked_store) if i == result.trial_id)
@@ -199,3 +205,47 @@ def test_members_of_different_architectures_combine_when_they_share_the_data(tmp
         assert store.get_trial(result.trial_id).model == "cnn+mlp"
         recipe = read_recipe(result.file)
         assert [m.model.family for m in recipe.members] == ["cnn", "mlp"]
+
+
+def test_a_member_trained_on_unit_sample_weights_matches_the_ordinary_loop(digits: object) -> None:
+    """The path boosting members take (sample weights, one member) against the engine's loop, with L1 and label
+    smoothing on: with every weight 1 it must be the same training."""
+    from trainers.ensembles.member_plan import MemberPlan
+    from trainers.ensembles.sequential_fit import fit_one_by_one
+    from trainers.ensembles.stacked_fit import fit_stacked
+
+    cfg = RunConfig().replace(**{"train.epochs": 2, "model.dropout": 0.0, "train.l1": 1e-4,
+                                 "train.label_smoothing": 0.1, "train.grad_clip": 1.0})
+    cpu, n = torch.device("cpu"), len(digits.train)
+    weighted = fit_stacked(cfg, digits, [MemberPlan(3, weights=torch.ones(n))], cpu, sink=ListSink(),
+                           control=RunControl())[0]
+    plain = fit_one_by_one(cfg, digits, [MemberPlan(3)], cpu, sink=ListSink(), control=RunControl())[0]
+    assert weighted.best_epoch == plain.best_epoch
+    for name in plain.state:
+        torch.testing.assert_close(weighted.state[name], plain.state[name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_sample_weights_reach_the_loss(digits: object) -> None:
+    from trainers.ensembles.member_models import Member, member_module, outputs
+    from trainers.ensembles.member_plan import MemberPlan
+    from trainers.ensembles.stacked_fit import fit_stacked
+
+    cfg = RunConfig().replace(**{"train.epochs": 3})
+    y = digits.train.y
+    weights = (y != 0).float()
+    weights = weights / weights.mean()  # class 0 weighs nothing
+    fitted = fit_stacked(cfg, digits, [MemberPlan(0, weights=weights)], torch.device("cpu"), sink=ListSink(),
+                         control=RunControl())[0]
+    model = member_module(Member("m", None, cfg.model, fitted.state), digits.input_shape, 10, torch.device("cpu"))
+    pred, y_val = outputs(model, digits.val, torch.device("cpu")).argmax(1), labels(digits.val)
+    assert (pred[y_val == 0] == 0).mean() < 0.2  # never rewarded for class 0
+    assert (pred[y_val != 0] == y_val[y_val != 0]).mean() > 0.8
+
+
+def test_boosting_stops_at_a_diverged_member_instead_of_keeping_it(tmp_path: Path, digits: object) -> None:
+    wild = FAST.replace(**{"optim.name": "sgd", "optim.lr": 50.0})
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        for method in ("gradient-boost", "adaboost"):
+            result = run_ensemble(EnsembleSettings(method=method, members=3), wild, store=store, bundle=digits)
+            assert result.status == "failed" and "diverged" in result.message, result
+            assert result.ensemble is None and result.file is None

@@ -295,7 +295,7 @@ def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
     from torch import nn
 
     from trainers.data import DatasetBundle, Split
-    from trainers.loop import Learner, TrainSettings, _train_mode
+    from trainers.loop import Learner, TrainSettings, train_mode
 
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
     for p in model[1].parameters():
@@ -304,7 +304,7 @@ def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
     data = DatasetBundle("t", (4,), 2, ["a", "b"], Split(x, y), Split(x, y), None)
     learner = Learner(model, torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1), data,
                       TrainSettings(batch_size=8, epochs=1), torch.device("cpu"))
-    _train_mode(model)
+    train_mode(model)
     assert model.training and not model[1].training
     before = model[1].running_mean.clone()
     learner.evaluate(data.val)

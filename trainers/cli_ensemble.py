@@ -14,7 +14,7 @@ from trainers.errors import ConfigError
 
 FLAGS = {"method": "--method", "top": "--top", "trials": "--trials", "select_by": "--select-by",
          "members": "--members", "boost_rate": "--boost-rate", "vectorise": "--vectorise",
-         "stacking_folds": "--stacking-folds"}
+         "folds": "--folds"}
 EXIT_CODES = {"completed": 0, "failed": 1, "stopped": 130}
 
 

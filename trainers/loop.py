@@ -121,7 +121,7 @@ class Learner:
     def _epoch(self) -> None:
         t0 = time.perf_counter()
         p0 = self.paused_seconds
-        _train_mode(self.model)
+        train_mode(self.model)
         self.batch = 0
         self._loss_sum, self._correct, self._seen = 0.0, 0, 0
         self("before_epoch")
@@ -219,7 +219,7 @@ class Learner:
             correct += (out.argmax(1) == yb).sum()
             n += int(yb.shape[0])
         if was_training:
-            _train_mode(self.model)  # frozen batch norms stay in eval mode, as during training
+            train_mode(self.model)  # frozen batch norms stay in eval mode, as during training
         return EvalResult(float(loss_sum.item()) / n, float(correct.item()) / n, n)
 
 
@@ -232,7 +232,7 @@ def _amp_setup(amp: bool, device: torch.device) -> tuple[torch.dtype | None, Any
     return torch.float16, torch.amp.GradScaler("cuda")
 
 
-def _train_mode(model: nn.Module) -> None:
+def train_mode(model: nn.Module) -> None:
     """Train mode, except batch norms whose parameters are all frozen: their running statistics stay put."""
     model.train()
     for m in model.modules():

@@ -139,7 +139,7 @@ class EnsembleTab(JobTab):
         """Write the ensemble on show to `path` (.tlens added when it has no suffix); None when it could not."""
         result = self.results.result
         if result is None or result.trial_id is None or not self._can_export():
-            self._show("Nothing to export: build an ensemble or choose a completed earlier one.", "warn")
+            self._show("Nothing to export: build an ensemble or choose an earlier one that was saved.", "warn")
             return None
         target = Path(path)
         if not target.suffix:
@@ -237,7 +237,7 @@ class EnsembleTab(JobTab):
 
     def _can_export(self) -> bool:
         r = self.results.result
-        return not self.running and r is not None and r.trial_id is not None and r.status == "completed"
+        return not self.running and r is not None and r.trial_id is not None and r.file is not None
 
     def _set_progress(self, maximum: int, value: int) -> None:
         """maximum 0: busy (combining has no epochs to count)."""

@@ -55,10 +55,15 @@ class MemberTable(QTableWidget):
             self.item(row, column).setText(value)
 
     def finish_all(self) -> None:
-        """A completed job: every bar full (members that stopped early still count as done)."""
+        """A completed job: the bars of members that trained are full (one that stopped early is done too);
+        members never trained (boosting ended before them) say so."""
         for row in range(self.rowCount()):
             bar = self.bar(row)
-            bar.setValue(bar.maximum())
+            if self.epochs and self._done[row] == 0:
+                bar.setFormat("not trained")
+                bar.setValue(0)
+            else:
+                bar.setValue(bar.maximum())
 
     def clear_members(self) -> None:
         self.setRowCount(0)

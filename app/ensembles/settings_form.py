@@ -19,18 +19,18 @@ from trainers.ensembles.settings import (COMBINE_METHODS, EnsembleSettings, coer
 # Row labels with their Alt keys. Rows shown together never share a key, and none takes a window-wide one
 # (menus F R V H, tabs G L Y E); select_by and members share B because they are never shown together.
 LABELS = {"method": "&Method", "top": "Top &K", "trials": "Trial &ids", "select_by": "Rank &by",
-          "stacking_folds": "Stacking fol&ds", "members": "Mem&bers", "boost_rate": "Boost r&ate",
+          "folds": "Fol&ds", "members": "Mem&bers", "boost_rate": "Boost r&ate",
           "vectorise": "Ve&ctorise"}
 SELECT_BY_LABELS = {"val_acc": "Validation accuracy (best)", "val_loss": "Validation loss (lowest)"}
 # method -> the fields it uses besides the method itself
 USES = {
     "soft-vote": ("top", "trials", "select_by"),
     "hard-vote": ("top", "trials", "select_by"),
-    "weighted": ("top", "trials", "select_by"),
-    "stacking": ("top", "trials", "select_by", "stacking_folds"),
+    "weighted": ("top", "trials", "select_by", "folds"),
+    "stacking": ("top", "trials", "select_by", "folds"),
     "bagging": ("members", "vectorise"),
-    "adaboost": ("members", "vectorise", "boost_rate"),
-    "gradient-boost": ("members", "vectorise", "boost_rate"),
+    "adaboost": ("members", "boost_rate"),         # each member depends on the one before: never together
+    "gradient-boost": ("members", "boost_rate"),
     "snapshot": ("members",),
 }
 

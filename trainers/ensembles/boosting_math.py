@@ -109,7 +109,8 @@ def line_search(logits: np.ndarray, step: np.ndarray, y: np.ndarray, max_rho: fl
     """The rho in [0, max_rho] minimising mean cross-entropy of softmax(logits + rho * step).
 
     The loss is convex in rho, so bisection on its derivative finds the minimiser (to `tol`):
-    0 when the step does not descend, max_rho when the loss still falls there.
+    0 when the step does not descend (or is not finite: a diverged member adds nothing), max_rho when the loss
+    still falls there.
     """
     if not max_rho > 0:
         raise ValueError(f"max_rho must be positive, got {max_rho}")
@@ -119,7 +120,7 @@ def line_search(logits: np.ndarray, step: np.ndarray, y: np.ndarray, max_rho: fl
     if z.ndim != 2 or d.shape != z.shape or labels.shape != (z.shape[0],) or z.shape[0] == 0:
         raise ValueError(f"need logits and step shaped (n, C) with n ≥ 1 and labels (n,), got "
                          f"{z.shape}, {d.shape}, {labels.shape}")
-    if _slope(z, d, labels, 0.0) >= 0:
+    if not (np.isfinite(z).all() and np.isfinite(d).all()) or not _slope(z, d, labels, 0.0) < 0:
         return 0.0
     if _slope(z, d, labels, max_rho) <= 0:
         return float(max_rho)

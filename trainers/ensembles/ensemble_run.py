@@ -23,7 +23,7 @@ from trainers.ensembles.settings import METHOD_LABELS, EnsembleSettings, validat
 from trainers.ensembles.snapshot import cycle_bounds, snapshot, snapshot_epochs
 from trainers.ensembles.stored_members import candidates, load_members
 from trainers.errors import ConfigError, TuneLabError
-from trainers.events import NullSink, RunControl, Sink
+from trainers.events import NullSink, RunControl, Sink, StopRequested
 from trainers.run_setup import torch_threads, trial_summary
 from trainers.store import TrialStore
 
@@ -79,7 +79,7 @@ def _run(settings: EnsembleSettings, cfg: RunConfig | None, sink: Sink, control:
             if settings.trains:
                 epochs = snapshot_epochs(base.train.epochs, count) if settings.method == "snapshot" else base.train.epochs
                 sink.emit(EnsembleStarted(trial_id, settings.method, tuple(member_label(k) for k in range(count)),
-                                          epochs, planned_vectorised(base, settings, data)))
+                                          epochs, planned_vectorised(base, settings, data, device)))
                 new = TRAINERS[settings.method](base, data, settings, device, sink=sink, control=control)
                 members, combiner, weights = new.members, new.combiner, new.weights
                 notes += new.notes
@@ -93,10 +93,12 @@ def _run(settings: EnsembleSettings, cfg: RunConfig | None, sink: Sink, control:
                 recipe = EnsembleRecipe(settings.method, combiner, members, weights, data.input_shape,
                                         data.num_classes, list(data.class_names), dataclasses.asdict(base.data),
                                         info={"trial_id": trial_id})
-                scored = scored_ensemble(recipe, data, device, settings.stacking_folds)
+                scored = scored_ensemble(recipe, data, device, settings.folds, control)
             else:
                 notes.append(f"only {len(members)} member(s): an ensemble needs at least two")
                 status = "stopped" if status == "stopped" else "failed"
+    except StopRequested:
+        status, notes = "stopped", ["stopped by request while scoring the members"] + notes
     except TuneLabError as exc:
         status, notes = "failed", [str(exc)] + notes
     except torch.OutOfMemoryError:

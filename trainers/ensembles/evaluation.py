@@ -9,12 +9,13 @@ import numpy as np
 import torch
 
 from trainers.data.bundle import DatasetBundle
-from trainers.ensembles.combine import fit_weights
+from trainers.ensembles.combine import fit_weights, soft_vote
 from trainers.ensembles.ensemble_file import EnsembleRecipe, combine_outputs
 from trainers.ensembles.events import MemberScore
 from trainers.ensembles.member_models import labels, member_module, outputs, softmax
 from trainers.ensembles.scoring import SplitProbs, diversity, gains, score
-from trainers.ensembles.stacking import stack
+from trainers.ensembles.stacking import stack, stratified_folds
+from trainers.events import RunControl
 
 
 @dataclass
@@ -27,19 +28,23 @@ class Scored:
     diversity_split: str
 
 
-def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.device, folds: int) -> Scored:
+def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.device, folds: int,
+                    control: RunControl | None = None) -> Scored:
     """Fits what the method fits (weights, the stacking meta-learner) on validation, then scores everyone.
 
-    Stacking's validation score is out-of-fold (each sample predicted by a meta-learner that did not see it);
-    its test score comes from the meta-learner fitted on all of validation. The test split is never fitted on."""
+    The validation scores of what is fitted on validation are out-of-fold (each sample predicted by weights or a
+    meta-learner fitted without its fold), so they are not flattered by the fit; the test score and the file use
+    the fit on all of validation. The test split is never fitted on."""
     modules = [member_module(m, recipe.input_shape, recipe.num_classes, device) for m in recipe.members]
     y_val, y_test = labels(data.val), labels(data.test)
     assert y_val is not None
-    out_val = np.stack([outputs(m, data.val, device) for m in modules])
-    out_test = np.stack([outputs(m, data.test, device) for m in modules]) if data.test is not None else None
+    out_val = np.stack([outputs(m, data.val, device, control) for m in modules])
+    out_test = np.stack([outputs(m, data.test, device, control) for m in modules]) if data.test is not None else None
     if recipe.method == "weighted":
         recipe.weights = fit_weights(softmax(out_val), y_val).tolist()
-    if recipe.combiner == "stacking":
+        whole = SplitProbs(out_of_fold_weighted(softmax(out_val), y_val, folds),
+                           combine_outputs(recipe, out_test) if out_test is not None else None)
+    elif recipe.combiner == "stacking":
         st = stack(softmax(out_val), y_val, softmax(out_test) if out_test is not None else None,
                    recipe.num_classes, folds=folds)
         recipe.meta = st.meta.to_state()
@@ -54,6 +59,15 @@ def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.d
     spread, split = diversity([SplitProbs(softmax(v), softmax(t) if t is not None else None)
                                for v, t in zip(out_val, out_test if out_test is not None else [None] * len(modules))])
     return Scored(recipe, rows, ensemble, gains(rows, ensemble), spread, split)
+
+
+def out_of_fold_weighted(probs: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
+    """The weighted average of each validation sample with weights fitted on the other folds."""
+    out = np.empty(probs.shape[1:])
+    for fold in stratified_folds(y, folds):
+        rest = np.setdiff1d(np.arange(len(y)), fold)
+        out[fold] = soft_vote(probs[:, fold], fit_weights(probs[:, rest], y[rest]))
+    return out
 
 
 def _member_probs(recipe: EnsembleRecipe, out_val: np.ndarray, out_test: np.ndarray | None) -> list[SplitProbs]:

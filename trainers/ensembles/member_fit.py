@@ -13,15 +13,20 @@ from trainers.ensembles.stacked_models import VMAPPABLE
 from trainers.events import RunControl, Sink
 
 
-def can_vectorise(cfg: RunConfig, data: DatasetBundle, members: int) -> bool:
-    """Several members of a family vmap can batch, on a training split held in memory."""
+def can_vectorise(cfg: RunConfig, data: DatasetBundle, members: int, device: torch.device | None = None) -> bool:
+    """Several members of a family vmap can batch, on a training split held in memory, with nothing that would
+    make a member trained together differ from the same member trained alone: reduce-on-plateau (it lowers one
+    member's rate on its own validation loss, and stacked members share one rate) and mixed precision (the
+    ordinary loop's autocast and gradient scaler) train one after another."""
+    if cfg.schedule.name == "plateau" or (cfg.train.amp and device is not None and device.type == "cuda"):
+        return False
     return members > 1 and cfg.model.family in VMAPPABLE and data.train.in_memory
 
 
 def fit_members(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device, *,
                 sink: Sink, control: RunControl, vectorise: bool, first: int = 0) -> list[FittedMember]:
     """One FittedMember per plan (fewer when a stop request ended the series early)."""
-    if vectorise and can_vectorise(cfg, data, len(plans)):
+    if vectorise and can_vectorise(cfg, data, len(plans), device):
         return fit_stacked(cfg, data, plans, device, sink=sink, control=control, first=first)
     if all(p.plain for p in plans):
         return fit_one_by_one(cfg, data, plans, device, sink=sink, control=control, first=first)

@@ -12,6 +12,7 @@ from torch import nn
 from trainers.config import ModelConfig
 from trainers.data.bundle import Split, iter_batches
 from trainers.errors import ModelError
+from trainers.events import RunControl
 from trainers.models import build_model
 
 
@@ -38,10 +39,15 @@ def member_module(member: Member, input_shape: tuple[int, ...], num_classes: int
 
 
 @torch.no_grad()
-def outputs(model: nn.Module, split: Split, device: torch.device, batch: int = 1024) -> np.ndarray:
-    """Raw outputs (logits) for every sample of the split, in order, as float64."""
-    gen = torch.Generator()
-    parts = [model(xb).double().cpu() for xb, _ in iter_batches(split, batch, shuffle=False, gen=gen, device=device)]
+def outputs(model: nn.Module, split: Split, device: torch.device, control: RunControl | None = None,
+            batch: int = 1024) -> np.ndarray:
+    """Raw outputs (logits) for every sample of the split, in order, as float64. A stop request is honoured
+    between batches (StopRequested)."""
+    parts = []
+    for xb, _ in iter_batches(split, batch, shuffle=False, gen=torch.Generator(), device=device):
+        if control is not None:
+            control.checkpoint()
+        parts.append(model(xb).double().cpu())
     if not parts:
         return np.zeros((0, 0))
     return torch.cat(parts).numpy()

@@ -35,8 +35,17 @@ def member_label(k: int) -> str:
     return f"member {k + 1}"
 
 
-def planned_vectorised(cfg: RunConfig, settings: EnsembleSettings, data: DatasetBundle) -> bool:
-    return settings.method == "bagging" and settings.vectorise and can_vectorise(cfg, data, settings.members)
+def planned_vectorised(cfg: RunConfig, settings: EnsembleSettings, data: DatasetBundle, device: torch.device) -> bool:
+    return settings.method == "bagging" and settings.vectorise and can_vectorise(cfg, data, settings.members, device)
+
+
+def _unusable(k: int, fitted: FittedMember, train_outputs: np.ndarray | None) -> str:
+    """Why a boosting member cannot join (it diverged, or predicts non-numbers), or ""."""
+    if fitted.status == "diverged" and fitted.best_epoch is None:
+        return f"boosting stopped at {member_label(k)}: it diverged ({fitted.message})"
+    if train_outputs is not None and not np.isfinite(train_outputs).all():
+        return f"boosting stopped at {member_label(k)}: its outputs are not finite numbers"
+    return ""
 
 
 def _as_members(cfg: RunConfig, fitted: list[FittedMember], first: int = 0) -> list[Member]:
@@ -89,7 +98,14 @@ def adaboost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, de
             out.stopped = True
             break
         member = Member(member_label(k), None, cfg.model, fitted.state)
-        wrong = outputs(member_module(member, data.input_shape, classes, device), data.train, device).argmax(1) != y
+        train_out = None if _unusable(k, fitted, None) else outputs(
+            member_module(member, data.input_shape, classes, device), data.train, device, control)
+        why = _unusable(k, fitted, train_out)
+        if why:
+            out.notes.append(why)
+            break
+        assert train_out is not None
+        wrong = train_out.argmax(1) != y
         step = samme_step(weights, wrong, classes, settings.boost_rate)
         if step.stop == STOP_CHANCE:
             out.notes.append(f"boosting stopped at {member_label(k)}: its weighted training error "
@@ -125,10 +141,15 @@ def gradient_boost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettin
             break
         member = Member(member_label(k), None, cfg.model, fitted.state)
         module = member_module(member, data.input_shape, data.num_classes, device)
-        step = outputs(module, data.train, device)
+        step = None if _unusable(k, fitted, None) else outputs(module, data.train, device, control)
+        why = _unusable(k, fitted, step)
+        if why:
+            out.notes.append(why)
+            break
+        assert step is not None
         rho = settings.boost_rate * line_search(logits, step, y)
         logits += rho * step
-        val_logits += rho * outputs(module, data.val, device)
+        val_logits += rho * outputs(module, data.val, device, control)
         out.members.append(member)
         out.weights.append(float(rho))  # type: ignore[union-attr]
         out.statuses.append(fitted.status)

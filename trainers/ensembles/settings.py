@@ -32,8 +32,8 @@ class EnsembleSettings(SettingsMixin):
     members: int = _f(5, "members to train (bagging, boosting) or cycles (snapshot)", lo=2, hi=50)
     boost_rate: float = _f(1.0, "boosting: shrinks each member's weight (AdaBoost) or step (gradient boosting)",
                            lo=0, hi=10, lo_open=True)
-    vectorise: bool = _f(True, "train members of one architecture together as one vectorised model")
-    stacking_folds: int = _f(5, "stacking: folds of the validation split for the meta-learner's own score",
+    vectorise: bool = _f(True, "bagging: train the members together as one vectorised model")
+    folds: int = _f(5, "weighted, stacking: folds of the validation split for their out-of-fold validation score",
                              lo=2, hi=20)
 
     @property

@@ -94,7 +94,7 @@ def fit_stacked(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], de
                     plain = loss if t.label_smoothing == 0 and weights is None else F.cross_entropy(
                         out.detach().flatten(0, 1), yb.flatten(), reduction="none").view(len(plans), -1).mean(1)
                 if t.l1 > 0:
-                    loss = loss + t.l1 * sum(w.abs().flatten(1).sum(1) for w in stacked.l1_weights())
+                    loss = loss + t.l1 * stacked.l1_penalty()
                 optimizer.zero_grad(set_to_none=True)
                 loss.sum().backward()
                 if t.grad_clip > 0:
@@ -110,7 +110,11 @@ def fit_stacked(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], de
             tracker.stop_all(f"stopped by request at epoch {epoch}")
             break
         stacked.train(False)
-        val_loss, val_acc = _evaluate(stacked, data, batch, val_targets)
+        try:
+            val_loss, val_acc = _evaluate(stacked, data, batch, val_targets, control)
+        except StopRequested:
+            tracker.stop_all(f"stopped by request at epoch {epoch}")
+            break
         train_loss = (loss_sum / max(1, seen)).tolist()
         train_acc = None if regression else (correct / max(1, seen)).tolist()
         tracker.check_finite(train_loss, epoch)
@@ -145,8 +149,8 @@ def _clip_each(params: list[torch.Tensor], max_norm: float, k: int) -> None:
 
 
 @torch.no_grad()
-def _evaluate(stacked: StackedModels, data: DatasetBundle, batch: int,
-              val_targets: torch.Tensor | None) -> tuple[list[float], list[float] | None]:
+def _evaluate(stacked: StackedModels, data: DatasetBundle, batch: int, val_targets: torch.Tensor | None,
+              control: RunControl) -> tuple[list[float], list[float] | None]:
     """Each member's validation loss (cross-entropy, or squared error to its targets) and accuracy."""
     val = data.val
     assert val.x is not None and val.y is not None
@@ -154,6 +158,7 @@ def _evaluate(stacked: StackedModels, data: DatasetBundle, batch: int,
     loss = torch.zeros(stacked.k, dtype=torch.float64, device=val.x.device)
     correct = torch.zeros(stacked.k, dtype=torch.float64, device=val.x.device)
     for i in range(0, len(val), size):
+        control.checkpoint()  # a stop or pause is honoured during long evaluations too
         out = stacked.shared(val.x[i:i + size]).float()
         y = val.y[i:i + size]
         if val_targets is not None:
@@ -167,7 +172,8 @@ def _evaluate(stacked: StackedModels, data: DatasetBundle, batch: int,
 
 
 class _Plateau:
-    """Reduce-on-plateau for a group sharing one learning rate: it follows the members' mean validation loss."""
+    """Reduce-on-plateau for a member trained on its own here (a boosting member): as the ordinary loop's, on its
+    validation loss. Groups of members never use it: they share one rate (trainers/ensembles/member_fit.py)."""
 
     def __init__(self, cfg: RunConfig) -> None:
         self.cfg = cfg

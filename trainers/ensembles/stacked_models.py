@@ -14,6 +14,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from trainers.config import OptimConfig
 from trainers.ensembles.layer_program import layer_program, run_program
+from trainers.loop import train_mode
 from trainers.optim import decayed_names, named_groups, optimizer_for_groups
 
 # Families whose forward pass runs under vmap (plain layers, batch norm with stacked buffers, dropout with a
@@ -52,7 +53,12 @@ class StackedModels:
         return functional_call(self._base, (p, b), (x,))
 
     def train(self, mode: bool = True) -> None:
-        (self._single or self._base).train(mode)
+        """Training mode as the ordinary loop sets it (frozen batch norms stay in eval mode), or eval mode."""
+        model = self._single or self._base
+        if mode:
+            train_mode(model)
+        else:
+            model.eval()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x: (K, B, ...) a batch per member → (K, B, classes)."""
@@ -91,9 +97,12 @@ class StackedModels:
             else:
                 torch._foreach_add_([w.grad for w in weights], weights, alpha=wd)
 
-    def l1_weights(self) -> list[torch.Tensor]:
-        """The tensors an L1 penalty applies to (a member's weight matrices, not its biases)."""
-        return [self.params[n] for n in self.decay]
+    def l1_penalty(self) -> torch.Tensor:
+        """Each member's L1 norm of its weight matrices (not its biases), shape (K,)."""
+        weights = [self.params[n] for n in self.decay]
+        if self._single is not None:
+            return sum(w.abs().sum() for w in weights).view(1)  # type: ignore[union-attr]
+        return sum(w.abs().flatten(1).sum(1) for w in weights)  # type: ignore[return-value]
 
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's state dict (CPU copies), loadable into the architecture it came from."""
