@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from app.ensembles import EnsembleTab
+from app.gui_thread_gc import collect_on_gui_thread
 from app.history import HistoryTab
 from app.recent_files import recent_configs, remember_config
 from app.tabs.lr_finder_tab import LrFinderTab
@@ -33,6 +34,7 @@ PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "g
 class MainWindow(QMainWindow):
     def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        collect_on_gui_thread()  # worker threads must never destroy Qt objects: see app/gui_thread_gc.py
         self.config_path: Path | None = None
         self._close_after_run = False
         self.training = TrainingTab(store_url)

@@ -74,12 +74,13 @@ def test_members_trained_together_match_members_trained_one_after_another(digits
     from trainers.ensembles.member_fit import fit_members
     from trainers.ensembles.member_plan import MemberPlan
 
-    # max pooling is left out: where a window holds equal values, batched and plain pooling may send the gradient
-    # to different (equally valid) positions, which Adam then amplifies
-    for model in ({"model.family": "mlp", "model.batch_norm": True},
-                  {"model.family": "cnn", "model.cnn_channels": 8, "model.pooling": "avg"}):
-        cfg = RunConfig().replace(**{"train.epochs": 2, "model.dropout": 0.0, "optim.weight_decay": 1e-3,
-                                     "train.grad_clip": 1.0, **model})
+    # dropout is on (members draw their masks from their own streams, as alone); max pooling is left out: where
+    # a window holds equal values, batched and plain pooling may send the gradient to different (equally valid)
+    # positions, which Adam then amplifies
+    for model in ({"model.family": "mlp", "model.batch_norm": True, "model.dropout": 0.2},
+                  {"model.family": "cnn", "model.cnn_channels": 8, "model.pooling": "avg", "model.dropout": 0.3}):
+        cfg = RunConfig().replace(**{"train.epochs": 2, "optim.weight_decay": 1e-3, "train.grad_clip": 1.0,
+                                     **model})
         n = len(digits.train)
         gen = torch.Generator().manual_seed(0)
         plans = [MemberPlan(k, torch.randint(0, n, (n,), generator=gen)) for k in range(3)]
@@ -90,7 +91,7 @@ def test_members_trained_together_match_members_trained_one_after_another(digits
             assert (a.status, a.epochs_run, a.best_epoch) == (b.status, b.epochs_run, b.best_epoch)
             assert a.state.keys() == b.state.keys()
             for name in a.state:
-                torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-4, atol=1e-5, msg=name)
+                torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-3, atol=1e-4, msg=name)
         assert not torch.equal(together[0].state["head.weight"], together[1].state["head.weight"])  # 3 members
 
 

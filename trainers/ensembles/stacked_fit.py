@@ -38,11 +38,13 @@ def fit_stacked(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], de
     n_all = len(train)
     rows = torch.stack([p.indices if p.indices is not None else torch.arange(n_all) for p in plans]).to(device)
     n = rows.shape[1]
-    models = []
+    models, streams = [], []
     for p in plans:
         torch.manual_seed(p.seed)  # as the ordinary loop builds a member: same seed, same initial weights
         models.append(build_model(cfg.model, data.input_shape, data.num_classes).to(device))
+        streams.append(torch.get_rng_state())  # where that member's dropout masks would come from
     stacked = StackedModels(models)
+    stacked.follow_streams(streams)
     optimizer = stacked.optimizer(cfg.optim)
     gens = [torch.Generator().manual_seed(p.seed) for p in plans]
     weights = _stack_or_none([p.weights for p in plans], device)

@@ -7,13 +7,14 @@ With K = 1 the model is called directly (any architecture works, vmap or not).
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from trainers.config import OptimConfig
-from trainers.ensembles.layer_program import layer_program, run_program
+from trainers.ensembles.layer_program import layer_program, run_program, sample_shapes
 from trainers.loop import train_mode
 from trainers.optim import decayed_names, named_groups, optimizer_for_groups
 
@@ -41,13 +42,37 @@ class StackedModels:
         self._base = copy.deepcopy(models[0]).to("meta")  # the architecture only: weights come from the stacks
         self._program = layer_program(self._base)
         self._names = (tuple(self.params), tuple(self.buffers))
-        # each member draws its own dropout mask, as separate models would
+        self._streams: list[torch.Generator] | None = None  # each member's own random stream, for dropout masks
+        self._masked: Callable | None = None
+        # without a program (or streams), vmap draws a dropout mask per member itself
         self._each = vmap(self._call, randomness="different")
         self._shared = vmap(self._call, in_dims=(0, 0, None), randomness="different")
 
-    def _call(self, params: tuple, buffers: tuple, x: torch.Tensor) -> torch.Tensor:
+    def follow_streams(self, states: list[torch.Tensor]) -> None:
+        """Draw member k's dropout masks from a generator in state states[k]: the state of the global generator
+        after member k was built, which is where its ordinary training run would draw them from."""
+        if self._single is None:
+            self._streams = [torch.Generator().set_state(state) for state in states]
+
+    def _masks(self, x: torch.Tensor) -> tuple[tuple[str, ...], tuple[torch.Tensor, ...]]:
+        """This batch's dropout masks, (K, B, ...) per site, drawn member by member as F.dropout draws them."""
+        program = self._program
+        if program is None or not program.dropout or self._streams is None or not self._base.training:
+            return (), ()
+        if any(site.shape is None for site in program.dropout):
+            sample_shapes(program, self._base, tuple(x.shape[2:]))
+        masks = []
+        for site in program.dropout:  # each stream still draws its sites in forward order
+            mask = torch.empty((self.k, x.shape[1], *site.shape))  # type: ignore[misc]
+            for k, gen in enumerate(self._streams):
+                mask[k].bernoulli_(1 - site.p, generator=gen)
+            masks.append(mask.div_(1 - site.p).to(x.device))
+        return tuple(site.key for site in program.dropout), tuple(masks)
+
+    def _call(self, params: tuple, buffers: tuple, x: torch.Tensor, mask_keys: tuple = ()) -> torch.Tensor:
         # tuples rather than dicts: vmap flattens its inputs on every call, and tuples flatten fastest
-        p, b = dict(zip(self._names[0], params)), dict(zip(self._names[1], buffers))
+        p = dict(zip(self._names[0], params))
+        b = dict(zip(self._names[1] + mask_keys, buffers))
         if self._program is not None:
             return run_program(self._program, p, b, x)
         return functional_call(self._base, (p, b), (x,))
@@ -64,7 +89,12 @@ class StackedModels:
         """x: (K, B, ...) a batch per member → (K, B, classes)."""
         if self._single is not None:
             return self._single(x[0]).unsqueeze(0)
-        return self._each(tuple(self.params.values()), tuple(self.buffers.values()), x)
+        keys, masks = self._masks(x)
+        if not keys:
+            return self._each(tuple(self.params.values()), tuple(self.buffers.values()), x)
+        if self._masked is None:  # the sites never change: one vmapped function for every batch
+            self._masked = vmap(lambda p, b, xb: self._call(p, b, xb, keys), randomness="different")
+        return self._masked(tuple(self.params.values()), tuple(self.buffers.values()) + masks, x)
 
     def shared(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, ...) one batch every member sees (evaluation) → (K, B, classes)."""
