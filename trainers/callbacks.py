@@ -28,6 +28,13 @@ def resolve_mode(monitor: str, mode: str) -> str:
     return "max" if monitor.endswith("acc") else "min"
 
 
+def improves(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether `value` beats `best` (none yet: it does) by more than min_delta, in the direction `mode` says."""
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
 class ScheduleCallback(Callback):
     """Sets the learning rate before every batch from the pure schedule functions; for reduce-on-plateau
     it also watches the validation loss (the training loss when there is no validation split)."""
@@ -109,11 +116,7 @@ class BestTracker(Callback):
         self.improved = False
 
     def _better(self, value: float) -> bool:
-        if self.best_value is None:
-            return True
-        if self.mode == "min":
-            return value < self.best_value - self.min_delta
-        return value > self.best_value + self.min_delta
+        return improves(value, self.best_value, self.mode, self.min_delta)
 
     def after_epoch(self, learner: Learner) -> None:
         value = metric_value(learner, self.monitor)

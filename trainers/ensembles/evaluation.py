@@ -40,24 +40,25 @@ def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.d
     assert y_val is not None
     out_val = np.stack([outputs(m, data.val, device, control) for m in modules])
     out_test = np.stack([outputs(m, data.test, device, control) for m in modules]) if data.test is not None else None
+    probs_val = softmax(out_val)  # each member's class probabilities, computed once
+    probs_test = softmax(out_test) if out_test is not None else None
     if recipe.method == "weighted":
-        recipe.weights = fit_weights(softmax(out_val), y_val).tolist()
-        whole = SplitProbs(out_of_fold_weighted(softmax(out_val), y_val, folds),
+        recipe.weights = fit_weights(probs_val, y_val).tolist()
+        whole = SplitProbs(out_of_fold_weighted(probs_val, y_val, folds),
                            combine_outputs(recipe, out_test) if out_test is not None else None)
     elif recipe.combiner == "stacking":
-        st = stack(softmax(out_val), y_val, softmax(out_test) if out_test is not None else None,
-                   recipe.num_classes, folds=folds)
+        st = stack(probs_val, y_val, probs_test, recipe.num_classes, folds=folds)
         recipe.meta = st.meta.to_state()
         whole = SplitProbs(st.val_proba, st.test_proba)
     else:
         whole = SplitProbs(combine_outputs(recipe, out_val),
                            combine_outputs(recipe, out_test) if out_test is not None else None)
-    each = _member_probs(recipe, out_val, out_test)
+    own = [SplitProbs(v, probs_test[k] if probs_test is not None else None) for k, v in enumerate(probs_val)]
+    each = _stage_probs(recipe, out_val, out_test) if recipe.combiner == "logit-sum" else own
     weights = recipe.weights or [None] * len(modules)
     rows = [score(m.label, m.trial_id, w, p, y_val, y_test) for m, w, p in zip(recipe.members, weights, each)]
     ensemble = score("ensemble", None, None, whole, y_val, y_test)
-    spread, split = diversity([SplitProbs(softmax(v), softmax(t) if t is not None else None)
-                               for v, t in zip(out_val, out_test if out_test is not None else [None] * len(modules))])
+    spread, split = diversity(own)
     return Scored(recipe, rows, ensemble, gains(rows, ensemble), spread, split)
 
 
@@ -70,11 +71,8 @@ def out_of_fold_weighted(probs: np.ndarray, y: np.ndarray, folds: int) -> np.nda
     return out
 
 
-def _member_probs(recipe: EnsembleRecipe, out_val: np.ndarray, out_test: np.ndarray | None) -> list[SplitProbs]:
-    """Each member's own probabilities; for gradient boosting, the ensemble up to each member (a stage)."""
-    if recipe.combiner != "logit-sum":
-        return [SplitProbs(softmax(v), softmax(out_test[k]) if out_test is not None else None)
-                for k, v in enumerate(out_val)]
+def _stage_probs(recipe: EnsembleRecipe, out_val: np.ndarray, out_test: np.ndarray | None) -> list[SplitProbs]:
+    """Gradient boosting's members are stages: the ensemble up to and including each member."""
     w = np.asarray(recipe.weights, dtype=np.float64)[:, None, None]
     val = np.cumsum(w * out_val, axis=0)
     test = np.cumsum(w * out_test, axis=0) if out_test is not None else None

@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from trainers.callbacks import improves
 from trainers.config import RunConfig
 from trainers.ensembles.member_plan import FittedMember
 from trainers.ensembles.sequential_fit import keeps_best
@@ -61,7 +62,7 @@ class MemberTracker:
             value = self._metric(k, {"val_loss": val_loss, "val_acc": val_acc, "train_loss": train_loss,
                                      "train_acc": train_acc})
             self.epochs_run[k] = epoch
-            if value is not None and math.isfinite(value) and self._better(k, value, es.min_delta):
+            if value is not None and math.isfinite(value) and improves(value, self.best_value[k], self.mode, es.min_delta):
                 self.best_value[k], self.best_epoch[k], self.since_best[k] = value, epoch, 0
                 self.best_state[k] = stacked.member_state(k)
             else:
@@ -84,9 +85,3 @@ class MemberTracker:
     def _metric(self, k: int, metrics: dict[str, list[float] | None]) -> float | None:
         values = metrics.get(self.monitor)
         return values[k] if values is not None else None
-
-    def _better(self, k: int, value: float, min_delta: float) -> bool:
-        best = self.best_value[k]
-        if best is None:
-            return True
-        return value < best - min_delta if self.mode == "min" else value > best + min_delta

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
 from trainers.config import RunConfig
 from trainers.data.bundle import DatasetBundle
@@ -39,13 +40,24 @@ def planned_vectorised(cfg: RunConfig, settings: EnsembleSettings, data: Dataset
     return settings.method == "bagging" and settings.vectorise and can_vectorise(cfg, data, settings.members, device)
 
 
-def _unusable(k: int, fitted: FittedMember, train_outputs: np.ndarray | None) -> str:
-    """Why a boosting member cannot join (it diverged, or predicts non-numbers), or ""."""
+def _boost_member(cfg: RunConfig, data: DatasetBundle, plan: MemberPlan, k: int, device: torch.device, sink: Sink,
+                  control: RunControl, out: NewMembers) -> tuple[Member, FittedMember, nn.Module, np.ndarray] | None:
+    """Train boosting member k alone; its module and training-split outputs, or None when boosting must end here
+    (a stop request, or a member that diverged or predicts non-numbers: it is never kept; the note says why)."""
+    fitted = fit_members(cfg, data, [plan], device, sink=sink, control=control, vectorise=False, first=k)[0]
+    if fitted.status == "stopped":
+        out.stopped = True
+        return None
     if fitted.status == "diverged" and fitted.best_epoch is None:
-        return f"boosting stopped at {member_label(k)}: it diverged ({fitted.message})"
-    if train_outputs is not None and not np.isfinite(train_outputs).all():
-        return f"boosting stopped at {member_label(k)}: its outputs are not finite numbers"
-    return ""
+        out.notes.append(f"boosting stopped at {member_label(k)}: it diverged ({fitted.message})")
+        return None
+    member = Member(member_label(k), None, cfg.model, fitted.state)
+    module = member_module(member, data.input_shape, data.num_classes, device)
+    train_out = outputs(module, data.train, device, control)
+    if not np.isfinite(train_out).all():
+        out.notes.append(f"boosting stopped at {member_label(k)}: its outputs are not finite numbers")
+        return None
+    return member, fitted, module, train_out
 
 
 def _as_members(cfg: RunConfig, fitted: list[FittedMember], first: int = 0) -> list[Member]:
@@ -93,18 +105,10 @@ def adaboost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, de
     out = NewMembers([], "hard", [])
     for k in range(settings.members):
         plan = MemberPlan(cfg.train.seed + k, weights=torch.as_tensor(weights * n, dtype=torch.float32))
-        fitted = fit_members(cfg, data, [plan], device, sink=sink, control=control, vectorise=False, first=k)[0]
-        if fitted.status == "stopped":
-            out.stopped = True
+        trained = _boost_member(cfg, data, plan, k, device, sink, control, out)
+        if trained is None:
             break
-        member = Member(member_label(k), None, cfg.model, fitted.state)
-        train_out = None if _unusable(k, fitted, None) else outputs(
-            member_module(member, data.input_shape, classes, device), data.train, device, control)
-        why = _unusable(k, fitted, train_out)
-        if why:
-            out.notes.append(why)
-            break
-        assert train_out is not None
+        member, fitted, _module, train_out = trained
         wrong = train_out.argmax(1) != y
         step = samme_step(weights, wrong, classes, settings.boost_rate)
         if step.stop == STOP_CHANCE:
@@ -135,18 +139,10 @@ def gradient_boost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettin
     for k in range(settings.members):
         plan = MemberPlan(cfg.train.seed + k, targets=torch.as_tensor(gb_residual(logits, y), dtype=torch.float32),
                           val_targets=torch.as_tensor(gb_residual(val_logits, y_val), dtype=torch.float32))
-        fitted = fit_members(cfg, data, [plan], device, sink=sink, control=control, vectorise=False, first=k)[0]
-        if fitted.status == "stopped":
-            out.stopped = True
+        trained = _boost_member(cfg, data, plan, k, device, sink, control, out)
+        if trained is None:
             break
-        member = Member(member_label(k), None, cfg.model, fitted.state)
-        module = member_module(member, data.input_shape, data.num_classes, device)
-        step = None if _unusable(k, fitted, None) else outputs(module, data.train, device, control)
-        why = _unusable(k, fitted, step)
-        if why:
-            out.notes.append(why)
-            break
-        assert step is not None
+        member, fitted, module, step = trained
         rho = settings.boost_rate * line_search(logits, step, y)
         logits += rho * step
         val_logits += rho * outputs(module, data.val, device, control)
