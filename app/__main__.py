@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_self_test()
     if args[0] in ("-h", "--help"):
         print(GUI_USAGE)
-    from trainers.cli import main as cli_main
+    from trainers.cli.main import main as cli_main
     return cli_main(args)
 
 

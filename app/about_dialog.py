@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
 from app.about_info import (APP_LICENCE, bundled_data_licences, component_rows, device_line,
                             licence_texts_folder, python_version, qt_versions)
 from resources import resource_path
-from trainers.version import VERSION
+from trainers.spec.version import VERSION
 
 DETECTING = "detecting…"
 POLL_MS = 100

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPus
 
 from app.earlier_box import EarlierBox
 from app.forms.settings_table_form import SettingsTableForm
-from app.run_panel import show_message
-from app.tabs.training_tab import TrainingTab
+from app.training.run_panel import show_message
+from app.training.training_tab import TrainingTab
 from app.worker import JobOutcome, one_line
 from app.worker_host import WorkerHost
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 
 
 def push_button(text: str, tooltip: str) -> QPushButton:

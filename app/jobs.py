@@ -10,10 +10,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from trainers.config import RunConfig
-from trainers.ensembles.settings import EnsembleSettings
-from trainers.events import RunControl, Sink
-from trainers.range_test_settings import RangeTestSettings
+from trainers.spec.config import RunConfig
+from trainers.spec.ensemble_settings import EnsembleSettings
+from trainers.spec.events import RunControl, Sink
+from trainers.spec.lr_finder_settings import RangeTestSettings
 
 from app.worker import Job
 
@@ -77,7 +77,7 @@ def stored_range_tests(store_url: str | None = None) -> list[tuple[int, str]]:
 
 
 def stored_range_test(trial_id: int, store_url: str | None = None) -> Any:
-    """One stored range test as a trainers.events.RangeTestResult."""
+    """One stored range test as a trainers.spec.events.RangeTestResult."""
     from trainers.api import TrialStore, load_range_test
     with TrialStore(store_url) as store:
         return load_range_test(store, trial_id)
@@ -91,7 +91,7 @@ def stored_ensembles(store_url: str | None = None) -> list[tuple[int, str]]:
 
 
 def stored_ensemble(trial_id: int, store_url: str | None = None) -> Any:
-    """One stored ensemble's table as a trainers.ensembles.events.EnsembleResult."""
+    """One stored ensemble's table as a trainers.spec.ensemble_events.EnsembleResult."""
     from trainers.api import TrialStore, load_ensemble_result
     with TrialStore(store_url) as store:
         return load_ensemble_result(store, trial_id)

@@ -12,10 +12,10 @@ from app.ensembles import EnsembleTab
 from app.gui_thread_gc import collect_on_gui_thread
 from app.history import HistoryTab
 from app.recent_files import recent_configs, remember_config
-from app.tabs.lr_finder_tab import LrFinderTab
-from app.tabs.training_tab import TrainingTab
-from trainers.config import RunConfig, load_config, save_config
-from trainers.errors import ConfigError
+from app.lr_finder.lr_finder_tab import LrFinderTab
+from app.training.training_tab import TrainingTab
+from trainers.spec.config import RunConfig, load_config, save_config
+from trainers.spec.errors import ConfigError
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
 # One job at a time: what the other tab says while one runs.

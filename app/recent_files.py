@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from trainers.paths import data_dir
+from trainers.spec.paths import data_dir
 
 MAX_RECENT = 8
 _KEY = "recent_configs"

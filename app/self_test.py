@@ -32,7 +32,7 @@ def _check(db: Path) -> str:
 
     from app.launch import make_application
     from app.main_window import MainWindow
-    from trainers.config import RunConfig
+    from trainers.spec.config import RunConfig
     from trainers.api import TrialStore
 
     t0 = time.perf_counter()

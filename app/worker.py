@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from trainers.events import RunControl, Sink
+from trainers.spec.events import RunControl, Sink
 
 FLUSH_INTERVAL_S = 0.05
 
@@ -102,7 +102,7 @@ class EngineWorker(QThread):
 
 def one_line(exc: BaseException) -> str:
     """An exception as one line for a message: a TuneLabError's own words, else the type and first line."""
-    from trainers.errors import TuneLabError
+    from trainers.spec.errors import TuneLabError
     text = str(exc).strip().splitlines()
     if isinstance(exc, TuneLabError) and text:
         return text[0]

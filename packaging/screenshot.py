@@ -28,8 +28,8 @@ def main() -> int:
     from app.jobs import warm_up_engine
     from app.launch import make_application
     from app.main_window import MainWindow
-    from trainers.config import RunConfig
-    from trainers.events import EpochEnded
+    from trainers.spec.config import RunConfig
+    from trainers.spec.events import EpochEnded
 
     app = make_application()
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,8 +86,8 @@ def main() -> int:
 
 def shoot_ensembles(app, window, out: Path) -> None:
     """Bagging five default MLPs (trained together) with the Training tab's config, then the results."""
-    from trainers.config import RunConfig
-    from trainers.ensembles.settings import EnsembleSettings
+    from trainers.spec.config import RunConfig
+    from trainers.spec.ensemble_settings import EnsembleSettings
 
     window.training.form.set_config(RunConfig().replace(**{"train.threads": 1}))
     tab = window.ensembles
@@ -121,7 +121,7 @@ def shoot_history(app, window, store_url: str, out: Path) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from trainers.api import TrialStore, run_training
-    from trainers.config import RunConfig
+    from trainers.spec.config import RunConfig
 
     runs = [{"optim.lr": lr} for lr in (3e-4, 1e-3, 3e-3)] + [
         {"train.epochs": 40, "data.train_fraction": 0.1, "model.dropout": 0.0, "optim.weight_decay": 0.0}]
@@ -142,8 +142,8 @@ def shoot_history(app, window, store_url: str, out: Path) -> None:
 
 
 def shoot_lr_finder(app, window, out: Path) -> None:
-    from trainers.config import RunConfig
-    from trainers.range_test_settings import RangeTestSettings
+    from trainers.spec.config import RunConfig
+    from trainers.spec.lr_finder_settings import RangeTestSettings
 
     window.training.form.set_config(RunConfig())
     tab = window.lr_finder

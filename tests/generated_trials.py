@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 from trainers.store import TrialStore
 from trainers.store.config_key import config_key
 from trainers.store.schema import EpochMetric, Trial

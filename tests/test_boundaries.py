@@ -18,7 +18,7 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_importing_the_engine_loads_no_qt() -> None:
-    loaded = _modules_after("import trainers, trainers.api, trainers.cli, trainers.store, trainers.models")
+    loaded = _modules_after("import trainers, trainers.api, trainers.cli.main, trainers.store, trainers.models")
     assert "torch" in loaded  # the probe really imported the engine
     assert not loaded & set(QT_MODULES)
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.checkpoints import load_checkpoint, save_checkpoint
-from trainers.errors import StoreError
+from trainers.training.checkpoints import load_checkpoint, save_checkpoint
+from trainers.spec.errors import StoreError
 
 
 class _Payload:

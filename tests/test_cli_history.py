@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from test_cli import tunelab
-from trainers.cli import RANK_BY
+from trainers.cli.main import RANK_BY
 from trainers.store import RANK_METRICS
 
 

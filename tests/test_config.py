@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trainers.config import (OPTIMIZER_PARAMS, SECTIONS, RunConfig, coerce, field_specs, load_config, save_config,
+from trainers.spec.config import (OPTIMIZER_PARAMS, SECTIONS, RunConfig, coerce, field_specs, load_config, save_config,
                              validate)
-from trainers.errors import ConfigError
+from trainers.spec.errors import ConfigError
 
 
 @pytest.mark.parametrize("key, value, fragment", [
@@ -155,7 +155,7 @@ def test_batch_norm_needs_two_samples_and_one_cycle_has_its_own_warmup() -> None
 
 
 def test_form_tables_name_real_fields() -> None:
-    from trainers.config import MODEL_FAMILIES, MODEL_PARAMS, SCHEDULE_PARAMS, SCHEDULES
+    from trainers.spec.config import MODEL_FAMILIES, MODEL_PARAMS, SCHEDULE_PARAMS, SCHEDULES
     fields = {s.key for s in field_specs()}
     assert set(MODEL_PARAMS) == set(MODEL_FAMILIES) and set(SCHEDULE_PARAMS) == set(SCHEDULES)
     assert all(f"model.{name}" in fields for names in MODEL_PARAMS.values() for name in names)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from trainers.data import Split, augment_batch, iter_batches, num_batches
 from trainers.data.common import split_indices
 from trainers.data.torchvision_sets import ArrayImages, channel_stats
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 CPU = torch.device("cpu")
 

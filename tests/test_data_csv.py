@@ -11,11 +11,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data import DatasetBundle, load_dataset
 from trainers.data.bundle import as_int_labels
 from trainers.data.splits import stratified_split
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 HEADER = ["height", "colour", "weight", "species"]
 

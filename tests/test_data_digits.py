@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.config import DataConfig, RunConfig
+from trainers.spec.config import DataConfig, RunConfig
 from trainers.data import DatasetBundle, load_dataset, num_batches
-from trainers.data.shapes import planned_steps_per_epoch
+from trainers.spec.shapes import planned_steps_per_epoch
 from trainers.data.digits import read_digits
 
 

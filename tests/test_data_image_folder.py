@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data import DatasetBundle, iter_batches, load_dataset
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 CPU = torch.device("cpu")
 COLOURS = {"blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0)}

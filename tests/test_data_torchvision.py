@@ -10,10 +10,10 @@ import pytest
 import torch
 import torchvision.datasets as tvd
 
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data import iter_batches, load_dataset
-from trainers.errors import DataError
-from trainers.paths import data_dir, default_store_path
+from trainers.spec.errors import DataError
+from trainers.spec.paths import data_dir, default_store_path
 
 from idx_files import IDX_FILES, write_idx
 

@@ -11,9 +11,9 @@ import pytest
 
 import synthetic_curves as sc
 from trainers.api import TrialStore, diagnose, diagnose_trial, run_training
-from trainers.config import RunConfig
-from trainers.diagnosis import LABELS, TITLES, Diagnosis
-from trainers.errors import StoreError
+from trainers.spec.config import RunConfig
+from trainers.diagnosis.diagnose import LABELS, TITLES, Diagnosis
+from trainers.spec.errors import StoreError
 from trainers.store import EpochRecord
 
 SEEDS = range(5)

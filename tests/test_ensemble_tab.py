@@ -19,10 +19,10 @@ from app.ensembles import EnsembleTab
 from app.ensembles import wording as text
 from app.main_window import ENSEMBLE_BUSY, ENSEMBLE_TRAINING_BUSY, MainWindow
 from trainers.api import TrialStore, run_training
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 from trainers.data import load_dataset
-from trainers.ensembles.events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
-from trainers.ensembles.settings import METHODS, EnsembleSettings
+from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
+from trainers.spec.ensemble_settings import METHODS, EnsembleSettings
 from window_helpers import RUN_TIMEOUT_MS, close_while_running, collect, type_into, window_on
 from window_helpers import run_to_end as build
 

@@ -10,15 +10,15 @@ import torch
 
 from trainers.api import (EnsembleSettings, TrialStore, ensemble_candidates, ensemble_trials, export_ensemble,
                           load_ensemble, load_ensemble_result, run_ensemble, run_training)
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 from trainers.data import load_dataset
 from trainers.ensembles.combine import accuracy_and_loss
 from trainers.ensembles.ensemble_file import read_recipe
-from trainers.ensembles.events import EnsembleStarted, MemberProgress
+from trainers.spec.ensemble_events import EnsembleStarted, MemberProgress
 from trainers.ensembles.member_models import labels
 from trainers.ensembles.stacking import out_of_fold_proba, stack_features
-from trainers.errors import ConfigError, StoreError
-from trainers.events import ListSink, RunControl
+from trainers.spec.errors import ConfigError, StoreError
+from trainers.spec.events import ListSink, RunControl
 
 FAST = RunConfig().replace(**{"train.epochs": 3})
 

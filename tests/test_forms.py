@@ -13,8 +13,8 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QWidget
 
 from app.forms import ConfigForm, FieldEditor, format_value
-from trainers.data.shapes import planned_steps_per_epoch
-from trainers.config import (DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS, DataConfig, RunConfig,
+from trainers.spec.shapes import planned_steps_per_epoch
+from trainers.spec.config import (DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS, DataConfig, RunConfig,
                              field_specs, spec)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -339,7 +339,7 @@ def test_steps_per_epoch_without_a_known_shape_is_approximate(qtbot, form: Confi
 
 def test_parameter_count_once_the_engine_is_ready(qtbot, form: ConfigForm, tmp_path: Path) -> None:
     assert form.param_label.text() == "Parameters: —"
-    from trainers.config import ModelConfig
+    from trainers.spec.config import ModelConfig
     from trainers.models import describe_model
     info = describe_model(ModelConfig(), (1, 8, 8), 10)
     form.set_engine_ready()

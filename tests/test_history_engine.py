@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from trainers.api import TrialStore, export_trials, fill_diagnoses, rerun_with_seeds, run_training
-from trainers.config import RunConfig
-from trainers.errors import ConfigError, StoreError
-from trainers.events import ListSink, RunControl
-from trainers.history_view import build_query, history_rows, parse_filter
+from trainers.spec.config import RunConfig
+from trainers.spec.errors import ConfigError, StoreError
+from trainers.spec.events import ListSink, RunControl
+from trainers.trials.ranked_rows import build_query, history_rows, parse_filter
 
 FAST = {"train.epochs": 4, "train.threads": 1}
 

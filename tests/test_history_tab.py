@@ -26,9 +26,9 @@ from app.main_window import RERUN_BUSY, MainWindow
 from generated_trials import fill_store
 from synthetic_curves import overfit
 from trainers.api import TrialStore, run_training
-from trainers.config import RunConfig
-from trainers.events import EpochEnded, FitStarted
-from trainers.run_setup import trial_summary
+from trainers.spec.config import RunConfig
+from trainers.spec.events import EpochEnded, FitStarted
+from trainers.jobs.setup import trial_summary
 from window_helpers import RUN_TIMEOUT_MS, close_while_running, window_on
 
 BASE = {"train.epochs": 4, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}

@@ -11,14 +11,14 @@ import torch
 from torch import nn
 
 from trainers.api import run_training
-from trainers.checkpoints import load_checkpoint
-from trainers.config import RunConfig
+from trainers.training.checkpoints import load_checkpoint
+from trainers.spec.config import RunConfig
 from trainers.data import DatasetBundle
 from trainers.data.common import bundle_from_tensors
-from trainers.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted, ListSink, RunControl
-from trainers.loop import Callback, Learner
+from trainers.spec.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted, ListSink, RunControl
+from trainers.training.loop import Callback, Learner
 from trainers.models import build_model
-from trainers.optim import build_optimizer
+from trainers.training.optim import build_optimizer
 from trainers.store import TrialStore
 
 
@@ -295,7 +295,7 @@ def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
     from torch import nn
 
     from trainers.data import DatasetBundle, Split
-    from trainers.loop import Learner, TrainSettings, train_mode
+    from trainers.training.loop import Learner, TrainSettings, train_mode
 
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
     for p in model[1].parameters():

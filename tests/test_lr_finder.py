@@ -12,16 +12,16 @@ import torch
 from torch import nn
 
 from trainers.api import TrialStore, load_range_test, range_test_trials, run_range_test
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 from trainers.data import load_dataset
-from trainers.errors import ConfigError
-from trainers.events import ListSink, RangeTestResult, RangeTestStarted, RangeTestStep, RunControl
-from trainers.loop import CancelFit, Learner
-from trainers.lr_finder import RangeTestCallback, range_test, sweep_lr
+from trainers.spec.errors import ConfigError
+from trainers.spec.events import ListSink, RangeTestResult, RangeTestStarted, RangeTestStep, RunControl
+from trainers.training.loop import CancelFit, Learner
+from trainers.lr_finder.range_test import RangeTestCallback, range_test, sweep_lr
 from trainers.models import build_model
-from trainers.optim import build_optimizer
-from trainers.range_test_settings import RangeTestSettings
-from trainers.run_setup import settings_from
+from trainers.training.optim import build_optimizer
+from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.training.loop import settings_from
 
 CPU = torch.device("cpu")
 

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app import range_test_text as text
+from app.lr_finder import wording as text
 from app.main_window import RANGE_TEST_BUSY, TRAINING_BUSY, MainWindow
-from app.plots.range_test_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
-from app.tabs.lr_finder_tab import LrFinderTab
-from trainers.config import RunConfig
-from trainers.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
-from trainers.lr_suggest import SUGGESTION_NAMES
-from trainers.range_test_settings import RangeTestSettings
+from app.lr_finder.curve_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
+from app.lr_finder.lr_finder_tab import LrFinderTab
+from trainers.spec.config import RunConfig
+from trainers.spec.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
+from trainers.lr_finder.suggest import SUGGESTION_NAMES
+from trainers.spec.lr_finder_settings import RangeTestSettings
 from window_helpers import RUN_TIMEOUT_MS, close_while_running, collect, type_into, window_on
 from window_helpers import run_to_end as run_test
 

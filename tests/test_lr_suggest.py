@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainers.lr_suggest import (AGREEMENT_FACTOR, SUGGESTION_NAMES, Suggestions, agreement, combine, spreads,
+from trainers.lr_finder.suggest import (AGREEMENT_FACTOR, SUGGESTION_NAMES, Suggestions, agreement, combine, spreads,
                                  suggest)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,7 +247,7 @@ def test_lists_are_accepted_and_short_curves_say_so(end: float) -> None:
 
 
 def test_the_module_loads_neither_torch_nor_qt() -> None:
-    probe = "import trainers.lr_suggest, sys; print('\\n'.join(sys.modules))"
+    probe = "import trainers.lr_finder.suggest, sys; print('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     loaded = {line.split(".")[0] for line in out.stdout.splitlines()}
     assert "trainers" in loaded

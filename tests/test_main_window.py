@@ -14,9 +14,9 @@ from PySide6.QtWidgets import QFileDialog
 from app.ensembles import EnsembleTab
 from app.history import HistoryTab
 from app.main_window import MainWindow
-from app.tabs.lr_finder_tab import LrFinderTab
-from trainers.config import RunConfig
-from trainers.events import BatchEnded, EpochEnded
+from app.lr_finder.lr_finder_tab import LrFinderTab
+from trainers.spec.config import RunConfig
+from trainers.spec.events import BatchEnded, EpochEnded
 from trainers.store import TrialStore
 
 ROOT = Path(__file__).resolve().parents[1]

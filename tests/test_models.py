@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-from trainers.config import MODEL_FAMILIES, TORCHVISION_MODELS, ModelConfig
-from trainers.errors import ModelError
+from trainers.spec.config import MODEL_FAMILIES, TORCHVISION_MODELS, ModelConfig
+from trainers.spec.errors import ModelError
 from trainers.models import (
     ModelInfo,
     build_model,

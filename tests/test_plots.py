@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QPointF, Qt
 
 from app.plots import GrowingBuffer, LivePlot, TrainingPlots
-from trainers.events import BatchEnded, EpochEnded, FitEnded, FitStarted
+from trainers.spec.events import BatchEnded, EpochEnded, FitEnded, FitStarted
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

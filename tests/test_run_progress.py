@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import app.run_progress as rp
-from app.run_progress import RunProgress, format_seconds
-from trainers.events import BatchEnded, EpochEnded, FitStarted
+import app.training.run_progress as rp
+from app.training.run_progress import RunProgress, format_seconds
+from trainers.spec.events import BatchEnded, EpochEnded, FitStarted
 
 
 def test_eta_and_speed_leave_paused_time_out(monkeypatch: pytest.MonkeyPatch) -> None:

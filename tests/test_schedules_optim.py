@@ -7,9 +7,9 @@ import math
 import pytest
 from torch import nn
 
-from trainers.config import RunConfig
-from trainers.optim import build_optimizer, parameter_groups
-from trainers.schedules import sched_cos, sched_exp, sched_lin, schedule_preview, scheduled_lr
+from trainers.spec.config import RunConfig
+from trainers.training.optim import build_optimizer, parameter_groups
+from trainers.spec.schedules import sched_cos, sched_exp, sched_lin, schedule_preview, scheduled_lr
 
 
 def _cfg(**changes: object) -> RunConfig:

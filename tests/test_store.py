@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import make_url, text
 
-from trainers.errors import StoreError
+from trainers.spec.errors import StoreError
 from trainers.store import EpochRecord, TrialRecord, TrialStore, resolve_store_url
 from trainers.store.schema import Trial
 

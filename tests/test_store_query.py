@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from trainers.config import RunConfig
-from trainers.errors import StoreError
+from trainers.spec.config import RunConfig
+from trainers.spec.errors import StoreError
 from trainers.store import TrialQuery, TrialStore
 from trainers.store.config_key import config_key
 

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.worker import FLUSH_INTERVAL_S, CoalescingSink, EngineWorker, JobOutcome
-from trainers.errors import DataError
-from trainers.events import BatchEnded, StopRequested
+from trainers.spec.errors import DataError
+from trainers.spec.events import BatchEnded, StopRequested
 
 
 def _batch(i: int) -> BatchEnded:

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from app.jobs import warm_up_engine
 from app.main_window import MainWindow
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 
 RUN_TIMEOUT_MS = 120_000
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
-from app.run_panel import show_message
+from app.training.run_panel import show_message
 
 WAITING = "The trials to combine appear once the training engine has loaded…"
 

@@ -23,12 +23,12 @@ from app.ensembles.results_view import ResultsView
 from app.ensembles.settings_form import EnsembleForm
 from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
 from app.job_tab import JobTab, push_button
-from app.range_test_text import config_summary
-from app.tabs.panes import inputs_beside_view
-from app.tabs.training_tab import TrainingTab
+from app.lr_finder.wording import config_summary
+from app.training.panes import inputs_beside_view
+from app.training.training_tab import TrainingTab
 from app.worker import JobOutcome, one_line
-from trainers.config import RunConfig
-from trainers.ensembles.events import EnsembleResult, EnsembleStarted, MemberProgress
+from trainers.spec.config import RunConfig
+from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
 
 EXPORT_SUFFIX = ".tlens"
 EXPORT_FILTER = "TuneLab ensemble (*.tlens)"

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QProgressBar, QTableWidget, QTableWidgetItem, QWidget
 
 from app.ensembles import wording as text
-from trainers.ensembles.events import EnsembleStarted, MemberProgress
+from trainers.spec.ensemble_events import EnsembleStarted, MemberProgress
 
 HEADERS = ("Member", "Epochs", "Train loss", "Val loss", "Val acc")
 

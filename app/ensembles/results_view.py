@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWid
                                QWidget)
 
 from app.ensembles import wording as text
-from trainers.ensembles.events import EnsembleResult, MemberScore
+from trainers.spec.ensemble_events import EnsembleResult, MemberScore
 
 HEADERS = ("Model", "Weight", "Val acc", "Val loss", "Test acc", "Test loss")
 EMPTY = "Build an ensemble, or choose an earlier one, to see how its members and the ensemble score."

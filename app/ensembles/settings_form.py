@@ -1,6 +1,6 @@
 """EnsembleForm: the ensemble job's settings, one FieldEditor per field, validated on every edit.
 
-The fields come from trainers.ensembles.settings.setting_specs(), so the form, the CLI and the engine accept
+The fields come from trainers.spec.ensemble_settings.setting_specs(), so the form, the CLI and the engine accept
 exactly the same values. Only the fields the chosen method uses are shown; a hidden field takes its last valid
 value, so it never blocks a run.
 """
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.ensembles.wording import method_label
 from app.forms.settings_table_form import SettingsTableForm
-from trainers.ensembles.settings import (COMBINE_METHODS, EnsembleSettings, coerce_setting, parse_trial_ids,
+from trainers.spec.ensemble_settings import (COMBINE_METHODS, EnsembleSettings, coerce_setting, parse_trial_ids,
                                          setting_specs, validate_settings)
 
 # Row labels with their Alt keys. Rows shown together never share a key, and none takes a window-wide one

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.run_panel import STATUS_KIND
-from trainers.ensembles.settings import METHOD_LABELS
+from app.training.run_panel import STATUS_KIND
+from trainers.spec.ensemble_settings import METHOD_LABELS
 
 DASH = "—"
 

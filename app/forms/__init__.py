@@ -1,4 +1,4 @@
-"""Run-config forms generated from trainers.config's field table. Importing this never loads torch."""
+"""Run-config forms generated from trainers.spec.config's field table. Importing this never loads torch."""
 
 from __future__ import annotations
 

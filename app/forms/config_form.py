@@ -1,6 +1,6 @@
 """ConfigForm: the whole run config as grouped fields, validated on every edit.
 
-Every field comes from trainers.config.field_specs(), so a field added to the engine appears here
+Every field comes from trainers.spec.config.field_specs(), so a field added to the engine appears here
 without a change. Fields the current choices don't read are hidden (or greyed out) and held at a valid
 value, so only what the user can see can block training.
 """
@@ -20,8 +20,8 @@ from app.forms.labels import GROUP_TITLES, field_label
 from app.forms.schedule_plot import SchedulePlot
 from app.forms.validation import check_rules, reason_text
 from app.forms.visibility import TRIGGERS, browse_mode, is_shown, is_switched_on
-from trainers.config import DataConfig, ModelConfig, RunConfig, check_value, field_specs, spec
-from trainers.errors import ConfigError
+from trainers.spec.config import DataConfig, ModelConfig, RunConfig, check_value, field_specs, spec
+from trainers.spec.errors import ConfigError
 
 DEBOUNCE_MS = 150  # coalesces a burst of keystrokes into one recount / redraw
 

@@ -1,7 +1,7 @@
 """FieldEditor: the input for one config field, generated from its FieldSpec.
 
 Choices become a combo box, booleans a check box, everything else a line edit holding text that is
-converted and range-checked by trainers.config.check_value, so the form and the CLI accept exactly
+converted and range-checked by trainers.spec.config.check_value, so the form and the CLI accept exactly
 the same values.
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from app.forms.labels import choice_label
-from trainers.config import FieldSpec, check_value
+from trainers.spec.config import FieldSpec, check_value
 
 # Fields picked with a file dialog; the form switches folder/file mode as the data source changes.
 BROWSABLE = ("data.path", "model.weights_path")

@@ -6,7 +6,7 @@ Anything missing here falls back to a label derived from the field's name.
 
 from __future__ import annotations
 
-from trainers.config import FieldSpec
+from trainers.spec.config import FieldSpec
 
 # Sections in the order the form shows them, with their group-box titles.
 GROUP_TITLES: dict[str, str] = {

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainers.config import DataConfig, ModelConfig
-from trainers.data.shapes import known_shape
-from trainers.errors import TuneLabError
+from trainers.spec.config import DataConfig, ModelConfig
+from trainers.spec.shapes import known_shape
+from trainers.spec.errors import TuneLabError
 
 NOT_READY = "Parameters: —"
 UNKNOWN_SHAPE = "Parameters: counted when the data is read"

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.forms.field_editor import small_font
-from trainers.config import RunConfig
-from trainers.data.shapes import planned_steps_per_epoch
-from trainers.schedules import schedule_preview
+from trainers.spec.config import RunConfig
+from trainers.spec.shapes import planned_steps_per_epoch
+from trainers.spec.schedules import schedule_preview
 
 class SchedulePlot(QWidget):
     """A small non-interactive plot (x: epoch, y: learning rate) and a caption saying what it assumes."""

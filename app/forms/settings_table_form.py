@@ -1,6 +1,6 @@
 """SettingsTableForm: a form over one settings table beside the run config (the range test's, the ensemble's).
 
-The table is a frozen dataclass declared with trainers.config `_f` fields; the form shows one FieldEditor per
+The table is a frozen dataclass declared with trainers.spec.config `_f` fields; the form shows one FieldEditor per
 field spec, validated on every edit, so the form, the CLI and the engine accept exactly the same values. A
 subclass says which fields are shown for the current choices (`is_relevant`); a field going out of sight takes
 its last valid value, so a hidden field never blocks.
@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 from app.forms.field_editor import INVALID_FIELD_STYLE, FieldEditor
 from app.forms.labels import field_label
 from app.forms.validation import reason_text
-from trainers.config import FieldSpec
-from trainers.errors import ConfigError
+from trainers.spec.config import FieldSpec
+from trainers.spec.errors import ConfigError
 
 S = TypeVar("S")
 

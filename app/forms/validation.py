@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trainers.config import SECTIONS, RunConfig, validate_section
-from trainers.errors import ConfigError
+from trainers.spec.config import SECTIONS, RunConfig, validate_section
+from trainers.spec.errors import ConfigError
 
 
 def check_rules(values: dict[str, Any]) -> tuple[RunConfig | None, dict[str, ConfigError]]:

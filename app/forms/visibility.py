@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from trainers.config import DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS
+from trainers.spec.config import DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS
 
 # The field whose choice decides each section's relevant fields, and the engine's table for it.
 CONTROLLERS: dict[str, str] = {

@@ -25,9 +25,9 @@ from app.history.trial_actions import TrialActions
 from app.history.trial_model import TrialTableModel
 from app.history.trial_source import TrialSource
 from app.history.trial_text import id_list, rerun_summary
-from app.run_panel import show_message
+from app.training.run_panel import show_message
 from app.worker import JobOutcome, one_line
-from trainers.events import EpochEnded, FitEnded, FitStarted
+from trainers.spec.events import EpochEnded, FitEnded, FitStarted
 
 LIVE_REFRESH_MS = 1000   # at most one table refresh a second while a run reports epochs
 MAX_FOLLOWED = 50        # selected trials looked for again after a refresh

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 from app.jobs import rerun_job
 from app.worker import JobOutcome
 from app.worker_host import WorkerHost
-from trainers.events import EpochEnded, FitEnded, FitStarted
+from trainers.spec.events import EpochEnded, FitEnded, FitStarted
 
 DEFAULT_SEEDS = 3
 MAX_SEEDS = 50

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 from app.history.trial_source import TrialSource
 from app.history.trial_text import config_toml, id_list, run_config
 from app.worker import one_line
-from trainers.errors import ConfigError
+from trainers.spec.errors import ConfigError
 
 EXPORT_FILTERS = {"csv": "CSV file (*.csv)", "json": "JSON file (*.json)"}
 

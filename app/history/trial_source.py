@@ -36,7 +36,7 @@ class TrialSource:
     # ---- the table --------------------------------------------------------------------------
     def query(self, parts: QueryParts) -> Any:
         """A TrialQuery; free text may hold column=value words (`model=cnn wider`), as the CLI's --filter."""
-        from trainers.history_view import parse_filter
+        from trainers.api import parse_filter
         filters, text = parts.filters, parts.text
         try:
             extra, text = parse_filter(parts.text)

@@ -7,8 +7,8 @@ from typing import Any, Sequence
 import tomli_w
 
 from app.history.columns import format_duration
-from trainers.config import RunConfig, config_to_toml
-from trainers.errors import ConfigError
+from trainers.spec.config import RunConfig, config_to_toml
+from trainers.spec.errors import ConfigError
 
 
 def id_list(ids: Sequence[int], limit: int = 8) -> str:

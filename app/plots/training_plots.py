@@ -14,8 +14,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from app.plots.live_plot import LivePlot
-from trainers.events import BatchEnded, EpochEnded, FitStarted
-from trainers.smoothing import Ema
+from trainers.spec.events import BatchEnded, EpochEnded, FitStarted
+from trainers.spec.smoothing import Ema
 
 REFRESH_MS = 50  # 20 Hz when painting is cheap: smooth to the eye
 MAX_REFRESH_MS = 500

@@ -24,11 +24,11 @@ from torch.utils.data import DataLoader, TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from trainers.api import run_training  # noqa: E402
-from trainers.config import RunConfig  # noqa: E402
+from trainers.spec.config import RunConfig  # noqa: E402
 from trainers.data import DatasetBundle, Split  # noqa: E402
-from trainers.events import EpochEnded, ListSink  # noqa: E402
+from trainers.spec.events import EpochEnded, ListSink  # noqa: E402
 from trainers.models import build_model  # noqa: E402
-from trainers.optim import build_optimizer  # noqa: E402
+from trainers.training.optim import build_optimizer  # noqa: E402
 from trainers.store import TrialStore  # noqa: E402
 
 

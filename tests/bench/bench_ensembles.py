@@ -35,14 +35,14 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from trainers.api import EnsembleSettings, TrialStore, run_ensemble  # noqa: E402
-from trainers.config import RunConfig  # noqa: E402
+from trainers.spec.config import RunConfig  # noqa: E402
 from trainers.data import DatasetBundle, load_dataset  # noqa: E402
 from trainers.ensembles import sequential_fit  # noqa: E402
 from trainers.ensembles.member_fit import fit_members  # noqa: E402
 from trainers.ensembles.member_plan import MemberPlan  # noqa: E402
-from trainers.events import NullSink, RunControl  # noqa: E402
+from trainers.spec.events import NullSink, RunControl  # noqa: E402
 from trainers.models import build_model  # noqa: E402
-from trainers.optim import optimizer_for_groups, parameter_groups  # noqa: E402
+from trainers.training.optim import optimizer_for_groups, parameter_groups  # noqa: E402
 
 MEMBERS = 5
 

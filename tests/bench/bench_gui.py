@@ -45,7 +45,7 @@ print(time.time(), w.isVisible(), 'torch' in sys.modules)
 
 
 def bench_config(root: Path, epochs: int, threads: int):
-    from trainers.config import RunConfig
+    from trainers.spec.config import RunConfig
     return RunConfig().replace(**{"data.source": "mnist", "data.path": str(root), "model.family": "mlp",
                                   "train.batch_size": 128, "train.epochs": epochs, "train.threads": threads,
                                   "train.device": "cpu", "train.checkpoints": False})
@@ -53,7 +53,7 @@ def bench_config(root: Path, epochs: int, threads: int):
 
 def samples_per_sec(events: list) -> float:
     """Training samples per second over the run's epochs (validation and loading excluded)."""
-    from trainers.events import BatchEnded, EpochEnded
+    from trainers.spec.events import BatchEnded, EpochEnded
     samples = sum(e.samples for e in events if isinstance(e, BatchEnded))
     seconds = sum(e.seconds for e in events if isinstance(e, EpochEnded))
     return samples / seconds
@@ -62,7 +62,7 @@ def samples_per_sec(events: list) -> float:
 def headless(cfg, db: Path) -> float:
     """The engine alone, in a fresh process as the CLI runs it (torch then owns the main thread's cores,
     and this process never trains on its own main thread, which would leave a second OpenMP team behind)."""
-    from trainers.config import config_to_toml
+    from trainers.spec.config import config_to_toml
     cfg_file = db.with_suffix(".toml")
     cfg_file.write_text(config_to_toml(cfg))
     out = subprocess.run([sys.executable, __file__, "--headless-child", str(cfg_file), str(db)], cwd=ROOT,
@@ -72,8 +72,8 @@ def headless(cfg, db: Path) -> float:
 
 def headless_child(cfg_file: str, db: str) -> None:
     from trainers.api import run_training
-    from trainers.config import load_config
-    from trainers.events import ListSink
+    from trainers.spec.config import load_config
+    from trainers.spec.events import ListSink
     from trainers.store import TrialStore
     sink = ListSink()
     with TrialStore(db) as store:
@@ -87,7 +87,7 @@ def in_window(window, cfg, probe_latency: bool) -> tuple[float, list[float]]:
     during training (the probe wakes the GUI thread 200 times a second, so throughput rounds run without it)."""
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
-    from trainers.events import FitStarted
+    from trainers.spec.events import FitStarted
     events: list = []
     late: list[float] = []
     state = {"last": None}

@@ -4,7 +4,7 @@
 
 Same data (synthetic 784-feature rows held as tensors), model (MLP 2×256), optimizer (Adam), batch size (128)
 and thread count. "plain" is a bare hand-written PyTorch loop over the same shuffled batches. "range test" is
-trainers.lr_finder.range_test: state snapshot, the engine's loop with the sweep callback, the restore. The
+trainers.lr_finder.range_test.range_test: state snapshot, the engine's loop with the sweep callback, the restore. The
 sweep ends at 1e-2 so that no run stops early and both sides do exactly the same number of steps. Also prints
 the whole trial (model built, every repeat, suggestions, stored in SQLite) against the same plain steps.
 """
@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import bench_config, synthetic_bundle  # noqa: E402
 from trainers.api import TrialStore, run_range_test  # noqa: E402
-from trainers.config import RunConfig  # noqa: E402
+from trainers.spec.config import RunConfig  # noqa: E402
 from trainers.data import DatasetBundle  # noqa: E402
-from trainers.lr_finder import range_test  # noqa: E402
+from trainers.lr_finder.range_test import range_test  # noqa: E402
 from trainers.models import build_model  # noqa: E402
-from trainers.optim import build_optimizer  # noqa: E402
-from trainers.range_test_settings import RangeTestSettings  # noqa: E402
-from trainers.run_setup import settings_from  # noqa: E402
+from trainers.training.optim import build_optimizer  # noqa: E402
+from trainers.spec.lr_finder_settings import RangeTestSettings  # noqa: E402
+from trainers.training.loop import settings_from
 
 
 def fresh(cfg: RunConfig, data: DatasetBundle) -> tuple[nn.Module, torch.optim.Optimizer]:

@@ -17,9 +17,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from trainers.api import run_training  # noqa: E402
-from trainers.checkpoints import load_checkpoint  # noqa: E402
-from trainers.config import RunConfig  # noqa: E402
-from trainers.events import BatchEnded, FitStarted, ListSink, RunControl  # noqa: E402
+from trainers.training.checkpoints import load_checkpoint  # noqa: E402
+from trainers.spec.config import RunConfig  # noqa: E402
+from trainers.spec.events import BatchEnded, FitStarted, ListSink, RunControl  # noqa: E402
 from trainers.models import build_model  # noqa: E402
 from trainers.store import TrialStore  # noqa: E402
 

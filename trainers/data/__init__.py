@@ -2,15 +2,15 @@
 
 Each source lives in its own module, imported only when used, so choosing the bundled digits never
 pays for importing torchvision or Pillow. The tensor types load on first use too, so the forms can
-read trainers.data.shapes before torch is imported.
+read trainers.spec.shapes before torch is imported.
 """
 
 from __future__ import annotations
 
-from trainers.config import DATA_SOURCES, TORCHVISION_SOURCES, DataConfig
+from trainers.spec.config import DATA_SOURCES, TORCHVISION_SOURCES, DataConfig
 from typing import TYPE_CHECKING, Any
 
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 if TYPE_CHECKING:
     from trainers.data.bundle import DatasetBundle, Split, augment_batch, iter_batches, num_batches

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from trainers.data.shapes import batches_per_epoch, drops_last_single
-from trainers.errors import DataError
+from trainers.spec.shapes import batches_per_epoch, drops_last_single
+from trainers.spec.errors import DataError
 
 
 

@@ -7,7 +7,7 @@ import torch
 
 from trainers.data.bundle import DatasetBundle, Split, feature_stats
 from trainers.data.splits import stratified_split, stratified_subsample
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 
 def check_classes(labels: np.ndarray, where: str) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle, as_int_labels, feature_stats
 from trainers.data.common import make_bundle, split_indices
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 
 @dataclass

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from resources import resource_path
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.data.common import bundle_from_tensors
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 _PIXELS = 64
 

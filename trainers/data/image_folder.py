@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle, Split, feature_stats
 from trainers.data.common import make_bundle, split_indices
-from trainers.errors import DataError
+from trainers.spec.errors import DataError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 GRAY_MODES = frozenset({"L", "1", "I", "I;16", "I;16L", "I;16B", "I;16N"})

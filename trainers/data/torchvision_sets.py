@@ -20,11 +20,11 @@ import torchvision.datasets as tvd
 from torch.utils.data import Dataset
 from torchvision.datasets.utils import extract_archive
 
-from trainers.config import DataConfig
+from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle, Split, usable_std
 from trainers.data.common import check_covered, make_bundle, split_indices
-from trainers.errors import DataError
-from trainers.paths import data_dir
+from trainers.spec.errors import DataError
+from trainers.spec.paths import data_dir
 
 _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 

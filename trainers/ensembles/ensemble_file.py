@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainers.checkpoints import load_checkpoint, save_checkpoint
-from trainers.config import ModelConfig
+from trainers.training.checkpoints import load_checkpoint, save_checkpoint
+from trainers.spec.config import ModelConfig
 from trainers.data.bundle import Split
 from trainers.ensembles.combine import hard_vote, soft_vote
 from trainers.ensembles.member_models import Member, member_module, outputs, softmax
 from trainers.ensembles.stacking import StackingMeta, stack_features
-from trainers.errors import StoreError
+from trainers.spec.errors import StoreError
 
 FORMAT = "tunelab-ensemble"
 VERSION = 1

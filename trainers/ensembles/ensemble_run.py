@@ -4,27 +4,24 @@ ensemble as one file beside the store, and keep members, weights, method and the
 from __future__ import annotations
 
 import dataclasses
-import time
-import traceback
-from typing import Callable
+from typing import Any, Callable
 
-import torch
 
-from trainers.config import RunConfig, validate
-from trainers.data import DatasetBundle, load_dataset
-from trainers.device import resolve_device
+from trainers.spec.config import RunConfig, validate
+from trainers.data import DatasetBundle
+from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.ensembles.ensemble_file import EnsembleRecipe, save_ensemble
 from trainers.ensembles.evaluation import Scored, scored_ensemble
-from trainers.ensembles.events import EnsembleResult, EnsembleStarted
+from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted
 from trainers.ensembles.member_models import Member
 from trainers.ensembles.new_members import NewMembers, adaboost, bagging, gradient_boost, member_label, \
     planned_vectorised
-from trainers.ensembles.settings import METHOD_LABELS, EnsembleSettings, validate_settings
+from trainers.spec.ensemble_settings import METHOD_LABELS, EnsembleSettings, validate_settings
 from trainers.ensembles.snapshot import cycle_bounds, snapshot, snapshot_epochs
 from trainers.ensembles.stored_members import candidates, load_members
-from trainers.errors import ConfigError, TuneLabError
-from trainers.events import NullSink, RunControl, Sink, StopRequested
-from trainers.run_setup import torch_threads, trial_summary
+from trainers.spec.errors import ConfigError, TuneLabError
+from trainers.spec.events import RunControl, Sink
+from trainers.jobs.setup import trial_summary
 from trainers.store import TrialStore
 
 ENSEMBLE_KIND = "ensemble"
@@ -40,98 +37,89 @@ def run_ensemble(settings: EnsembleSettings, cfg: RunConfig | None = None, *, si
     """Build one ensemble. Bad settings, a missing config or unusable members raise (no trial is made); anything
     that fails after the trial exists is recorded as "failed" and returned, never raised."""
     settings = validate_settings(settings)
-    own_store = store is None
-    store = store or TrialStore()
-    try:
-        return _run(settings, cfg, sink or NullSink(), control or RunControl(), store, bundle)
-    finally:
-        if own_store:
-            store.close()
-
-
-def _run(settings: EnsembleSettings, cfg: RunConfig | None, sink: Sink, control: RunControl, store: TrialStore,
-         bundle: DatasetBundle | None) -> EnsembleResult:
-    stored: list[Member] = []
-    if settings.trains:
-        if cfg is None:
-            raise ConfigError("config", None, f"a run config for the new members of {settings.method}")
-        base = validate(cfg)
-        if settings.method == "snapshot":
-            cycle_bounds(base.train.epochs, settings.members)  # too few epochs: said before any trial exists
-        summary = trial_summary(base)
-        count = settings.members
-    else:
-        stored, base = load_members(candidates(store, settings))
-        summary = {"dataset": base.data.source, "model": "+".join(dict.fromkeys(m.model.family for m in stored))}
-        count = len(stored)
-    name = f"{METHOD_LABELS[settings.method]} of {count}"
-    trial_id = store.create_trial(ENSEMBLE_KIND, base.to_dict(), name=name, **summary,
-                                  extra={"ensemble": {"settings": settings.to_dict()}})
-    device = resolve_device(base.train.device)
-    t0 = time.perf_counter()
-    status, notes, extra = "completed", [], {}
-    scored: Scored | None = None
-    new: NewMembers | None = None
-    try:
-        with torch_threads(base.train.threads):
-            torch.manual_seed(base.train.seed)
-            data = (bundle or load_dataset(base.data)).to(device)
-            if settings.trains:
-                epochs = snapshot_epochs(base.train.epochs, count) if settings.method == "snapshot" else base.train.epochs
-                sink.emit(EnsembleStarted(trial_id, settings.method, tuple(member_label(k) for k in range(count)),
-                                          epochs, planned_vectorised(base, settings, data, device)))
-                new = TRAINERS[settings.method](base, data, settings, device, sink=sink, control=control)
-                members, combiner, weights = new.members, new.combiner, new.weights
-                notes += new.notes
-                if new.stopped:
-                    status = "stopped"
-                    notes.insert(0, f"stopped by request after {len(members)} member(s)")
-            else:
-                sink.emit(EnsembleStarted(trial_id, settings.method, tuple(m.label for m in stored), 0, False))
-                members, combiner, weights = stored, COMBINERS[settings.method], None
+    with owned_store(store) as store:
+        stored, base, summary = _plan(settings, cfg, store)
+        count = settings.members if settings.trains else len(stored)
+        job = start_job(store, ENSEMBLE_KIND, base, sink=sink, control=control, summary=summary,
+                        name=f"{METHOD_LABELS[settings.method]} of {count}",
+                        extra={"ensemble": {"settings": settings.to_dict()}},
+                        oom_hint="lower train.batch_size or the number of members trained together "
+                                 "(ensemble.vectorise off trains them one at a time)")
+        built = _Built()
+        with job.running(stop_note="stopped by request while scoring the members"):
+            data = job.load_data(bundle)
+            members, combiner, weights = _members(job, settings, stored, data, count, built)
             if len(members) >= 2:
                 recipe = EnsembleRecipe(settings.method, combiner, members, weights, data.input_shape,
                                         data.num_classes, list(data.class_names), dataclasses.asdict(base.data),
-                                        info={"trial_id": trial_id})
-                scored = scored_ensemble(recipe, data, device, settings.folds, control)
+                                        info={"trial_id": job.trial_id})
+                built.scored = scored_ensemble(recipe, data, job.device, settings.folds, job.control)
             else:
-                notes.append(f"only {len(members)} member(s): an ensemble needs at least two")
-                status = "stopped" if status == "stopped" else "failed"
-    except StopRequested:
-        status, notes = "stopped", ["stopped by request while scoring the members"] + notes
-    except TuneLabError as exc:
-        status, notes = "failed", [str(exc)] + notes
-    except torch.OutOfMemoryError:
-        status, notes = "failed", [f"out of memory on {device}: lower train.batch_size or the number of members "
-                                   f"trained together (ensemble.vectorise off trains them one at a time)"] + notes
-    except Exception as exc:  # noqa: BLE001 - a failed ensemble must never take the caller down
-        status, notes = "failed", [f"{type(exc).__name__}: {exc}"] + notes
-        extra["traceback"] = traceback.format_exc()
-    return _finish(store, trial_id, settings, status, "; ".join(n for n in notes if n), scored, new,
-                   time.perf_counter() - t0, extra, sink)
+                job.notes.append(f"only {len(members)} member(s): an ensemble needs at least two")
+                job.status = "stopped" if job.status == "stopped" else "failed"
+        return _finish(job, settings, built)
 
 
-def _finish(store: TrialStore, trial_id: int, settings: EnsembleSettings, status: str, message: str,
-            scored: Scored | None, new: NewMembers | None, seconds: float, extra: dict, sink: Sink) -> EnsembleResult:
+@dataclasses.dataclass
+class _Built:
+    """What the job got as far as making: the new members' run and the scored ensemble."""
+
+    new: NewMembers | None = None
+    scored: Scored | None = None
+
+
+def _plan(settings: EnsembleSettings, cfg: RunConfig | None,
+          store: TrialStore) -> tuple[list[Member], RunConfig, dict[str, Any]]:
+    """The stored members (none when new ones are trained), the config the trial keeps, and its summary columns."""
+    if not settings.trains:
+        stored, base = load_members(candidates(store, settings))
+        return stored, base, {"dataset": base.data.source,
+                              "model": "+".join(dict.fromkeys(m.model.family for m in stored))}
+    if cfg is None:
+        raise ConfigError("config", None, f"a run config for the new members of {settings.method}")
+    base = validate(cfg)
+    if settings.method == "snapshot":
+        cycle_bounds(base.train.epochs, settings.members)  # too few epochs: said before any trial exists
+    return [], base, trial_summary(base)
+
+
+def _members(job: TrialJob, settings: EnsembleSettings, stored: list[Member], data: DatasetBundle, count: int,
+             built: _Built) -> tuple[list[Member], str, list[float] | None]:
+    """The members with how they combine: stored ones as they are, or new ones trained now."""
+    if not settings.trains:
+        job.sink.emit(EnsembleStarted(job.trial_id, settings.method, tuple(m.label for m in stored), 0, False))
+        return stored, COMBINERS[settings.method], None
+    base = job.cfg
+    epochs = snapshot_epochs(base.train.epochs, count) if settings.method == "snapshot" else base.train.epochs
+    job.sink.emit(EnsembleStarted(job.trial_id, settings.method, tuple(member_label(k) for k in range(count)),
+                                  epochs, planned_vectorised(base, settings, data, job.device)))
+    new = built.new = TRAINERS[settings.method](base, data, settings, job.device, sink=job.sink, control=job.control)
+    job.notes += new.notes
+    if new.stopped:
+        job.status = "stopped"
+        job.notes.insert(0, f"stopped by request after {len(new.members)} member(s)")
+    return new.members, new.combiner, new.weights
+
+
+def _finish(job: TrialJob, settings: EnsembleSettings, built: _Built) -> EnsembleResult:
+    """Save the ensemble file beside the store, then finish the trial with members, weights and results."""
+    scored, new = built.scored, built.new
     file = None
     if scored is not None:
         try:
-            file = str(save_ensemble(scored.recipe, store.checkpoint_dir(trial_id) / FILE_NAME))
+            file = str(save_ensemble(scored.recipe, job.store.checkpoint_dir(job.trial_id) / FILE_NAME))
         except TuneLabError as exc:
-            status, message = "failed", "; ".join(m for m in (str(exc), message) if m)
+            job.fail(str(exc))
     result = EnsembleResult(
-        trial_id, status, settings.method, tuple(scored.members) if scored else (),
+        job.trial_id, job.status, settings.method, tuple(scored.members) if scored else (),
         scored.ensemble if scored else None, scored.gains if scored else {}, scored.diversity if scored else None,
-        scored.diversity_split if scored else "", seconds, message, file, new.member_note if new else "")
+        scored.diversity_split if scored else "", job.seconds, job.message, file, new.member_note if new else "")
     details = result.to_dict()
     details.pop("trial_id")
     details.pop("status")
     details.update(settings=settings.to_dict(), weights=scored.recipe.weights if scored else None,
                    combiner=scored.recipe.combiner if scored else None)
     ens = scored.ensemble if scored else None
-    store.finish_trial(trial_id, status, message=message, best_val_acc=ens.val_acc if ens else None,
-                       best_val_loss=ens.val_loss if ens else None, test_acc=ens.test_acc if ens else None,
-                       test_loss=ens.test_loss if ens else None, checkpoint_best=file,
-                       extra={"ensemble": details, **extra})
-    sink.emit(result)
-    return result
+    return job.finish(result, extra={"ensemble": details}, best_val_acc=ens.val_acc if ens else None,
+                      best_val_loss=ens.val_loss if ens else None, test_acc=ens.test_acc if ens else None,
+                      test_loss=ens.test_loss if ens else None, checkpoint_best=file)

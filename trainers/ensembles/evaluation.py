@@ -11,11 +11,11 @@ import torch
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.combine import fit_weights, soft_vote
 from trainers.ensembles.ensemble_file import EnsembleRecipe, combine_outputs
-from trainers.ensembles.events import MemberScore
+from trainers.spec.ensemble_events import MemberScore
 from trainers.ensembles.member_models import labels, member_module, outputs, softmax
 from trainers.ensembles.scoring import SplitProbs, diversity, gains, score
 from trainers.ensembles.stacking import stack, stratified_folds
-from trainers.events import RunControl
+from trainers.spec.events import RunControl
 
 
 @dataclass

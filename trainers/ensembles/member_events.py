@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from trainers.ensembles.events import MemberProgress
-from trainers.events import Sink
-from trainers.loop import Callback, Learner
+from trainers.spec.ensemble_events import MemberProgress
+from trainers.spec.events import Sink
+from trainers.training.loop import Callback, Learner
 
 
 def finite(value: float | None) -> float | None:

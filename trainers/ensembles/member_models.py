@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainers.config import ModelConfig
+from trainers.spec.config import ModelConfig
 from trainers.data.bundle import Split, iter_batches
-from trainers.errors import ModelError
-from trainers.events import RunControl
+from trainers.spec.errors import ModelError
+from trainers.spec.events import RunControl
 from trainers.models import build_model
 
 

@@ -1,6 +1,6 @@
 """Per-member bookkeeping for members trained together: best epoch and its weights, divergence, early stop.
 
-Each member follows the rules a training run follows alone (trainers/callbacks.py): the best epoch by the
+Each member follows the rules a training run follows alone (trainers/training/callbacks.py): the best epoch by the
 early-stopping monitor, its weights kept; a non-finite loss ends the member as diverged; with early stopping
 on, a member whose metric has not improved for `patience` epochs ends (its slices keep being computed with the
 others, but nothing it does afterwards is kept)."""
@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from trainers.callbacks import improves
-from trainers.config import RunConfig
+from trainers.training.callbacks import improves
+from trainers.spec.config import RunConfig
 from trainers.ensembles.member_plan import FittedMember
 from trainers.ensembles.sequential_fit import keeps_best
 from trainers.ensembles.stacked_models import StackedModels

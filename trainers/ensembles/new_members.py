@@ -10,15 +10,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainers.config import RunConfig
+from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.boosting_math import STOP_CHANCE, gb_residual, line_search, samme_step
 from trainers.ensembles.member_fit import can_vectorise, fit_members
 from trainers.ensembles.member_models import Member, labels, member_module, outputs
 from trainers.ensembles.member_plan import FittedMember, MemberPlan
-from trainers.ensembles.settings import EnsembleSettings
-from trainers.errors import DataError
-from trainers.events import RunControl, Sink
+from trainers.spec.ensemble_settings import EnsembleSettings
+from trainers.spec.errors import DataError
+from trainers.spec.events import RunControl, Sink
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainers.ensembles.combine import accuracy_and_loss, disagreement, predictions
-from trainers.ensembles.events import MemberScore
+from trainers.spec.ensemble_events import MemberScore
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Members trained one after another by the ordinary training loop (trainers/loop.py), each on its own rows.
+"""Members trained one after another by the ordinary training loop (trainers/training/loop.py), each on its own rows.
 
 This is the reference the vectorised trainer must match, and the path for architectures vmap cannot batch
 and for datasets streamed from disk."""
@@ -10,16 +10,16 @@ import dataclasses
 import torch
 from torch.utils.data import Subset
 
-from trainers.callbacks import BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, ScheduleCallback
-from trainers.config import RunConfig
+from trainers.training.callbacks import BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, ScheduleCallback
+from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle, Split
 from trainers.ensembles.member_events import MemberEventCallback
 from trainers.ensembles.member_plan import FittedMember, MemberPlan
-from trainers.events import RunControl, Sink
-from trainers.loop import Learner
+from trainers.spec.events import RunControl, Sink
+from trainers.training.loop import Learner
 from trainers.models import build_model
-from trainers.optim import build_optimizer
-from trainers.run_setup import settings_from
+from trainers.training.optim import build_optimizer
+from trainers.training.loop import settings_from
 
 
 def subset(split: Split, rows: torch.Tensor | None) -> Split:

@@ -10,20 +10,20 @@ import dataclasses
 
 import torch
 
-from trainers.callbacks import ControlCallback, DivergenceGuard
-from trainers.config import RunConfig
+from trainers.training.callbacks import ControlCallback, DivergenceGuard
+from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.member_events import progress
 from trainers.ensembles.member_models import Member
 from trainers.ensembles.new_members import NewMembers, member_label
-from trainers.ensembles.settings import EnsembleSettings
-from trainers.errors import ConfigError
-from trainers.events import RunControl, Sink
-from trainers.loop import Callback, Learner
+from trainers.spec.ensemble_settings import EnsembleSettings
+from trainers.spec.errors import ConfigError
+from trainers.spec.events import RunControl, Sink
+from trainers.training.loop import Callback, Learner
 from trainers.models import build_model
-from trainers.optim import build_optimizer, set_lr
-from trainers.run_setup import settings_from
-from trainers.schedules import sched_cos
+from trainers.training.optim import build_optimizer, set_lr
+from trainers.training.loop import settings_from
+from trainers.spec.schedules import sched_cos
 
 
 def cycle_bounds(epochs: int, cycles: int) -> list[int]:

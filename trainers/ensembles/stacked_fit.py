@@ -12,19 +12,19 @@ import math
 import torch
 from torch.nn import functional as F
 
-from trainers.callbacks import resolve_mode
-from trainers.config import RunConfig
+from trainers.training.callbacks import resolve_mode
+from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle, augment_batch
-from trainers.data.shapes import batches_per_epoch, drops_last_single
+from trainers.spec.shapes import batches_per_epoch, drops_last_single
 from trainers.ensembles.member_events import progress
 from trainers.ensembles.member_plan import FittedMember, MemberPlan
 from trainers.ensembles.member_tracking import MemberTracker
 from trainers.ensembles.stacked_models import StackedModels
-from trainers.errors import DataError
-from trainers.events import RunControl, Sink, StopRequested
+from trainers.spec.errors import DataError
+from trainers.spec.events import RunControl, Sink, StopRequested
 from trainers.models import build_model
-from trainers.optim import set_lr
-from trainers.schedules import scheduled_lr
+from trainers.training.optim import set_lr
+from trainers.spec.schedules import scheduled_lr
 
 
 def fit_stacked(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device, *,

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from trainers.config import OptimConfig
+from trainers.spec.config import OptimConfig
 from trainers.ensembles.layer_program import layer_program, run_program, sample_shapes
-from trainers.loop import train_mode
-from trainers.optim import decayed_names, named_groups, optimizer_for_groups
+from trainers.training.loop import train_mode
+from trainers.training.optim import decayed_names, named_groups, optimizer_for_groups
 
 # Families whose forward pass runs under vmap (plain layers, batch norm with stacked buffers, dropout with a
 # mask per member); torchvision models are trained one after another instead.

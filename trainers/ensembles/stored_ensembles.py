@@ -7,13 +7,13 @@ from pathlib import Path
 
 from trainers.ensembles.ensemble_file import SUFFIX, read_recipe
 from trainers.ensembles.ensemble_run import ENSEMBLE_KIND
-from trainers.ensembles.events import EnsembleResult, MemberScore
-from trainers.ensembles.settings import EnsembleSettings
+from trainers.spec.ensemble_events import EnsembleResult, MemberScore
+from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.ensembles.stored_members import candidates
-from trainers.errors import StoreError
+from trainers.spec.errors import StoreError
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
-from trainers.trial_choices import trial_choices
+from trainers.trials.choices import trial_choices
 
 
 def ensemble_candidates(store: TrialStore, settings: EnsembleSettings) -> list[tuple[int, str]]:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainers.checkpoints import load_checkpoint
-from trainers.config import RunConfig
+from trainers.training.checkpoints import load_checkpoint
+from trainers.spec.config import RunConfig
 from trainers.ensembles.member_models import Member
-from trainers.ensembles.settings import SECTION, EnsembleSettings
-from trainers.errors import ConfigError
+from trainers.spec.ensemble_settings import SECTION, EnsembleSettings
+from trainers.spec.errors import ConfigError
 from trainers.store import TrialQuery, TrialStore
 from trainers.store.records import TrialRecord
 

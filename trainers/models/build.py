@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from trainers.config import ModelConfig, validate_section
-from trainers.errors import ConfigError, ModelError
+from trainers.spec.config import ModelConfig, validate_section
+from trainers.spec.errors import ConfigError, ModelError
 from trainers.models.cnn import build_cnn
 from trainers.models.mlp import build_mlp
 from trainers.models.summary import count_parameters, model_summary

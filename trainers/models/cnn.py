@@ -6,7 +6,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-from trainers.config import ModelConfig
+from trainers.spec.config import ModelConfig
 from trainers.models.common import image_shape, make_activation
 
 _POOLS: dict[str, type[nn.Module]] = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}

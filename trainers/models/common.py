@@ -6,7 +6,7 @@ from typing import Callable
 
 from torch import nn
 
-from trainers.errors import ModelError
+from trainers.spec.errors import ModelError
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-from trainers.config import ModelConfig
+from trainers.spec.config import ModelConfig
 from trainers.models.common import make_activation
 
 

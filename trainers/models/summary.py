@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainers.errors import ModelError
+from trainers.spec.errors import ModelError
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-from trainers.config import ModelConfig
+from trainers.spec.config import ModelConfig
 from trainers.models.common import image_shape
 from trainers.models.weights import load_strict, pretrained_weights_path, read_pretrained_state
 

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-from trainers.config import TORCHVISION_MODELS
-from trainers.errors import ModelError
+from trainers.spec.config import TORCHVISION_MODELS
+from trainers.spec.errors import ModelError
 
 _WEIGHTS: dict[str, Any] = {
     "resnet18": tvm.ResNet18_Weights.DEFAULT,

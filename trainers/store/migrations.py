@@ -10,9 +10,10 @@ from sqlalchemy import MetaData, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from trainers.errors import StoreError
+from trainers.spec.errors import StoreError
 from trainers.store.config_key import config_key
 from trainers.store.records import parse_json
+from trainers.store.schema import Trial
 
 
 def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
@@ -43,8 +44,6 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
 
 def fill_config_keys(session: Session) -> None:
     """Trials stored before config keys existed get theirs, so their repeats group with newer ones."""
-    from trainers.store.schema import Trial  # schema imports this module for add_missing_columns
-
     rows = session.execute(select(Trial.id, Trial.config_json).where(Trial.config_key.is_(None))).all()
     for trial_id, config_json in rows:
         key = config_key(parse_json(config_json))

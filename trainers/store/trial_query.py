@@ -15,7 +15,7 @@ from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
-from trainers.errors import StoreError
+from trainers.spec.errors import StoreError
 from trainers.store.records import TrialRecord, trial_record
 from trainers.store.schema import STATUSES, Trial
 

@@ -21,16 +21,36 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from trainers.errors import StoreError
-from trainers.paths import data_dir, default_store_path
+from trainers.spec.errors import StoreError
+from trainers.spec.paths import data_dir, default_store_path
 from trainers.store.config_key import config_key
+from trainers.store.database import open_engine, sqlite_file
 from trainers.store.migrations import fill_config_keys
-from trainers.store.records import EpochRecord, TrialRecord, epoch_record, parse_json, trial_record
+from trainers.store.records import (
+    EpochRecord,
+    TrialRecord,
+    epoch_record,
+    parse_json,
+    trial_record,
+)
 from trainers.store.recovery import host_name, process_start_time, recover_interrupted
-from trainers.store.trial_query import (RankedTrial, RobustStats, TrialQuery, count_matching, distinct_values,
-                                       query_page, robust_table)
 from trainers.store.schema import (
-    FINAL_STATUSES, RUNNING, STATUSES, EpochMetric, Trial, coerce, open_engine, sqlite_file, summary_values,
+    FINAL_STATUSES,
+    RUNNING,
+    STATUSES,
+    EpochMetric,
+    Trial,
+    coerce,
+    summary_values,
+)
+from trainers.store.trial_query import (
+    RankedTrial,
+    RobustStats,
+    TrialQuery,
+    count_matching,
+    distinct_values,
+    query_page,
+    robust_table,
 )
 
 _SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))

@@ -1,0 +1,154 @@
+"""The LR finder tab: a learning-rate range test on what the Training tab trains.
+
+Left: the test's settings, which training config it uses, Run / Stop, progress, and earlier tests. Right:
+the loss-against-rate plot, drawn live, and the suggested rates with a button that puts the chosen one
+into the Training tab. The test itself runs in EngineWorker, like training.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QWidget
+
+from app.lr_finder import wording as text
+from app.earlier_box import EarlierBox
+from app.lr_finder.settings_form import RangeTestForm
+from app.job_tab import JobTab, push_button
+from app.jobs import range_test_job, stored_range_test, stored_range_tests
+from app.lr_finder.curve_plot import RangeTestPlot
+from app.training.panes import inputs_beside_view
+from app.lr_finder.suggestions_box import SuggestionsPanel
+from app.training.training_tab import TrainingTab
+from app.worker import JobOutcome, one_line
+from trainers.spec.config import RunConfig
+from trainers.spec.events import RangeTestResult, RangeTestStarted, RangeTestStep
+from trainers.spec.lr_finder_settings import RangeTestSettings
+
+
+class LrFinderTab(JobTab):
+    CANNOT = "Cannot run the test"
+
+    def __init__(self, training_tab: TrainingTab, store_url: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        earlier = EarlierBox("test", "Earl&ier tests:", "Show a range test from the trial store")
+        run_button = push_button("Ru&n test",  # Alt+R belongs to the Run menu
+                                 "Run the range test with these settings on the Training tab's config")
+        super().__init__(training_tab, store_url, RangeTestForm(), earlier, run_button,
+                         "Stop before the next batch (Esc); the partial curve is kept", parent)
+        self._done_before = 0          # progress: iterations of the repeats before the current one
+        self.progress.setFormat("iteration %v / %m")
+        self.plot = RangeTestPlot()
+        self.suggestions = SuggestionsPanel()
+        self._lay_out()
+        self.suggestions.use_requested.connect(self.use_lr)
+        self._show_first_state()
+
+    def _lay_out(self) -> None:
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.plot)
+        right.addWidget(self.suggestions)
+        right.setStretchFactor(0, 1)
+        inputs_beside_view(self, self._inputs_column("Range test"), right, width=380)
+        # Tab walks the settings, then Run, Stop and the earlier tests, then the plot's tools and the answer.
+        chain = [*(e.focus_widget() for e in self.form.editors().values()), self.run_button, self.stop_button,
+                 self.earlier.combo, self.suggestions.chooser, self.suggestions.use_button]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
+
+    # ---- state -------------------------------------------------------------------------------
+    def _input_problems(self) -> Iterator[str]:
+        yield self._config_problem()
+        yield self._settings_problem()
+
+    def set_blocked(self, reason: str) -> None:
+        """Keep Run (and Use this LR) disabled, saying `reason`; "" allows them again."""
+        self.suggestions.set_can_use(not reason)
+        super().set_blocked(reason)
+
+    def _config_line(self, cfg: RunConfig | None) -> str:
+        if cfg is None:
+            return "The Training tab's config is invalid."
+        return f"Uses the Training tab's config: {text.config_summary(cfg)}"
+
+    # ---- actions -----------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start a test; False when one is running or something blocks it (the reason is on show)."""
+        cfg, settings = self.training_tab.form.config(), self.form.settings()
+        if not self._may_start() or cfg is None or settings is None:
+            return False
+        self._new_worker(range_test_job(cfg, settings, self.store_url))
+        self.config_label.setText(f"Testing with the Training tab's config: {text.config_summary(cfg)}")
+        self.plot.reset()
+        self.plot.start_live()
+        self.suggestions.show_result(None)
+        self._done_before = 0
+        self.progress.setMaximum(settings.iterations * settings.repeats)
+        self.progress.setValue(0)
+        self._launch("Loading data and building the model…")
+        return True
+
+    def use_lr(self, rate: float) -> None:
+        """Put `rate` into the Training tab: optim.lr, and schedule.max_lr when the schedule is one-cycle."""
+        form = self.training_tab.form
+        keys = ["optim.lr"] + (["schedule.max_lr"] if form.editor("schedule.name").raw() == "one_cycle" else [])
+        for key in keys:
+            form.set_field(key, rate)
+        bad = [form.errors()[k] for k in keys if k in form.errors()]
+        if bad:
+            self._show(f"{bad[0]} (set from the range test)", "error")
+        else:
+            self._show(f"{' and '.join(keys)} set to {text.format_lr(rate)} in the Training tab", "ok")
+
+    # ---- worker signals ----------------------------------------------------------------------
+    def _on_events(self, events: list) -> None:
+        self.plot.handle_events(events)
+        for e in events:
+            if isinstance(e, RangeTestStep):
+                self.progress.setValue(min(self.progress.maximum(), self._done_before + e.iteration))
+            elif isinstance(e, RangeTestStarted):
+                self._done_before = (e.repeat - 1) * e.iterations
+                self.progress.setMaximum(e.iterations * e.repeats)
+                seed = f", seed {e.repeat} of {e.repeats}" if e.repeats > 1 else ""
+                self._show(f"Range test {e.trial_id}{seed}: learning rate {text.format_lr(e.start_lr)} → "
+                           f"{text.format_lr(e.end_lr)} over {e.iterations} iterations ({e.mode})")
+        self.events_received.emit(events)
+
+    def _take_outcome(self, outcome: JobOutcome) -> None:
+        self.plot.stop_live()
+        result = outcome.result
+        if isinstance(result, RangeTestResult):
+            self._show_result(result)
+            if result.status == "completed":  # seeds that blew up early ended before their last iteration
+                self.progress.setValue(self.progress.maximum())
+
+    def _outcome_line(self, outcome: JobOutcome) -> tuple[str, str]:
+        return text.describe_outcome(outcome)
+
+    # ---- earlier tests -----------------------------------------------------------------------
+    def _stored_rows(self) -> list[tuple[int, str]]:
+        return stored_range_tests(self.store_url)
+
+    def earlier_tests(self) -> list[tuple[int, str]]:
+        return self.earlier.rows()
+
+    def show_earlier(self, trial_id: int) -> bool:
+        """Load a stored test and show its curve, markers and suggestions."""
+        try:
+            result = stored_range_test(trial_id, self.store_url)
+        except Exception as exc:  # noqa: BLE001 - shown as one line; the tab stays usable
+            self._show(f"Could not load range test {trial_id}: {one_line(exc)}", "error")
+            return False
+        self._show_result(result)
+        if result.settings:  # the form shows what this test ran with, so Run repeats it
+            self.form.set_settings(RangeTestSettings.from_dict(result.settings))
+        self.earlier.mark(trial_id)
+        self._show(f"Showing range test {trial_id} ({result.status})" + (f": {result.message}" if result.message
+                                                                         else ""))
+        return True
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def _show_result(self, result: RangeTestResult) -> None:
+        self.plot.show_result(result)
+        self.suggestions.show_result(result)

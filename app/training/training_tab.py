@@ -1,0 +1,165 @@
+"""The Training tab: the config form on the left; run controls and live plots on the right.
+
+It composes widgets and reacts to the worker's signals; the training itself runs in EngineWorker.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.forms import ConfigForm
+from app.jobs import training_job
+from app.plots import TrainingPlots
+from app.training.run_panel import STATUS_KIND, RunPanel
+from app.training.live_diagnosis import LiveDiagnosis
+from app.training.panes import inputs_beside_view
+from app.training.run_progress import RunProgress
+from app.worker import JobOutcome
+from app.worker_host import WorkerHost
+from trainers.spec.events import FitStarted
+
+
+class TrainingTab(WorkerHost, QWidget):
+    run_started = Signal()
+    run_finished = Signal(object)      # JobOutcome
+    events_received = Signal(object)   # each list of engine events, after the plots took it
+    status_changed = Signal(str)       # elapsed · ETA · samples/s for the status bar
+
+    def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store_url = store_url
+        self.last_outcome: JobOutcome | None = None
+        self.progress = RunProgress()
+        self._showing_invalid = False
+        self._blocked = ""  # why training may not start now (another job runs), or ""
+        self.form = ConfigForm()
+        self.panel = RunPanel()
+        self.plots = TrainingPlots()
+        self.diagnosis = LiveDiagnosis()
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 0, 0, 0)
+        right_layout.addWidget(self.panel)
+        right_layout.addWidget(self.diagnosis)
+        right_layout.addWidget(self.plots, 1)
+        inputs_beside_view(self, self.form, right, min_width=360)
+
+        self._clock = QTimer(self)  # elapsed time ticks even when no event arrives (pause, long epochs)
+        self._clock.setInterval(500)
+        self._clock.timeout.connect(self._emit_status)
+        self.panel.train_clicked.connect(self.start)
+        self.panel.pause_clicked.connect(self.toggle_pause)
+        self.panel.stop_clicked.connect(self.stop)
+        self.form.validity_changed.connect(self._on_validity)
+        self._on_validity(self.form.config() is not None)
+
+    # ---- state -------------------------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self.worker is not None and self.worker.paused
+
+    # ---- actions -----------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start a run with the form's config; False when one is running or the form is invalid."""
+        cfg = self.form.config()
+        if self.running or cfg is None or self._blocked:
+            return False
+        self._new_worker(training_job(cfg, self.store_url))
+        self.progress = RunProgress.begin()
+        self.plots.reset()
+        self.plots.start_live()
+        self.diagnosis.start(cfg)
+        self.form.set_locked(True)
+        self.panel.set_running(True, can_train=False)
+        self.panel.set_progress(cfg.train.epochs, 0, 1, 0)
+        self.panel.show_message("Loading data and building the model…")
+        self._clock.start()
+        self._start_worker()
+        return True
+
+    def stop(self) -> None:
+        if self._stop_worker():
+            self.progress.resume()
+            self.panel.show_message("Stopping before the next batch…", "warn")
+
+    def toggle_pause(self) -> None:
+        if self.worker is None:
+            return
+        if self.worker.paused:
+            self.worker.resume()
+            self.progress.resume()
+            self.panel.show_message("Training…")
+        else:
+            self.worker.pause()
+            self.progress.pause()
+            self.panel.show_message("Paused after the current batch. Resume to go on.", "warn")
+        self.panel.set_paused(self.worker.paused)
+
+    # ---- worker signals ----------------------------------------------------------------------
+    def _on_events(self, events: list) -> None:
+        self.plots.handle_events(events)
+        self.diagnosis.handle_events(events)
+        self.progress.update(events)
+        p = self.progress
+        self.panel.set_progress(p.epochs, p.epoch, p.steps_per_epoch, p.batch)
+        for e in events:
+            if isinstance(e, FitStarted):
+                self.form.show_param_count(e.param_count)
+                if not self.paused:
+                    self.panel.show_message(f"Training trial {e.trial_id} on {e.device}: {e.n_train:,} training, "
+                                            f"{e.n_val:,} validation samples, {e.param_count:,} parameters")
+        self.events_received.emit(events)
+
+    def _on_outcome(self, outcome: JobOutcome) -> None:
+        self._finish_worker()
+        self._clock.stop()
+        self._emit_status()
+        self.plots.stop_live()
+        self.form.set_locked(False)
+        self.last_outcome = outcome
+        text, kind = describe_outcome(outcome)
+        self.panel.show_message(text, kind)
+        self._showing_invalid = False
+        self._on_validity(self.form.config() is not None)
+        self.run_finished.emit(outcome)
+
+    def set_blocked(self, reason: str) -> None:
+        """Keep Train disabled, saying `reason` (another job is running); "" allows training again."""
+        self._blocked = reason
+        self._on_validity(self.form.config() is not None)
+
+    def _on_validity(self, valid: bool) -> None:
+        if self.running:
+            return
+        self.panel.set_running(False, can_train=valid and not self._blocked)
+        if self._blocked:
+            self.panel.show_message(self._blocked, "warn")
+            self._showing_invalid = True
+        elif not valid:
+            self.panel.show_message(f"Cannot train yet: {self.form.first_error()}", "error")
+            self._showing_invalid = True
+        elif self._showing_invalid:  # put back what was there before the form went invalid
+            self._showing_invalid = False
+            self.panel.show_message(*(describe_outcome(self.last_outcome) if self.last_outcome else ("",)))
+
+    def _emit_status(self) -> None:
+        self.status_changed.emit(self.progress.status_text())
+
+
+def describe_outcome(outcome: JobOutcome) -> tuple[str, str]:
+    """The line shown when a job ends, and its style."""
+    r = outcome.result
+    if r is None:
+        return f"The run could not start: {outcome.error}", "error"
+    parts = [f"Trial {r.trial_id} {r.status} after {r.epochs_run} epoch{'s' if r.epochs_run != 1 else ''}"]
+    if r.best_val_acc is not None:
+        parts.append(f"best validation accuracy {r.best_val_acc:.4f}")
+    if r.test_acc is not None:
+        parts.append(f"test accuracy {r.test_acc:.4f}")
+    parts.append(f"{r.seconds:.1f} s")
+    text = ", ".join(parts)
+    if r.message:
+        text += f". {r.message}"
+    return text, STATUS_KIND.get(r.status, "info")

@@ -1,0 +1,185 @@
+"""Headless commands: `tunelab train`, `tunelab lr-find`, `tunelab history`, `tunelab diagnose` and
+`tunelab ensemble`. Imports no Qt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from typing import Any, Sequence
+
+from trainers.cli import diagnose as cli_diagnose, ensemble as cli_ensemble, lr_find as cli_lr_find
+from trainers.spec.config import RunConfig, coerce, field_specs, load_config
+from trainers.spec.errors import ConfigError, TuneLabError
+from trainers.cli.progress import ProgressSink
+from trainers.spec.version import VERSION
+
+# Short flags for the fields people set most; every field also has a --section.field flag.
+ALIASES: dict[str, str] = {
+    "dataset": "data.source", "data-path": "data.path", "target-column": "data.target_column",
+    "train-fraction": "data.train_fraction", "val-split": "data.val_split", "test-split": "data.test_split",
+    "model": "model.family", "dropout": "model.dropout", "optimizer": "optim.name", "lr": "optim.lr",
+    "weight-decay": "optim.weight_decay", "schedule": "schedule.name", "batch-size": "train.batch_size",
+    "epochs": "train.epochs", "seed": "train.seed", "device": "train.device", "threads": "train.threads",
+    "early-stopping-patience": "early_stop.patience",
+}
+EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
+# The store's ranking metrics (trainers.store.trial_query.RANK_METRICS), spelled out so `--help` needs no database.
+RANK_BY = ("val_acc", "val_loss", "test_acc", "duration")
+COMMANDS = ("train", "lr-find", "history", "diagnose", "ensemble")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"tunelab: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="a .toml or .json run config; flags override it")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any field by dotted name, e.g. --set schedule.name=cosine")
+    short = {v: k for k, v in ALIASES.items()}
+    for s in field_specs():
+        names = [f"--{s.key}"] + ([f"--{short[s.key]}"] if s.key in short else [])
+        p.add_argument(*names, dest=s.key, default=None, metavar=s.type.__name__.upper(),
+                       help=f"{s.help} ({s.allowed()}; default {s.default!r})")
+
+
+def _add_store_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="SQLAlchemy URL or SQLite file of the trial store (default: $TUNELAB_STORE "
+                                   "or the user data directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tunelab", description="TuneLab: train, rank and diagnose deep-learning models.")
+    parser.add_argument("--version", action="version", version=f"tunelab {VERSION}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    train = sub.add_parser("train", help="train one trial from a config file and/or flags")
+    _add_config_flags(train)
+    _add_store_flag(train)
+    train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
+    cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
+    cli_diagnose.add_parser(sub, _add_store_flag)
+    cli_ensemble.add_parser(sub, _add_config_flags, _add_store_flag)
+    hist = sub.add_parser("history", help="list trials ranked by best validation accuracy (or --rank-by)")
+    _add_store_flag(hist)
+    hist.add_argument("--json", action="store_true", help="one JSON array of trials")
+    hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
+    hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
+    hist.add_argument("--rank-by", default="val_acc", choices=RANK_BY,
+                      help="the metric the rank follows (default val_acc)")
+    hist.add_argument("--sort", default="rank", help="rank, robust, or a column such as lr or duration_s "
+                                                      "(default rank: best first); --sort=-lr reverses it")
+    hist.add_argument("--reverse", action="store_true", help="reverse the sort order")
+    hist.add_argument("--filter", default="", help="column=value pairs (status, kind, dataset, model, optimizer, "
+                                                    "diagnosis; commas for several values) and words to find "
+                                                    "in names, notes and messages, e.g. 'model=mlp,cnn wider'")
+    hist.add_argument("--robust", action="store_true", help="add mean ± std over the seeds of each config and "
+                                                            "rank by it (configs run with at least two seeds)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Defaults, then the config file, then --set pairs, then field flags."""
+    cfg = load_config(args.config) if args.config else RunConfig()
+    changes: dict[str, Any] = {}
+    for pair in args.set:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError("--set", pair, "KEY=VALUE with a dotted field name, e.g. optim.lr=0.01")
+        changes[key.strip()] = value
+    for s in field_specs():
+        value = getattr(args, s.key, None)
+        if value is not None:
+            changes[s.key] = value
+    if "early_stop.patience" in changes and "early_stop.enabled" not in changes:
+        changes["early_stop.enabled"] = "true"  # giving a patience means wanting early stopping
+    typed = {}
+    for key, value in changes.items():
+        try:
+            typed[key] = coerce(key, value)
+        except KeyError:
+            raise ConfigError(key, value, "a known field such as optim.lr") from None
+    return cfg.replace(**typed) if typed else cfg
+
+
+def _train(args: argparse.Namespace) -> int:
+    from trainers.api import run_training
+    from trainers.spec.events import RunControl
+    from trainers.store import TrialStore
+
+    cfg = config_from_args(args)
+    control = RunControl()
+    _stop_on_signals(control)
+    with TrialStore(args.store) as store:
+        sink = ProgressSink(sys.stderr, enabled=not args.quiet)
+        result = run_training(cfg, sink=sink, control=control, store=store)
+    if result.message and result.status != "completed":
+        print(f"tunelab: trial {result.trial_id} {result.status}: {result.message}", file=sys.stderr)
+    print(result.to_json(), flush=True)
+    return EXIT_CODES.get(result.status, 1)
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    from trainers.spec.events import RunControl
+
+    cfg = config_from_args(args)
+    settings = cli_lr_find.settings_from_args(args)  # a bad setting is reported before any work starts
+    control = RunControl()
+    _stop_on_signals(control)
+    return cli_lr_find.run(args, cfg, control, settings)
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from trainers.spec.events import RunControl
+
+    settings = cli_ensemble.settings_from_args(args)
+    cfg = config_from_args(args)
+    control = RunControl()
+    _stop_on_signals(control)
+    return cli_ensemble.run(args, cfg, control, settings)
+
+
+def _stop_on_signals(control: Any) -> None:
+    """First Ctrl+C (or SIGTERM) stops after the current batch and records the trial as stopped."""
+    def handler(signum: int, frame: object) -> None:
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.stop()
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _history(args: argparse.Namespace) -> int:
+    from trainers.trials.ranked_rows import build_query, history_rows, render_table
+    from trainers.store import TrialStore
+
+    if args.limit is not None and args.limit < 0:
+        raise ConfigError("--limit", args.limit, "0 or more trials")
+    sort = ("-" + args.sort.lstrip("-")) if args.reverse != args.sort.startswith("-") else args.sort.lstrip("-")
+    query = build_query(sort, args.filter, args.rank_by, args.kind, args.robust)
+    with TrialStore(args.store) as store:
+        rows = history_rows(store, query, limit=args.limit, robust=args.robust)
+    print(json.dumps(rows, indent=1) if args.json else render_table(rows, robust=args.robust))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return {"train": _train, "lr-find": _lr_find, "history": _history,
+                "diagnose": cli_diagnose.run, "ensemble": _ensemble}[args.command](args)
+    except TuneLabError as exc:
+        print(f"tunelab: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

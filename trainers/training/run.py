@@ -1,0 +1,82 @@
+"""A training run as a trial of kind "train": the model from the config, the loop with its callbacks, the test
+split scored once on the weights that were kept, and the diagnosis stored with the trial."""
+
+from __future__ import annotations
+
+from trainers.data import DatasetBundle
+from trainers.diagnosis.diagnose import diagnose
+from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
+from trainers.training.loop import settings_from
+from trainers.models import build_model, count_parameters
+from trainers.spec.config import RunConfig, validate
+from trainers.spec.events import FitEnded, RunControl, Sink
+from trainers.store import TrialStore
+from trainers.training.callbacks import (BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, EventCallback,
+                                         ScheduleCallback)
+from trainers.training.loop import Callback, CancelFit, EvalResult, Learner
+from trainers.training.optim import build_optimizer
+from trainers.training.recording import StoreRecorder, finite_or_none
+
+TRAIN_KIND = "train"
+
+
+def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunControl | None = None,
+                 store: TrialStore | None = None, bundle: DatasetBundle | None = None,
+                 extra_callbacks: list[Callback] | None = None) -> FitEnded:
+    """Train one trial end to end. Config errors raise; anything that fails after the trial exists
+    is recorded in the store as "failed" and returned, never raised."""
+    validate(cfg)
+    with owned_store(store) as store:
+        job = start_job(store, TRAIN_KIND, cfg, sink=sink, control=control)
+        es = cfg.early_stop
+        tracker = BestTracker(es.monitor, es.mode, es.min_delta)
+        guard = DivergenceGuard()
+        recorder = StoreRecorder(store, job.trial_id, tracker, cfg.train.checkpoints)
+        job.status = "failed"  # until the loop says otherwise
+        if cfg.train.amp and job.device.type != "cuda":
+            job.notes.append(f"mixed precision is CUDA-only: trained in float32 on {job.device}")
+        test: EvalResult | None = None
+        with job.running():
+            learner = _learner(job, bundle, tracker, [guard, tracker, recorder], extra_callbacks or [])
+            learner.fit()
+            job.status = learner.status
+            job.notes.insert(0, learner.message)
+            test = score_test(learner, tracker, restore_best=not es.enabled or es.restore_best)
+        result = FitEnded(job.trial_id, job.status, recorder.epochs_recorded, tracker.best_epoch,
+                          recorder.best_val_acc, recorder.best_val_loss, test.acc if test else None,
+                          finite_or_none(test.loss) if test else None, job.seconds, job.message, guard.step)
+        label = diagnose(store.epochs(job.trial_id), cfg, job.status, guard.step).label \
+            if job.status != "failed" else None
+        return job.finish(result, test_acc=result.test_acc, test_loss=result.test_loss, diverged_step=guard.step,
+                          diagnosis=label)
+
+
+def _learner(job: TrialJob, bundle: DatasetBundle | None, tracker: BestTracker, own: list[Callback],
+             extra: list[Callback]) -> Learner:
+    """The loop for this run: data, model and optimizer from the config, with the run's callbacks."""
+    cfg = job.cfg
+    data = job.load_data(bundle)
+    model = build_model(cfg.model, data.input_shape, data.num_classes).to(job.device)
+    callbacks = [ControlCallback(job.control), ScheduleCallback(cfg), *own,
+                 EventCallback(job.sink, job.trial_id, tracker, count_parameters(model), str(job.device)), *extra]
+    if cfg.early_stop.enabled:
+        callbacks.append(EarlyStopping(tracker, cfg.early_stop.patience))
+    return Learner(model, build_optimizer(cfg.optim, model), data, settings_from(cfg), job.device, callbacks)
+
+
+def score_test(learner: Learner, tracker: BestTracker, restore_best: bool) -> EvalResult | None:
+    """Score the test split once, after training; it never takes part in any choice.
+
+    The best epoch's weights are scored unless early stopping was told not to restore them; a diverged
+    run's last weights are never scored."""
+    if learner.data.test is None:
+        return None
+    use_best = tracker.best_state is not None and (restore_best or learner.status == "diverged")
+    if learner.status == "diverged" and not use_best:
+        return None
+    if use_best:
+        learner.model.load_state_dict(tracker.best_state)
+    try:
+        return learner.evaluate(learner.data.test)
+    except CancelFit:  # stopped during the test pass
+        return None
