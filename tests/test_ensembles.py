@@ -8,15 +8,24 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.api import (EnsembleSettings, TrialStore, ensemble_candidates, ensemble_trials, export_ensemble,
-                          load_ensemble, load_ensemble_result, run_ensemble, run_training)
-from trainers.spec.config import RunConfig
+from trainers.api import (
+    EnsembleSettings,
+    TrialStore,
+    ensemble_candidates,
+    ensemble_trials,
+    export_ensemble,
+    load_ensemble,
+    load_ensemble_result,
+    run_ensemble,
+    run_training,
+)
 from trainers.data import load_dataset
 from trainers.ensembles.combine import accuracy_and_loss
 from trainers.ensembles.ensemble_file import read_recipe
-from trainers.spec.ensemble_events import EnsembleStarted, MemberProgress
 from trainers.ensembles.member_models import labels
 from trainers.ensembles.stacking import out_of_fold_proba, stack_features
+from trainers.spec.config import RunConfig
+from trainers.spec.ensemble_events import EnsembleStarted, MemberProgress
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.spec.events import ListSink, RunControl
 
@@ -250,3 +259,26 @@ def test_boosting_stops_at_a_diverged_member_instead_of_keeping_it(tmp_path: Pat
             result = run_ensemble(EnsembleSettings(method=method, members=3), wild, store=store, bundle=digits)
             assert result.status == "failed" and "diverged" in result.message, result
             assert result.ensemble is None and result.file is None
+
+
+def test_members_trained_together_stop_early_each_on_its_own_as_alone(digits: object) -> None:
+    """Per-member early stopping on the loop's own EarlyStopping: each member ends when its own metric stalls, with
+    the weights it had then (restore_best off), exactly as the same member trained alone."""
+    from trainers.ensembles.member_fit import fit_members
+    from trainers.ensembles.member_plan import MemberPlan
+
+    cfg = RunConfig().replace(**{"train.epochs": 8, "early_stop.enabled": True, "early_stop.monitor": "val_acc",
+                                 "early_stop.patience": 1, "early_stop.restore_best": False, "model.dropout": 0.0})
+    n = len(digits.train)
+    gen = torch.Generator().manual_seed(1)
+    plans = [MemberPlan(k, torch.randint(0, n, (n,), generator=gen)) for k in range(3)]
+    cpu = torch.device("cpu")
+    sink = ListSink()
+    together = fit_members(cfg, digits, plans, cpu, sink=sink, control=RunControl(), vectorise=True)
+    apart = fit_members(cfg, digits, plans, cpu, sink=ListSink(), control=RunControl(), vectorise=False)
+    assert any(m.epochs_run < 8 for m in together)  # someone stopped early
+    for k, (a, b) in enumerate(zip(together, apart)):
+        assert (a.status, a.epochs_run, a.best_epoch, a.message) == (b.status, b.epochs_run, b.best_epoch, b.message)
+        assert max(p.epoch for p in sink.of(MemberProgress) if p.member == k) == a.epochs_run
+        for name in a.state:
+            torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-3, atol=1e-4, msg=name)

@@ -5,21 +5,22 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
 from torch import nn
 
 from trainers.api import run_training
-from trainers.training.checkpoints import load_checkpoint
-from trainers.spec.config import RunConfig
 from trainers.data import DatasetBundle
 from trainers.data.common import bundle_from_tensors
-from trainers.spec.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted, ListSink, RunControl
-from trainers.training.loop import Callback, Learner
 from trainers.models import build_model
-from trainers.training.optim import build_optimizer
+from trainers.spec.config import RunConfig
+from trainers.spec.events import BatchEnded, EpochEnded, Event, FitEnded, FitStarted, ListSink, RunControl
 from trainers.store import TrialStore
+from trainers.training.checkpoints import load_checkpoint
+from trainers.training.loop import Callback, Learner
+from trainers.training.optim import build_optimizer
 
 
 def blobs(n: int = 600, features: int = 10, classes: int = 3, noise: float = 1.0, seed: int = 0) -> DatasetBundle:
@@ -311,3 +312,107 @@ def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
     assert model.training and not model[1].training  # a mid-epoch evaluation must not unfreeze its statistics
     model(x)
     assert torch.equal(model[1].running_mean, before)
+
+
+BATCH_STAGES = ("before_batch", "before_pred", "after_pred", "after_loss", "before_backward", "after_backward",
+                "before_step", "after_step", "after_batch")
+
+
+class StageProbe(Callback):
+    """Records each batch stage it sees, the first-layer weight before the batch, and whether the gradients exist
+    when the step stage starts; raises `cancel` at the stage `at`."""
+
+    def __init__(self, at: str | None = None, cancel: type[Exception] | None = None) -> None:
+        self.at, self.cancel = at, cancel
+        self.seen: list[str] = []
+        for stage in BATCH_STAGES:
+            setattr(self, stage, self._hook(stage))
+
+    def _hook(self, stage: str) -> Callable[[Learner], None]:
+        def hook(learner: Learner) -> None:
+            self.seen.append(stage)
+            weight = next(learner.model.parameters())
+            if stage == "before_batch":
+                self.before = weight.detach().clone()
+            if stage == "before_step":
+                self.had_grads = weight.grad is not None
+            if stage == self.at:
+                raise self.cancel()  # type: ignore[misc]
+        return hook
+
+
+def weights_kept(probe: StageProbe, learner: Learner) -> bool:
+    return torch.equal(probe.before, next(learner.model.parameters()).detach())
+
+
+def one_batch_learner(probe: Callback, step: object | None = None) -> Learner:
+    """A learner over exactly one batch of one epoch, plain SGD (no momentum, no decay)."""
+    from trainers.data import Split
+    from trainers.training.loop import TrainSettings
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    data = DatasetBundle("t", (4,), 3, ["a", "b", "c"], Split(x, y), Split(x, y), None)
+    kwargs = {"batch_step": step} if step is not None else {}
+    return Learner(model, torch.optim.SGD(model.parameters(), lr=0.5), data, TrainSettings(batch_size=16, epochs=1),
+                   torch.device("cpu"), [probe], **kwargs)
+
+
+def test_a_batch_runs_its_stages_in_order_and_trains() -> None:
+    probe = StageProbe()
+    learner = one_batch_learner(probe)
+    learner.fit()
+    assert tuple(probe.seen) == BATCH_STAGES
+    assert probe.had_grads and not weights_kept(probe, learner)
+
+
+@pytest.mark.parametrize("at", ["before_batch", "before_pred", "after_pred", "after_loss"])
+def test_cancel_batch_at_any_stage_skips_the_rest_of_the_batch(at: str) -> None:
+    from trainers.training.loop import CancelBatch
+
+    probe = StageProbe(at, CancelBatch)
+    learner = one_batch_learner(probe)
+    learner.fit()
+    assert probe.seen == list(BATCH_STAGES[:BATCH_STAGES.index(at) + 1])  # nothing after it, after_batch neither
+    assert weights_kept(probe, learner) and learner.epoch == 1  # the fit went on
+
+
+def test_cancel_backward_leaves_no_gradients_so_the_step_changes_nothing() -> None:
+    from trainers.training.loop import CancelBackward
+
+    probe = StageProbe("before_backward", CancelBackward)
+    learner = one_batch_learner(probe)
+    learner.fit()
+    assert probe.seen == ["before_batch", "before_pred", "after_pred", "after_loss", "before_backward",
+                          "before_step", "after_step", "after_batch"]
+    assert not probe.had_grads and weights_kept(probe, learner)
+    assert learner.grad_norm == 0.0 and math.isfinite(learner.loss_value)
+
+
+def test_cancel_step_keeps_the_weights_but_not_the_rest_of_the_batch() -> None:
+    from trainers.training.loop import CancelStep
+
+    probe = StageProbe("before_step", CancelStep)
+    learner = one_batch_learner(probe)
+    learner.fit()
+    assert probe.seen == ["before_batch", "before_pred", "after_pred", "after_loss", "before_backward",
+                          "after_backward", "before_step", "after_batch"]
+    assert probe.had_grads and weights_kept(probe, learner)
+    assert learner.train_loss == pytest.approx(learner.loss_value)  # the batch still counts in the epoch's loss
+
+
+def test_the_loss_is_pluggable() -> None:
+    from trainers.training.loop import BatchStep
+
+    calls: list[int] = []
+
+    def no_loss(out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        calls.append(len(yb))
+        return out.sum() * 0.0  # a zero loss: zero gradients, SGD leaves the weights alone
+
+    probe = StageProbe()
+    learner = one_batch_learner(probe, BatchStep(loss_fn=no_loss))
+    learner.fit()
+    assert calls == [16] and learner.loss_value == 0.0
+    assert weights_kept(probe, learner)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.member_plan import FittedMember, MemberPlan
 from trainers.ensembles.sequential_fit import fit_one_by_one
 from trainers.ensembles.stacked_fit import fit_stacked
 from trainers.ensembles.stacked_models import VMAPPABLE
+from trainers.spec.config import RunConfig
 from trainers.spec.events import RunControl, Sink
 
 

@@ -10,16 +10,15 @@ import dataclasses
 import torch
 from torch.utils.data import Subset
 
-from trainers.training.callbacks import BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, ScheduleCallback
-from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle, Split
-from trainers.ensembles.member_events import MemberEventCallback
+from trainers.ensembles.member_callbacks import keeps_best, member_rules
 from trainers.ensembles.member_plan import FittedMember, MemberPlan
-from trainers.spec.events import RunControl, Sink
-from trainers.training.loop import Learner
 from trainers.models import build_model
+from trainers.spec.config import RunConfig
+from trainers.spec.events import RunControl, Sink
+from trainers.training.callbacks import ControlCallback, ScheduleCallback
+from trainers.training.loop import Learner, settings_from
 from trainers.training.optim import build_optimizer
-from trainers.training.loop import settings_from
 
 
 def subset(split: Split, rows: torch.Tensor | None) -> Split:
@@ -33,12 +32,6 @@ def subset(split: Split, rows: torch.Tensor | None) -> Split:
     return Split(dataset=Subset(split.dataset, rows.tolist()))  # type: ignore[arg-type]
 
 
-def keeps_best(cfg: RunConfig, status: str) -> bool:
-    """Whether a member ends with its best epoch's weights, as a training run is scored."""
-    es = cfg.early_stop
-    return not es.enabled or es.restore_best or status == "diverged"
-
-
 def fit_one_by_one(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device, *,
                    sink: Sink, control: RunControl, first: int = 0) -> list[FittedMember]:
     """Train each plain plan with the ordinary loop; a stop request ends the series after that member."""
@@ -49,18 +42,14 @@ def fit_one_by_one(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan],
         torch.manual_seed(plan.seed)
         model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
         member_data = dataclasses.replace(data, train=subset(data.train, plan.indices), test=None)
-        es = cfg.early_stop
-        tracker = BestTracker(es.monitor, es.mode, es.min_delta)
-        callbacks = [ControlCallback(control), ScheduleCallback(cfg), DivergenceGuard(), tracker,
-                     MemberEventCallback(sink, first + k)]
-        if es.enabled:
-            callbacks.append(EarlyStopping(tracker, es.patience))
+        tracker, rules = member_rules(cfg, sink, first + k)
+        callbacks = [ControlCallback(control), ScheduleCallback(cfg), *rules]
         settings = dataclasses.replace(settings_from(cfg), seed=plan.seed)
         learner = Learner(model, build_optimizer(cfg.optim, model), member_data, settings, device, callbacks)
         learner.fit()
         best = tracker.best_state is not None and keeps_best(cfg, learner.status)
-        state = tracker.best_state if best else {n: v.detach().to("cpu", copy=True)
-                                                  for n, v in model.state_dict().items()}
+        state = tracker.best_state if best and tracker.best_state is not None else {
+            n: v.detach().to("cpu", copy=True) for n, v in model.state_dict().items()}
         fitted.append(FittedMember(state, learner.status, learner.epoch, tracker.best_epoch, learner.message))
         if learner.status == "stopped":
             break

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from trainers.spec.config import OptimConfig
 from trainers.ensembles.layer_program import layer_program, run_program, sample_shapes
+from trainers.spec.config import OptimConfig
 from trainers.training.loop import train_mode
 from trainers.training.optim import decayed_names, named_groups, optimizer_for_groups
 
@@ -93,7 +93,9 @@ class StackedModels:
         if not keys:
             return self._each(tuple(self.params.values()), tuple(self.buffers.values()), x)
         if self._masked is None:  # the sites never change: one vmapped function for every batch
-            self._masked = vmap(lambda p, b, xb: self._call(p, b, xb, keys), randomness="different")
+            def masked(p: tuple, b: tuple, xb: torch.Tensor) -> torch.Tensor:
+                return self._call(p, b, xb, keys)
+            self._masked = vmap(masked, randomness="different")
         return self._masked(tuple(self.params.values()), tuple(self.buffers.values()) + masks, x)
 
     def shared(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,12 +122,13 @@ class StackedModels:
         wd, decoupled = getattr(self, "_decay", (0.0, False))
         if wd == 0 or self._single is not None:
             return
-        weights = [self.params[n] for n in self.decay if self.params[n].grad is not None]
+        weights: list[torch.Tensor] = [self.params[n] for n in self.decay if self.params[n].grad is not None]
         with torch.no_grad():
             if decoupled:
                 torch._foreach_mul_(weights, 1 - lr * wd)
             else:
-                torch._foreach_add_([w.grad for w in weights], weights, alpha=wd)
+                grads: list[torch.Tensor] = [w.grad for w in weights]  # type: ignore[misc]
+                torch._foreach_add_(grads, weights, alpha=wd)
 
     def l1_penalty(self) -> torch.Tensor:
         """Each member's L1 norm of its weight matrices (not its biases), shape (K,)."""
@@ -134,9 +137,13 @@ class StackedModels:
             return sum(w.abs().sum() for w in weights).view(1)  # type: ignore[union-attr]
         return sum(w.abs().flatten(1).sum(1) for w in weights)  # type: ignore[return-value]
 
+    def member_tensors(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k's state dict as views into the stacks (no copies), in its architecture's order."""
+        if self._single is not None:
+            return self._single.state_dict()
+        tensors = {**self.params, **self.buffers}
+        return {n: tensors[n][k] for n in self._template.state_dict()}
+
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's state dict (CPU copies), loadable into the architecture it came from."""
-        if self._single is not None:
-            return {n: v.detach().to("cpu", copy=True) for n, v in self._single.state_dict().items()}
-        out = {n: v[k].detach().to("cpu", copy=True) for n, v in {**self.params, **self.buffers}.items()}
-        return {n: out[n] for n in self._template.state_dict()}
+        return {n: v.detach().to("cpu", copy=True) for n, v in self.member_tensors(k).items()}

@@ -9,9 +9,9 @@ import torch
 
 from trainers.spec.config import RunConfig
 from trainers.spec.events import BatchEnded, EpochEnded, FitStarted, RunControl, Sink, StopRequested
+from trainers.spec.schedules import scheduled_lr
 from trainers.training.loop import Callback, CancelFit, Learner
 from trainers.training.optim import set_lr
-from trainers.spec.schedules import scheduled_lr
 
 
 def metric_value(learner: Learner, name: str) -> float | None:
@@ -83,7 +83,9 @@ class ControlCallback(Callback):
 
 
 class DivergenceGuard(Callback):
-    """A NaN or infinite loss ends the run as "diverged", recording the step."""
+    """A NaN or infinite loss ends the run as "diverged", recording the step: a batch's loss where the loop reads
+    it every batch, else the epoch's training loss (members trained together sum theirs on the device and read
+    it once an epoch; trainers/ensembles/member_callbacks.py drives one guard per member)."""
 
     order = -5
 
@@ -92,11 +94,18 @@ class DivergenceGuard(Callback):
 
     def after_batch(self, learner: Learner) -> None:
         if not math.isfinite(learner.loss_value):
-            self.step = learner.step
-            learner.status = "diverged"
-            learner.message = (f"loss became {learner.loss_value} at step {learner.step} "
-                               f"(epoch {learner.epoch}, batch {learner.batch})")
-            raise CancelFit()
+            self._diverged(learner, f"loss became {learner.loss_value} at step {learner.step} "
+                                    f"(epoch {learner.epoch}, batch {learner.batch})")
+
+    def after_train(self, learner: Learner) -> None:
+        if not math.isfinite(learner.train_loss):
+            self._diverged(learner, f"loss became {learner.train_loss} during epoch {learner.epoch}")
+
+    def _diverged(self, learner: Learner, message: str) -> None:
+        self.step = learner.step
+        learner.status = "diverged"
+        learner.message = message
+        raise CancelFit()
 
 
 class BestTracker(Callback):

@@ -1,19 +1,28 @@
 """The fit → epoch → batch loop. Everything optional (schedules, early stopping, checkpoints, events,
-the store) is a callback; control flow uses cancel exceptions, as in fastai's Learner."""
+the store) is a callback; control flow uses cancel exceptions, as in fastai's Learner. A batch runs in stages,
+each with hooks: before_batch, before_pred/after_pred, after_loss, before_backward/after_backward,
+before_step/after_step, after_batch. What the stages do, and where batches come from, is the Learner's
+BatchStep (trainers/training/batch_step.py): one model by default, or members trained together."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import torch
-from torch import nn
 
+from trainers.data.bundle import DatasetBundle, Split
 from trainers.spec.config import RunConfig
-from trainers.data.bundle import DatasetBundle, Split, augment_batch, iter_batches, num_batches
+from trainers.training.batch_step import BatchStep, EvalResult, train_mode
+
+__all__ = ["BatchStep", "Callback", "CancelBackward", "CancelBatch", "CancelEpoch", "CancelFit", "CancelStep",
+           "EvalResult", "Learner", "TrainSettings", "settings_from", "train_mode"]
+
+STAGES = ("before_fit", "before_epoch", "before_batch", "before_pred", "after_pred", "after_loss",
+          "before_backward", "after_backward", "before_step", "after_step", "after_batch", "after_train",
+          "before_eval_batch", "after_epoch", "after_fit")
 
 
 class CancelBatch(Exception):
@@ -28,8 +37,17 @@ class CancelFit(Exception):
     """End the run now; `Learner.status` says why."""
 
 
+class CancelBackward(Exception):
+    """Skip this batch's backward pass (raised in before_backward): no gradients, so the step changes nothing."""
+
+
+class CancelStep(Exception):
+    """Skip this batch's optimizer step (raised in before_step): the weights stay as they are."""
+
+
 class Callback:
-    """Override any of: before_fit, before_epoch, before_batch, after_batch, after_train, before_eval_batch,
+    """Override any of the STAGES: before_fit, before_epoch, before_batch, before_pred, after_pred, after_loss,
+    before_backward, after_backward, before_step, after_step, after_batch, after_train, before_eval_batch,
     after_epoch, after_fit."""
 
     order = 0
@@ -59,20 +77,14 @@ def settings_from(cfg: RunConfig) -> TrainSettings:
 
 
 @dataclass
-class EvalResult:
-    loss: float
-    acc: float
-    n: int
-
-
-@dataclass
 class Learner:
-    model: nn.Module
+    model: Any  # an nn.Module; members trained together: StackedModels
     optimizer: torch.optim.Optimizer
     data: DatasetBundle
     settings: TrainSettings
     device: torch.device
     callbacks: list[Callback] = field(default_factory=list)
+    batch_step: BatchStep = field(default_factory=BatchStep)
 
     # state the callbacks read
     status: str = "completed"
@@ -90,16 +102,28 @@ class Learner:
     epoch_seconds: float = 0.0
     train_seconds: float = 0.0
     paused_seconds: float = 0.0  # added to by whoever pauses the loop; left out of epoch timings
+    # the batch in flight, as the stages leave it: inputs, targets, predictions, loss
+    xb: Any = None
+    yb: Any = None
+    pred: Any = None
+    loss: Any = None
 
     def __post_init__(self) -> None:
+        self.gen = torch.Generator().manual_seed(self.settings.seed)
+        self.batch_step.bind(self)
+        self.steps_per_epoch = self.batch_step.steps_per_epoch(self)
+        self._bind_hooks()
+
+    def _bind_hooks(self) -> None:
+        """Each stage's hooks, looked up once: a stage nobody listens to costs one dictionary lookup."""
         self.callbacks = sorted(self.callbacks, key=lambda cb: cb.order)
-        s = self.settings
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=s.label_smoothing)
-        self.gen = torch.Generator().manual_seed(s.seed)
-        self.steps_per_epoch = num_batches(self.data.train, s.batch_size)
-        self._params = [p for p in self.model.parameters() if p.requires_grad]
-        self._l1_params = [p for p in self._params if p.ndim > 1]
-        self._amp_dtype, self._scaler = _amp_setup(s.amp, self.device)
+        self._hooks: dict[str, list[Callable[[Learner], Any]]] = {
+            stage: [h for h in (getattr(cb, stage, None) for cb in self.callbacks) if h is not None]
+            for stage in STAGES}
+
+    @property
+    def loss_fn(self) -> Any:
+        return self.batch_step.loss_fn
 
     @property
     def lr(self) -> float:
@@ -112,16 +136,19 @@ class Learner:
         return len(self.data.train) / self.train_seconds if self.train_seconds > 0 else None
 
     def __call__(self, stage: str) -> None:
-        for cb in self.callbacks:
-            hook: Callable[[Learner], Any] | None = getattr(cb, stage, None)
-            if hook is not None:
-                hook(self)
+        hooks = self._hooks.get(stage)
+        if hooks is None:  # a stage outside STAGES: look it up now
+            hooks = [h for h in (getattr(cb, stage, None) for cb in self.callbacks) if h is not None]
+        for hook in hooks:
+            hook(self)
 
     # ---- fit / epoch / batch ------------------------------------------------------------
     def fit(self) -> None:
+        self._bind_hooks()  # callbacks added since construction take part too
         try:
             self("before_fit")
-            for self.epoch in range(self.epoch + 1, self.settings.epochs + 1):
+            for epoch in range(self.epoch + 1, self.settings.epochs + 1):
+                self.epoch = epoch
                 self._epoch()
         except CancelFit:
             pass
@@ -131,122 +158,53 @@ class Learner:
     def _epoch(self) -> None:
         t0 = time.perf_counter()
         p0 = self.paused_seconds
-        train_mode(self.model)
+        step = self.batch_step
+        step.set_training(self, True)
         self.batch = 0
-        self._loss_sum, self._correct, self._seen = 0.0, 0, 0
+        step.begin_epoch(self)
         self("before_epoch")
         try:
-            batches = iter_batches(self.data.train, self.settings.batch_size, shuffle=True, gen=self.gen,
-                                   device=self.device, num_workers=self.settings.num_workers)
-            for xb, yb in batches:
+            for xb, yb in step.batches(self):
+                self.xb, self.yb = xb, yb
                 self.batch += 1
                 self.step += 1
                 try:
-                    self("before_batch")
-                    self._batch(xb, yb)
-                    self("after_batch")
+                    self._one_batch(step)
                 except CancelBatch:
                     pass
         except CancelEpoch:
             pass
         self.train_seconds = time.perf_counter() - t0 - (self.paused_seconds - p0)
-        seen = max(1, self._seen)
-        self.train_loss = self._loss_sum / seen
-        self.train_acc = self._correct / seen
+        step.end_epoch(self)
         self("after_train")
         self.val = self.evaluate(self.data.val)
         self.epoch_seconds = time.perf_counter() - t0 - (self.paused_seconds - p0)
         self("after_epoch")
 
-    def _batch(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        s = self.settings
-        xb = augment_batch(xb, s.augment_flip, s.augment_crop_padding, self.gen)
-        with self._autocast():
-            out = self.model(xb)
-            ce = self.loss_fn(out, yb)
-            loss = ce + s.l1 * sum(p.abs().sum() for p in self._l1_params) if s.l1 > 0 else ce
+    def _one_batch(self, step: BatchStep) -> None:
+        self("before_batch")
+        self("before_pred")
+        self.pred = step.pred(self, self.xb)
+        self("after_pred")
+        self.loss = step.loss(self, self.pred, self.yb)
+        self("after_loss")
         self.optimizer.zero_grad(set_to_none=True)
-        if self._scaler is not None:
-            self._scaler.scale(loss).backward()
-            self._scaler.unscale_(self.optimizer)
-        else:
-            loss.backward()
-        norm = self._clip_and_measure()
-        if self._scaler is not None:
-            self._scaler.step(self.optimizer)
-            self._scaler.update()
-        else:
-            self.optimizer.step()
-        with torch.no_grad():
-            # the epoch's training loss is plain cross-entropy, comparable with the validation loss
-            plain = ce if s.label_smoothing == 0 else nn.functional.cross_entropy(out.float(), yb)
-            stats = torch.stack([loss.detach().float(), norm.float(), plain.detach().float(),
-                                 (out.argmax(1) == yb).sum().float()])
-        # one device synchronisation per batch, for everything the callbacks and the epoch totals need;
-        # a non-finite loss is caught right after by DivergenceGuard, before another step is taken
-        self.loss_value, self.grad_norm, plain_value, correct = stats.tolist()
-        n = int(yb.shape[0])
-        self.batch_size_now = n
-        self._loss_sum += plain_value * n
-        self._correct += int(correct)
-        self._seen += n
-
-    def _clip_and_measure(self) -> torch.Tensor:
-        """The gradient norm before clipping, as a 0-d tensor on the device (no synchronisation)."""
-        grads = [p.grad for p in self._params if p.grad is not None]
-        if not grads:
-            return torch.zeros((), device=self.device)
-        if self.settings.grad_clip > 0:
-            return torch.nn.utils.clip_grad_norm_(self._params, self.settings.grad_clip)
-        # a BLAS dot per tensor: on the CPU several times cheaper than torch._foreach_norm
-        return torch.stack([torch.dot(g.reshape(-1), g.reshape(-1)) for g in grads]).sum().sqrt()
-
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self._amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self._amp_dtype)
+        try:
+            self("before_backward")
+            step.backward(self, self.loss)
+            self("after_backward")
+        except CancelBackward:
+            pass
+        try:
+            self("before_step")
+            step.step(self)
+            self("after_step")
+        except CancelStep:
+            pass
+        step.record(self)
+        self("after_batch")
 
     # ---- evaluation ---------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, split: Split | None) -> EvalResult | None:
-        """Mean plain cross-entropy (no smoothing, no L1) and accuracy over a split."""
-        if split is None or len(split) == 0:
-            return None
-        was_training = self.model.training
-        self.model.eval()
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
-        n = 0
-        # in memory, big batches are free speed; streamed from disk, memory is what is short
-        size = max(self.settings.batch_size, 1024) if split.in_memory else 2 * self.settings.batch_size
-        batches: Iterable = iter_batches(split, size, shuffle=False, gen=self.gen, device=self.device,
-                                         num_workers=self.settings.num_workers)
-        for xb, yb in batches:
-            self("before_eval_batch")  # a stop or pause is honoured during long evaluations too
-            with self._autocast():
-                out = self.model(xb)
-            loss_sum += nn.functional.cross_entropy(out.float(), yb, reduction="sum")
-            correct += (out.argmax(1) == yb).sum()
-            n += int(yb.shape[0])
-        if was_training:
-            train_mode(self.model)  # frozen batch norms stay in eval mode, as during training
-        return EvalResult(float(loss_sum.item()) / n, float(correct.item()) / n, n)
-
-
-def _amp_setup(amp: bool, device: torch.device) -> tuple[torch.dtype | None, Any]:
-    """bfloat16 where the GPU has it (no scaler needed), else float16 with a gradient scaler."""
-    if not amp or device.type != "cuda":
-        return None, None
-    if torch.cuda.is_bf16_supported():
-        return torch.bfloat16, None
-    return torch.float16, torch.amp.GradScaler("cuda")
-
-
-def train_mode(model: nn.Module) -> None:
-    """Train mode, except batch norms whose parameters are all frozen: their running statistics stay put."""
-    model.train()
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            params = list(m.parameters(recurse=False))
-            if params and not any(p.requires_grad for p in params):
-                m.eval()
+        """Mean plain loss and accuracy over a split (the batch step says how: one model, or each member)."""
+        return self.batch_step.evaluate(self, split)
