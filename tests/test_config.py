@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,9 +10,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trainers.spec.config import (OPTIMIZER_PARAMS, SECTIONS, RunConfig, coerce, field_specs, load_config, save_config,
-                             validate)
+from trainers.spec.config import (
+    OPTIMIZER_PARAMS,
+    SECTIONS,
+    ModelConfig,
+    OptimConfig,
+    RunConfig,
+    coerce,
+    config_from_values,
+    field_specs,
+    load_config,
+    save_config,
+)
 from trainers.spec.errors import ConfigError
+from trainers.spec.rates import learning_rate_fields, recommended_rate, with_learning_rate
 
 
 @pytest.mark.parametrize("key, value, fragment", [
@@ -128,7 +140,6 @@ def test_random_configs_give_a_valid_config_or_a_config_error(raw: dict) -> None
     except ConfigError as err:
         assert err.field and err.allowed
         return
-    assert validate(cfg) is cfg
     assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 
@@ -160,3 +171,54 @@ def test_form_tables_name_real_fields() -> None:
     assert set(MODEL_PARAMS) == set(MODEL_FAMILIES) and set(SCHEDULE_PARAMS) == set(SCHEDULES)
     assert all(f"model.{name}" in fields for names in MODEL_PARAMS.values() for name in names)
     assert all(f"schedule.{name}" in fields for names in SCHEDULE_PARAMS.values() for name in names)
+
+
+# ---- valid by construction ------------------------------------------------------------------
+def test_a_config_is_frozen_and_valid_by_construction() -> None:
+    cfg = RunConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.optim.lr = 0.5  # type: ignore[misc]
+    with pytest.raises(ConfigError, match="optim.lr"):
+        OptimConfig(lr=-1.0)
+    with pytest.raises(ConfigError, match="model.kernel_size"):
+        dataclasses.replace(cfg, model=ModelConfig(family="cnn", kernel_size=4))
+    with pytest.raises(ConfigError, match="schedule.warmup_epochs"):  # a rule across sections
+        dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=1),
+                            schedule=dataclasses.replace(cfg.schedule, warmup_epochs=1.0))
+    assert type(OptimConfig(lr=1).lr) is float
+    assert type(RunConfig().replace(**{"train.epochs": 3.0}).train.epochs) is int
+
+
+def test_config_from_values_checks_text_and_names_every_bad_field(tmp_path: Path) -> None:
+    cfg, errors = config_from_values({"optim.lr": "0.02", "train.batch_size": "128"})
+    assert errors == {} and cfg == RunConfig().replace(**{"optim.lr": 0.02, "train.batch_size": 128})
+    cfg, errors = config_from_values({"optim.lr": "fast", "train.epochs": "2.5", "optim.name": "sgd"})
+    assert cfg is None and set(errors) == {"optim.lr", "train.epochs"}
+    assert errors["optim.lr"].field == "optim.lr" and "(0, 100]" in errors["optim.lr"].allowed
+    cfg, errors = config_from_values({"train.epochs": "5", "schedule.warmup_epochs": "5"})  # a rule
+    assert cfg is None and set(errors) == {"schedule.warmup_epochs"}
+    cfg, errors = config_from_values({"model.kernel_size": "4", "data.source": "csv"})  # two sections at once
+    assert cfg is None and set(errors) == {"model.kernel_size", "data.path"}
+    cfg, errors = config_from_values({"optim.lr": "0.5"}, checked={"train.epochs": 7})
+    assert cfg is not None and (cfg.optim.lr, cfg.train.epochs) == (0.5, 7)
+    assert set(config_from_values({"optim.learning_rate": 1})[1]) == {"optim.learning_rate"}
+
+
+def test_with_learning_rate_sets_the_one_cycle_peak_too() -> None:
+    assert learning_rate_fields("cosine") == ("optim.lr",)
+    plain = with_learning_rate(RunConfig(), 0.03)
+    assert plain.optim.lr == 0.03 and plain.schedule.max_lr == 0.0
+    cycle = with_learning_rate(RunConfig().replace(**{"schedule.name": "one_cycle", "schedule.max_lr": 0.5}), 0.03)
+    assert cycle.optim.lr == cycle.schedule.max_lr == 0.03
+    with pytest.raises(ConfigError, match="optim.lr"):
+        with_learning_rate(RunConfig(), 500.0)
+
+
+def test_recommended_rate_is_the_band_middle_else_the_valley() -> None:
+    class Result:  # the fields of a RangeTestResult the rule reads
+        def __init__(self, agreed, valley):
+            self.agreed, self.suggestions = agreed, {"steepest": 1e-3, "valley": valley, "min_div_10": None}
+
+    assert recommended_rate(Result((1e-3, 4e-3), 3e-3)) == pytest.approx(2e-3)
+    assert recommended_rate(Result(None, 3e-3)) == 3e-3
+    assert recommended_rate(Result(None, None)) is None  # the steepest descent alone is not recommended

@@ -13,9 +13,17 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QWidget
 
 from app.forms import ConfigForm, FieldEditor, format_value
+from trainers.spec.config import (
+    DATA_PARAMS,
+    MODEL_PARAMS,
+    OPTIMIZER_PARAMS,
+    SCHEDULE_PARAMS,
+    DataConfig,
+    RunConfig,
+    field_specs,
+    spec,
+)
 from trainers.spec.shapes import planned_steps_per_epoch
-from trainers.spec.config import (DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS, DataConfig, RunConfig,
-                             field_specs, spec)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,8 +89,8 @@ def test_typing_and_picking_change_the_config(qtbot, form: ConfigForm) -> None:
     assert (cfg.optim.lr, cfg.train.batch_size, cfg.optim.name, cfg.optim.nesterov) == (0.02, 128, "sgd", True)
 
 
-def test_every_edit_emits_config_changed(qtbot, form: ConfigForm) -> None:
-    with qtbot.waitSignals([form.config_changed] * 2, timeout=1000):
+def test_every_edit_emits_changed(qtbot, form: ConfigForm) -> None:
+    with qtbot.waitSignals([form.changed] * 2, timeout=1000):
         qtbot.keyClicks(form.editor("train.epochs").focus_widget(), "55")
 
 
@@ -285,7 +293,7 @@ def test_browse_fills_the_path(qtbot, form: ConfigForm, tmp_path: Path, monkeypa
     choose(form, "data.source", "image_folder")
     assert form.config() is None  # an image folder needs a path
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path)))
-    with qtbot.waitSignal(form.config_changed, timeout=1000):
+    with qtbot.waitSignal(form.changed, timeout=1000):
         qtbot.mouseClick(form.editor("data.path").browse_button(), Qt.MouseButton.LeftButton)
     cfg = form.config()
     assert cfg is not None and cfg.data.path == str(tmp_path)
@@ -331,7 +339,9 @@ def test_schedule_preview_follows_the_schedule(qtbot, form: ConfigForm) -> None:
 
 
 def test_steps_per_epoch_without_a_known_shape_is_approximate(qtbot, form: ConfigForm, tmp_path: Path) -> None:
-    assert planned_steps_per_epoch(RunConfig(data=DataConfig(source="csv"))) == (100, False)
+    table = tmp_path / "t.csv"
+    table.write_text("a,label\n1,0\n")
+    assert planned_steps_per_epoch(RunConfig(data=DataConfig(source="csv", path=str(table)))) == (100, False)
     choose(form, "data.source", "image_folder")
     type_into(qtbot, form, "data.path", str(tmp_path))
     qtbot.waitUntil(lambda: "approximate" in form.schedule_plot.caption.text(), timeout=2000)
@@ -339,8 +349,8 @@ def test_steps_per_epoch_without_a_known_shape_is_approximate(qtbot, form: Confi
 
 def test_parameter_count_once_the_engine_is_ready(qtbot, form: ConfigForm, tmp_path: Path) -> None:
     assert form.param_label.text() == "Parameters: —"
-    from trainers.spec.config import ModelConfig
     from trainers.models import describe_model
+    from trainers.spec.config import ModelConfig
     info = describe_model(ModelConfig(), (1, 8, 8), 10)
     form.set_engine_ready()
     expected = f"Parameters: {info.param_count:,} (trainable {info.trainable_count:,})"
@@ -360,3 +370,33 @@ def test_importing_the_forms_does_not_load_torch() -> None:
     out = subprocess.run([sys.executable, "-c", "import app.forms, sys; print('torch' in sys.modules)"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---- validated once -----------------------------------------------------------------------
+def test_one_edit_checks_that_value_once_and_the_whole_config_once(qtbot, form: ConfigForm,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import trainers.spec.config as config
+    values: list[str] = []
+    wholes: list[RunConfig] = []
+    check_value, check_config = config.check_value, config.check_config
+    monkeypatch.setattr(config, "check_value", lambda key, raw: (values.append(key), check_value(key, raw))[1])
+    monkeypatch.setattr(config, "check_config", lambda cfg: (wholes.append(cfg), check_config(cfg))[1])
+    line = form.editor("optim.lr").focus_widget()
+    line.setText("0.02")
+    line.textEdited.emit("0.02")  # one edit, as one keystroke makes it
+    assert values == ["optim.lr"] and len(wholes) == 1
+    assert form.config() is not None and form.config().optim.lr == 0.02
+
+    values.clear()
+    wholes.clear()
+    line.setText("-1")
+    line.textEdited.emit("-1")  # invalid on its own: the whole config is not built
+    assert values == ["optim.lr"] and wholes == [] and form.config() is None
+
+
+def test_settings_forms_use_the_same_form_class(qtbot) -> None:
+    from app.ensembles.settings_form import EnsembleForm
+    from app.forms import FieldForm
+    from app.lr_finder.settings_form import RangeTestForm
+    assert issubclass(RangeTestForm, FieldForm) and issubclass(EnsembleForm, FieldForm)
+    assert issubclass(ConfigForm, FieldForm)

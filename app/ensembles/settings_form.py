@@ -7,14 +7,13 @@ value, so it never blocks a run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.ensembles.wording import method_label
-from app.forms.settings_table_form import SettingsTableForm
-from trainers.spec.ensemble_settings import (COMBINE_METHODS, EnsembleSettings, coerce_setting, parse_trial_ids,
-                                         setting_specs, validate_settings)
+from app.forms.field_form import FieldForm, FormRules
+from trainers.spec.ensemble_settings import COMBINE_METHODS, SECTION, TABLE, EnsembleSettings
 
 # Row labels with their Alt keys. Rows shown together never share a key, and none takes a window-wide one
 # (menus F R V H, tabs G L Y E); select_by and members share B because they are never shown together.
@@ -33,26 +32,21 @@ USES = {
     "gradient-boost": ("members", "boost_rate"),
     "snapshot": ("members",),
 }
+METHOD = f"{SECTION}.method"
 
 
-def _check(name: str, raw: Any) -> Any:
-    value = coerce_setting(name, raw)
-    if name == "trials":
-        parse_trial_ids(value)  # "3, x" is marked as soon as it is typed
-    return value
+def _shown(key: str, values: Mapping[str, Any]) -> bool:
+    return key == METHOD or key.rpartition(".")[2] in USES.get(values[METHOD], ())
 
 
-class EnsembleForm(SettingsTableForm[EnsembleSettings]):
+class EnsembleForm(FieldForm[EnsembleSettings]):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(EnsembleSettings, setting_specs(), _check, validate_settings, LABELS, parent)
+        super().__init__(TABLE, FormRules(shown=_shown, triggers=frozenset((METHOD,)), labels=LABELS), parent)
         for name, wording in (("method", method_label), ("select_by", SELECT_BY_LABELS.get)):
             combo = self.editor(name).focus_widget()
             assert isinstance(combo, QComboBox)
             for i in range(combo.count()):  # shown in words; the value stays the engine's identifier
                 combo.setItemText(i, wording(combo.itemData(i)) or combo.itemData(i))
-
-    def is_relevant(self, name: str) -> bool:
-        return name == "method" or name in USES.get(self.method(), ())
 
     def method(self) -> str:
         return str(self.editor("method").raw())

@@ -7,10 +7,11 @@ Counting builds the model on torch's meta device, so it runs only after the wind
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
-from trainers.spec.config import DataConfig, ModelConfig
-from trainers.spec.shapes import known_shape
-from trainers.spec.errors import TuneLabError
+from trainers.spec.config import ModelConfig
+from trainers.spec.errors import ConfigError, TuneLabError
+from trainers.spec.shapes import source_shape
 
 NOT_READY = "Parameters: —"
 UNKNOWN_SHAPE = "Parameters: counted when the data is read"
@@ -30,11 +31,16 @@ def format_count(total: int, trainable: int | None = None) -> str:
     return f"Parameters: {total:,} (trainable {trainable:,})"
 
 
-def describe(model_cfg: ModelConfig, data_cfg: DataConfig) -> CountText:
-    """The label text for this model on this data; needs torch, so call only once the engine is ready."""
-    shape = known_shape(data_cfg)
+def describe(model_fields: Mapping[str, Any], source: str) -> CountText:
+    """The label text for this model (its fields by name, each valid on its own) on this data source; needs torch,
+    so call only once the engine is ready."""
+    shape = source_shape(source)
     if shape is None:
         return CountText(UNKNOWN_SHAPE, "Image folders and CSV tables are measured when a run reads them.")
+    try:
+        model_cfg = ModelConfig(**model_fields)
+    except ConfigError as exc:  # a rule between the model's fields: the message names the field to change
+        return CountText(str(exc), str(exc), is_error=True)
     # Imported here: trainers.models imports torch and torchvision, which must not load with the form.
     from trainers.api import describe_model
     try:

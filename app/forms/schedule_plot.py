@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.forms.field_editor import small_font
 from trainers.spec.config import RunConfig
-from trainers.spec.shapes import planned_steps_per_epoch
 from trainers.spec.schedules import schedule_preview
+from trainers.spec.shapes import planned_steps_per_epoch
+
 
 class SchedulePlot(QWidget):
     """A small non-interactive plot (x: epoch, y: learning rate) and a caption saying what it assumes."""

@@ -1,25 +1,27 @@
-"""RangeTestForm: the learning-rate range test's settings, one FieldEditor per field, validated on every edit.
+"""RangeTestForm: the LR finder's settings, one FieldEditor per field, validated on every edit.
 
-The fields come from trainers.spec.lr_finder_settings.setting_specs(), so the form, the CLI and the engine
-accept exactly the same values. The validation-sample count is only shown while validation loss is on; a
-hidden field never blocks the test.
+The fields come from trainers.spec.lr_finder_settings, so the form, the CLI and the engine accept exactly the same
+values. The validation-sample count is only shown while validation loss is on; a hidden field never blocks the test.
 """
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from PySide6.QtWidgets import QWidget
 
-from app.forms.settings_table_form import SettingsTableForm
-from trainers.spec.lr_finder_settings import RangeTestSettings, coerce_setting, setting_specs, validate_settings
+from app.forms.field_form import FieldForm, FormRules
+from trainers.spec.lr_finder_settings import SECTION, TABLE, RangeTestSettings
 
-# field name -> the boolean field that must be on for it to be shown
-_SHOWN_WHEN = {"val_samples": "val_loss"}
+# field -> the boolean field that must be on for it to be shown
+_SHOWN_WHEN = {f"{SECTION}.val_samples": f"{SECTION}.val_loss"}
 
 
-class RangeTestForm(SettingsTableForm[RangeTestSettings]):
+def _shown(key: str, values: Mapping[str, Any]) -> bool:
+    switch = _SHOWN_WHEN.get(key)
+    return switch is None or bool(values[switch])
+
+
+class RangeTestForm(FieldForm[RangeTestSettings]):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(RangeTestSettings, setting_specs(), coerce_setting, validate_settings, parent=parent)
-
-    def is_relevant(self, name: str) -> bool:
-        switch = _SHOWN_WHEN.get(name)
-        return switch is None or bool(self.editor(switch).raw())
+        super().__init__(TABLE, FormRules(shown=_shown, triggers=frozenset(_SHOWN_WHEN.values())), parent)

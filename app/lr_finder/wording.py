@@ -6,11 +6,11 @@ message line, so a rate reads the same everywhere (and the value used is the val
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from app.training.run_panel import STATUS_KIND
 from trainers.spec.config import RunConfig
+from trainers.spec.rates import recommended_rate
 
 # Short names (plot markers, lists) and longer titles (the suggestions table), by suggestion name.
 SUGGESTION_LABELS = {"steepest": "steepest", "valley": "valley", "min_div_10": "min ÷ 10"}
@@ -60,22 +60,13 @@ def agreed_text(result: Any) -> str:
     return f"agree: {format_lr(lo)} – {format_lr(hi)} ({names})"
 
 
-def agreed_middle(result: Any) -> float | None:
-    """The geometric middle of the agreed band: the middle on the log axis the test sweeps along."""
-    if result.agreed is None:
-        return None
-    lo, hi = result.agreed
-    return math.sqrt(lo * hi)
-
-
 def choices(result: Any, names: tuple[str, ...]) -> list[tuple[str, float]]:
-    """(text, rate) the user can pick from, the preferred first: the agreed band's middle, else the valley,
-    else the steepest descent; each rate already rounded as shown."""
+    """(text, rate) the user can pick from, the engine's recommended rate first (the agreed band's middle, else
+    the valley), then the other suggestions; each rate already rounded as shown."""
     options: list[tuple[str, float]] = []
-    middle = agreed_middle(result)
-    if middle is not None:
+    if result.agreed is not None and (middle := recommended_rate(result)) is not None:
         options.append((f"{AGREED_MIDDLE} {format_lr(middle)}", rounded_lr(middle)))
-    first = [n for n in ("valley", "steepest") if n in names]
+    first = [n for n in ("valley", "steepest") if n in names]  # without a band, the valley is the recommended one
     for name in first + [n for n in names if n not in first]:
         value = result.suggestions.get(name)
         if value is not None:

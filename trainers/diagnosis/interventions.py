@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from trainers.spec.config import RunConfig
 from trainers.diagnosis.rules import MIN_EPOCHS, Finding
+from trainers.spec.config import RunConfig, spec
 from trainers.spec.errors import ConfigError
+from trainers.spec.rates import learning_rate_fields
+from trainers.spec.schedules import one_cycle_peak
 
 DROPOUT_UP = 0.2          # one step of dropout; from 0 it lands at 0.3, the usual first try
 DROPOUT_FLOOR = 0.3       # below this dropout barely regularises a wide MLP
@@ -24,6 +26,7 @@ VERY_SLOW_RATE = 0.01     # training loss falling under 1% per epoch needs a 10x
 GRAD_CLIP = 1.0           # a gradient-norm cap that rarely binds in a healthy run
 WARMUP_EPOCHS = 2.0       # long enough to get past the first, largest updates
 VAL_SPLIT_MAX = 0.3       # more validation data steadies the curve, at the training set's cost
+MAX_LR = float(spec("optim.lr").hi or 100.0)  # optim.lr and schedule.max_lr share this upper limit
 
 
 @dataclass(frozen=True)
@@ -89,18 +92,21 @@ def lr_finder(cfg: RunConfig, f: Finding) -> Intervention | None:
                         "for this model and data, instead of guessing")
 
 
+def _rate(cfg: RunConfig) -> float:
+    """The rate the run trains at: under one-cycle its peak, which sets the pace."""
+    return one_cycle_peak(cfg) if cfg.schedule.name == "one_cycle" else cfg.optim.lr
+
+
 def _scale_lr(cfg: RunConfig, factor: float) -> dict[str, object]:
-    hi = 100.0  # optim.lr and schedule.max_lr are both at most 100
-    changes: dict[str, object] = {"optim.lr": float(f"{min(hi, cfg.optim.lr * factor):.3g}")}
-    if cfg.schedule.name == "one_cycle" and cfg.schedule.max_lr > 0:  # the peak, not optim.lr, sets the pace
-        changes["schedule.max_lr"] = float(f"{min(hi, cfg.schedule.max_lr * factor):.3g}")
-    return changes
+    """The engine's learning-rate fields (trainers.spec.rates) set to the run's rate times `factor`."""
+    new = float(f"{min(MAX_LR, _rate(cfg) * factor):.3g}")
+    return dict.fromkeys(learning_rate_fields(cfg.schedule.name), new)
 
 
 def lower_lr(cfg: RunConfig, f: Finding) -> Intervention | None:
     factor = 10 if f.facts.get("severe") else 3
     changes = _scale_lr(cfg, 1 / factor)
-    return Intervention("lower_lr", f"Lower the learning rate {factor}x", f"learning rate {cfg.optim.lr:g} → "
+    return Intervention("lower_lr", f"Lower the learning rate {factor}x", f"learning rate {_rate(cfg):g} → "
                         f"{changes['optim.lr']:g}: smaller steps stop overshooting the minimum", changes)
 
 
@@ -108,7 +114,7 @@ def higher_lr(cfg: RunConfig, f: Finding) -> Intervention | None:
     rate = f.facts.get("rate")
     factor = 10 if f.facts.get("pace") == "slow" and rate is not None and rate < VERY_SLOW_RATE else 3
     changes = _scale_lr(cfg, factor)
-    return Intervention("higher_lr", f"Raise the learning rate {factor}x", f"learning rate {cfg.optim.lr:g} → "
+    return Intervention("higher_lr", f"Raise the learning rate {factor}x", f"learning rate {_rate(cfg):g} → "
                         f"{changes['optim.lr']:g}: the loss moves too little per epoch", changes)
 
 
@@ -206,8 +212,9 @@ def interventions_for(finding: Finding, cfg: RunConfig | None) -> tuple[Interven
     out: list[Intervention] = []
     for candidate in _ranking(finding):
         if cfg is None:
-            if candidate in (lr_finder, ensemble):
-                out.append(candidate(RunConfig(), finding))
+            fixed = candidate(RunConfig(), finding) if candidate in (lr_finder, ensemble) else None
+            if fixed is not None:
+                out.append(fixed)
             continue
         item = candidate(cfg, finding)
         if item is None or (item.changes and not _changes_something(cfg, item)):

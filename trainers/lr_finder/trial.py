@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from trainers.spec.config import RunConfig, validate
+from trainers.spec.config import RunConfig
 from trainers.data import DatasetBundle
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.spec.errors import StoreError
@@ -18,6 +18,7 @@ from trainers.lr_finder.suggest import SUGGESTION_NAMES, Suggestions, combine, s
 from trainers.models import build_model
 from trainers.training.optim import build_optimizer
 from trainers.spec.lr_finder_settings import RangeTestSettings, validate_settings
+from trainers.spec.rates import recommended_rate
 from trainers.jobs.setup import trial_summary
 from trainers.training.loop import settings_from
 from trainers.store import TrialStore
@@ -32,7 +33,6 @@ def run_range_test(cfg: RunConfig, settings: RangeTestSettings | None = None, *,
                    bundle: DatasetBundle | None = None) -> RangeTestResult:
     """Run the test (all repeats) on what `cfg` trains. Config errors raise; anything that fails after the
     trial exists is recorded as "failed" and returned, never raised."""
-    validate(cfg)
     settings = validate_settings(settings or RangeTestSettings())
     with owned_store(store) as store:
         job = start_job(store, RANGE_TEST_KIND, cfg, sink=sink, control=control,
@@ -45,7 +45,7 @@ def run_range_test(cfg: RunConfig, settings: RangeTestSettings | None = None, *,
         stored = result.to_dict()
         for key in ("trial_id", "status", "lrs", "losses", "settings"):
             stored.pop(key)  # columns of the trial, the first curve again, or kept under "range_test" already
-        return job.finish(result, extra=stored, lr=headline_lr(result))
+        return job.finish(result, extra=stored, lr=recommended_rate(result))
 
 
 def _sweep_repeats(job: TrialJob, settings: RangeTestSettings, data: DatasetBundle, curves: list[RangeCurve]) -> None:
@@ -69,6 +69,7 @@ def result_from_curves(trial_id: int | None, status: str, curves: list[RangeCurv
                        seconds: float, settings: RangeTestSettings | None = None) -> RangeTestResult:
     """Suggestions of each curve, combined over the repeats (geometric median, with their spread)."""
     runs: list[Suggestions] = [suggest(c.lrs, c.smoothed, c.losses) for c in curves if c.lrs]
+    spread: dict[str, tuple[float, float] | None]
     if runs:
         combined = combine(runs)
         values, agreed, agreeing, note = combined.values, combined.agreed, combined.agreeing, combined.message
@@ -80,13 +81,6 @@ def result_from_curves(trial_id: int | None, status: str, curves: list[RangeCurv
     message = "; ".join(m for m in (failure, note) if m)
     return RangeTestResult(trial_id, status, tuple(curves), values, spread, agreed, agreeing, message, seconds,
                            settings.to_dict() if settings else None)
-
-
-def headline_lr(result: RangeTestResult) -> float | None:
-    """The one value a table shows for a test: the middle of the agreed band, else the valley."""
-    if result.agreed is not None:
-        return math.sqrt(result.agreed[0] * result.agreed[1])
-    return result.suggestions.get("valley")
 
 
 def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
@@ -103,7 +97,7 @@ def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
     suggestions = {n: e.get("suggestions", {}).get(n) for n in names}
     spread = {n: tuple(v) if v else None for n, v in ((n, e.get("spreads", {}).get(n)) for n in names)}
     agreed = tuple(e["agreed"]) if e.get("agreed") else None
-    return RangeTestResult(trial_id, trial.status, curves, suggestions, spread, agreed,  # type: ignore[arg-type]
+    return RangeTestResult(trial_id, trial.status, curves, suggestions, spread, agreed,
                            tuple(e.get("agreeing", ())), trial.message, float(e.get("seconds") or 0.0),
                            e.get("range_test"))
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from trainers.spec.config import ModelConfig, validate_section
-from trainers.spec.errors import ConfigError, ModelError
+from trainers.spec.config import ModelConfig
+from trainers.spec.errors import ModelError
 from trainers.models.cnn import build_cnn
 from trainers.models.mlp import build_mlp
 from trainers.models.summary import count_parameters, model_summary
@@ -57,14 +57,10 @@ def _construct(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int, load_
 
 
 def _checked(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> tuple[tuple[int, ...], int]:
-    """Validate the config with the shared field rules, then the data's shape and class count."""
+    """The data's shape and class count (a ModelConfig is valid by construction; the weights file is checked
+    when it is loaded, with a message saying what to place where)."""
     if not isinstance(cfg, ModelConfig):
         raise ModelError(f"Expected a ModelConfig, got {type(cfg).__name__}.")
-    try:
-        # The weights file is checked when it is loaded, with a message saying what to place where.
-        validate_section("model", cfg)
-    except ConfigError as exc:
-        raise ModelError(str(exc)) from None
     try:
         n = operator.index(num_classes)
         shape = tuple(operator.index(v) for v in input_shape)

@@ -13,7 +13,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import tomli_w
 
@@ -62,6 +62,22 @@ MODEL_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _Section:
+    """Base of the config sections: each field converted to its type (2.0 epochs → 2) and checked against its range
+    or choices when the section is built, then the section's own rules; a ConfigError names the first bad field."""
+
+    def __post_init__(self) -> None:
+        section = _SECTION_NAMES[type(self)]
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            s = _SPECS[f"{section}.{f.name}"]
+            value = _check_type(s, getattr(self, f.name))
+            _check_range(s, value)
+            object.__setattr__(self, f.name, value)  # frozen: only the normalised type is set, once
+        rules = _SECTION_RULES.get(section)
+        if rules is not None:
+            rules(self)
+
+
 def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
        lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None) -> Any:
     """A dataclass field with its allowed values as metadata."""
@@ -69,8 +85,8 @@ def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = N
     return field(default=default, metadata=meta)
 
 
-@dataclass
-class DataConfig:
+@dataclass(frozen=True)
+class DataConfig(_Section):
     source: str = _f("digits", "where the data comes from", choices=DATA_SOURCES)
     path: str = _f("", "dataset root (torchvision sets), image folder, or CSV file")
     download: bool = _f(False, "allow torchvision datasets to download into the root")
@@ -87,8 +103,8 @@ class DataConfig:
     num_workers: int = _f(2, "DataLoader workers for datasets streamed from disk", lo=0, hi=64)
 
 
-@dataclass
-class ModelConfig:
+@dataclass(frozen=True)
+class ModelConfig(_Section):
     family: str = _f("mlp", "architecture", choices=MODEL_FAMILIES)
     hidden_layers: int = _f(2, "MLP hidden layers", lo=1, hi=16)
     hidden_units: int = _f(256, "MLP units per hidden layer", lo=1, hi=8192)
@@ -104,8 +120,8 @@ class ModelConfig:
     freeze_backbone: bool = _f(False, "train only the classifier head")
 
 
-@dataclass
-class OptimConfig:
+@dataclass(frozen=True)
+class OptimConfig(_Section):
     name: str = _f("adam", "optimizer", choices=OPTIMIZERS)
     lr: float = _f(1e-3, "learning rate", lo=0, hi=100, lo_open=True)
     weight_decay: float = _f(1e-4, "weight decay (never on biases and norm layers)", lo=0, hi=1, hi_open=True)
@@ -120,8 +136,8 @@ class OptimConfig:
     lr_decay: float = _f(0.0, "Adagrad learning-rate decay", lo=0, hi=1, hi_open=True)
 
 
-@dataclass
-class ScheduleConfig:
+@dataclass(frozen=True)
+class ScheduleConfig(_Section):
     name: str = _f("constant", "learning-rate schedule", choices=SCHEDULES)
     warmup_epochs: float = _f(0.0, "linear warmup from 0 over this many epochs", lo=0, hi=1000)
     step_size: int = _f(10, "step: epochs between decays", lo=1, hi=100_000)
@@ -136,8 +152,8 @@ class ScheduleConfig:
     plateau_patience: int = _f(3, "plateau: epochs without improvement before decaying", lo=0, hi=10_000)
 
 
-@dataclass
-class TrainConfig:
+@dataclass(frozen=True)
+class TrainConfig(_Section):
     batch_size: int = _f(64, "samples per batch", lo=1, hi=1_000_000)
     epochs: int = _f(20, "epochs", lo=1, hi=100_000)
     l1: float = _f(0.0, "L1 penalty on weights", lo=0, hi=1)
@@ -146,12 +162,13 @@ class TrainConfig:
     device: str = _f("auto", "device", choices=("auto", "cpu", "cuda", "mps"))
     amp: bool = _f(False, "mixed precision (CUDA only)")
     seed: int = _f(0, "seed of initialisation and batch order", lo=0, hi=2**32 - 1)
-    threads: int = _f(0, "CPU threads for torch (0: torch's default)", lo=0, hi=256)
+    threads: int = _f(0, "CPU threads for torch (0: automatic, physical cores - 1, at most 8; 1 beside another "
+                         "job)", lo=0, hi=256)
     checkpoints: bool = _f(True, "save best and last weights beside the store")
 
 
-@dataclass
-class EarlyStopConfig:
+@dataclass(frozen=True)
+class EarlyStopConfig(_Section):
     enabled: bool = _f(False, "stop when the monitored metric stops improving")
     monitor: str = _f("val_loss", "metric watched", choices=("val_loss", "val_acc", "train_loss", "train_acc"))
     mode: str = _f("auto", "min, max, or auto (from the metric's name)", choices=("auto", "min", "max"))
@@ -160,8 +177,12 @@ class EarlyStopConfig:
     restore_best: bool = _f(True, "restore the best weights at the end")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
+    """The whole run config. Frozen and valid by construction: every section checks its fields and rules when
+    built, and the config checks the rules across sections and the files named, so a RunConfig that exists is
+    valid. Change one with `replace`, `dataclasses.replace` or `with_learning_rate`."""
+
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -169,12 +190,20 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
 
+    def __post_init__(self) -> None:
+        for name, cls in SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(name, getattr(self, name), "a table of fields")
+        errors = check_config(self)
+        if errors:
+            raise next(iter(errors.values()))
+
     # ---- conversion -------------------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "RunConfig":
+    def from_dict(cls, raw: Any) -> RunConfig:
         """Build and validate from plain data; unknown sections/keys and wrong types are errors."""
         if not isinstance(raw, dict):
             raise ConfigError("config", raw, "a table of sections: " + ", ".join(SECTIONS))
@@ -185,11 +214,9 @@ class RunConfig:
             if not isinstance(value, dict):
                 raise ConfigError(name, value, "a table of fields")
             sections[name] = _build_section(name, SECTIONS[name], value)
-        cfg = cls(**sections)
-        validate(cfg)
-        return cfg
+        return cls(**sections)
 
-    def replace(self, **dotted: Any) -> "RunConfig":
+    def replace(self, **dotted: Any) -> RunConfig:
         """A validated copy with fields changed by dotted name: cfg.replace(**{"optim.lr": 0.1})."""
         raw = self.to_dict()
         for key, value in dotted.items():
@@ -204,6 +231,7 @@ SECTIONS: dict[str, type] = {
     "data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
     "schedule": ScheduleConfig, "train": TrainConfig, "early_stop": EarlyStopConfig,
 }
+_SECTION_NAMES: dict[type, str] = {cls: name for name, cls in SECTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -255,6 +283,7 @@ def field_specs() -> Iterator[FieldSpec]:
 
 
 _SPECS: dict[str, FieldSpec] = {s.key: s for s in field_specs()}
+_DEFAULTS: dict[str, Any] = {key: s.default for key, s in _SPECS.items()}
 
 
 def coerce(key: str, value: Any) -> Any:
@@ -288,7 +317,7 @@ def spec(key: str) -> FieldSpec:
 
 def check_value(key: str, value: Any) -> Any:
     """One field on its own: converted to the field's type and inside its range or choices, or a
-    ConfigError naming the field. Rules that tie fields together are checked by validate()."""
+    ConfigError naming the field. Rules that tie fields together are checked by check_config()."""
     return check_spec(_SPECS[key], value)
 
 
@@ -319,14 +348,12 @@ def _check_type(s: FieldSpec, value: Any) -> Any:
 
 
 def _build_section(section: str, cls: type, raw: dict[str, Any]) -> Any:
-    values: dict[str, Any] = {}
+    """A section from plain data: unknown keys are errors; the section checks its values as it is built."""
     for key, value in raw.items():
-        full = f"{section}.{key}"
-        if full not in _SPECS:
+        if f"{section}.{key}" not in _SPECS:
             known = ", ".join(f.name for f in dataclasses.fields(cls))
-            raise ConfigError(full, value, f"a field of [{section}]: {known}")
-        values[key] = _check_type(_SPECS[full], value)
-    return cls(**values)
+            raise ConfigError(f"{section}.{key}", value, f"a field of [{section}]: {known}")
+    return cls(**raw)
 
 
 def _check_range(s: FieldSpec, value: Any) -> None:
@@ -341,29 +368,6 @@ def _check_range(s: FieldSpec, value: Any) -> None:
         too_high = s.hi is not None and (value >= s.hi if s.hi_open else value > s.hi)
         if too_low or too_high:
             raise ConfigError(s.key, value, s.allowed())
-
-
-def validate(cfg: RunConfig) -> RunConfig:
-    """Check every section, then the rules that tie sections together and the files named."""
-    for section in SECTIONS:
-        validate_section(section, getattr(cfg, section))
-    _check_across_sections(cfg)
-    _check_files(cfg)
-    return cfg
-
-
-def validate_section(section: str, obj: Any) -> None:
-    """Types and ranges of one section's fields, then the rules within that section."""
-    if not isinstance(obj, SECTIONS[section]):
-        raise ConfigError(section, obj, "a table of fields")
-    for name in (f.name for f in dataclasses.fields(obj)):
-        s = _SPECS[f"{section}.{name}"]
-        value = _check_type(s, getattr(obj, name))
-        setattr(obj, name, value)
-        _check_range(s, value)
-    rules = _SECTION_RULES.get(section)
-    if rules is not None:
-        rules(obj)
 
 
 def _data_rules(d: DataConfig) -> None:
@@ -402,6 +406,73 @@ _SECTION_RULES: dict[str, Callable[[Any], None]] = {
     "data": _data_rules, "model": _model_rules, "optim": _optim_rules, "schedule": _schedule_rules,
     "train": _train_rules,
 }
+
+
+# ---- the whole config -------------------------------------------------------------------
+def check_config(cfg: RunConfig) -> dict[str, ConfigError]:
+    """The rules of the whole config, by the field each names: every section's own rules (so several sections
+    can be marked at once), then, when those hold, the rules across sections and the files named."""
+    errors: dict[str, ConfigError] = {}
+    for section, rules in _SECTION_RULES.items():
+        try:
+            rules(getattr(cfg, section))
+        except ConfigError as exc:
+            errors[exc.field] = exc
+    if not errors:
+        try:
+            _check_across_sections(cfg)
+            _check_files(cfg)
+        except ConfigError as exc:
+            errors[exc.field] = exc
+    return errors
+
+
+def check_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, ConfigError]]:
+    """Each value (text from a form or a flag, or typed) checked once on its own: (typed values, errors), both
+    by field key. An unknown key is an error too."""
+    typed: dict[str, Any] = {}
+    errors: dict[str, ConfigError] = {}
+    for key, value in values.items():
+        try:
+            if key not in _SPECS:
+                raise ConfigError(key, value, "a known field such as optim.lr")
+            typed[key] = check_value(key, value)
+        except ConfigError as exc:
+            errors[key] = exc
+    return typed, errors
+
+
+def config_from_checked(values: Mapping[str, Any]) -> tuple[RunConfig | None, dict[str, ConfigError]]:
+    """The config made of values that each passed check_value (fields not given take their defaults), validated
+    as a whole once: (config, {}) or (None, errors by field key)."""
+    merged = {**_DEFAULTS, **values}
+    sections = {}
+    for section, cls in SECTIONS.items():
+        part: Any = object.__new__(cls)  # the values are checked already; the rules follow in check_config
+        for f in dataclasses.fields(cls):
+            object.__setattr__(part, f.name, merged[f"{section}.{f.name}"])
+        sections[section] = part
+    cfg = object.__new__(RunConfig)
+    for section, part in sections.items():
+        object.__setattr__(cfg, section, part)
+    errors = check_config(cfg)
+    return (None, errors) if errors else (cfg, {})
+
+
+def config_from_values(values: Mapping[str, Any], checked: Mapping[str, Any] | None = None
+                       ) -> tuple[RunConfig | None, dict[str, ConfigError]]:
+    """The one way from form or flag values to a config: each of `values` checked once, then the whole config
+    once. `checked` holds values that passed check_value before (a form's other fields); fields in neither
+    take their defaults. Returns (config, {}) or (None, errors by field key)."""
+    typed, errors = check_values(values)
+    if errors:
+        return None, errors
+    return config_from_checked({**(checked or {}), **typed})
+
+
+def config_values(cfg: RunConfig) -> dict[str, Any]:
+    """Every field's value by key ("optim.lr" → 0.001)."""
+    return {s.key: getattr(getattr(cfg, s.section), s.name) for s in _SPECS.values()}
 
 
 def _check_across_sections(cfg: RunConfig) -> None:
@@ -447,7 +518,6 @@ def load_config(path: str | Path) -> RunConfig:
 def save_config(cfg: RunConfig, path: str | Path) -> Path:
     """Write as JSON when the name ends in .json, otherwise TOML."""
     p = Path(path).expanduser()
-    validate(cfg)
     raw = cfg.to_dict()
     text = json.dumps(raw, indent=2) if p.suffix.lower() == ".json" else tomli_w.dumps(raw)
     p.write_text(text, encoding="utf-8")

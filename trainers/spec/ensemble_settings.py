@@ -58,7 +58,13 @@ def parse_trial_ids(text: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-_TABLE = SettingsTable(SECTION, EnsembleSettings)
+def _rules(s: EnsembleSettings) -> None:
+    if s.method in COMBINE_METHODS and len(parse_trial_ids(s.trials)) == 1:
+        raise ConfigError(f"{SECTION}.trials", s.trials, "at least two trial ids (or none, for the top K)")
+
+
+_TABLE = SettingsTable(SECTION, EnsembleSettings, _rules, {"trials": parse_trial_ids})
+TABLE = _TABLE                     # the field table, for the form
 setting_specs = _TABLE.all_specs   # the fields, for forms and flags
 setting_spec = _TABLE.spec
 coerce_setting = _TABLE.coerce     # one setting converted and checked, or a ConfigError naming it
@@ -66,11 +72,8 @@ coerce_setting = _TABLE.coerce     # one setting converted and checked, or a Con
 
 def validate_settings(s: EnsembleSettings) -> EnsembleSettings:
     """The settings with every value converted and checked, or a ConfigError naming the field."""
-    s = _TABLE.checked(s)
-    if s.method in COMBINE_METHODS and len(parse_trial_ids(s.trials)) == 1:
-        raise ConfigError(f"{SECTION}.trials", s.trials, "at least two trial ids (or none, for the top K)")
-    return s
+    return _TABLE.checked(s)
 
 
 EnsembleSettings._table = _TABLE
-EnsembleSettings._validate = staticmethod(validate_settings)  # type: ignore[assignment]
+EnsembleSettings._validate = staticmethod(validate_settings)

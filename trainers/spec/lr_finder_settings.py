@@ -35,7 +35,13 @@ class RangeTestSettings(SettingsMixin):
                           hi=1_000_000)
 
 
-_TABLE = SettingsTable(SECTION, RangeTestSettings)
+def _rules(s: RangeTestSettings) -> None:
+    if s.end_lr <= s.start_lr:
+        raise ConfigError(f"{SECTION}.end_lr", s.end_lr, f"a learning rate above start_lr ({s.start_lr:g})")
+
+
+_TABLE = SettingsTable(SECTION, RangeTestSettings, _rules)
+TABLE = _TABLE                     # the field table, for the form
 setting_specs = _TABLE.all_specs   # the fields, for forms and flags
 setting_spec = _TABLE.spec
 coerce_setting = _TABLE.coerce     # one setting converted and checked, or a ConfigError naming it
@@ -43,11 +49,8 @@ coerce_setting = _TABLE.coerce     # one setting converted and checked, or a Con
 
 def validate_settings(s: RangeTestSettings) -> RangeTestSettings:
     """The settings with every value converted to its type (2.0 iterations → 2) and checked, or a ConfigError."""
-    s = _TABLE.checked(s)
-    if s.end_lr <= s.start_lr:
-        raise ConfigError(f"{SECTION}.end_lr", s.end_lr, f"a learning rate above start_lr ({s.start_lr:g})")
-    return s
+    return _TABLE.checked(s)
 
 
 RangeTestSettings._table = _TABLE
-RangeTestSettings._validate = staticmethod(validate_settings)  # type: ignore[assignment]
+RangeTestSettings._validate = staticmethod(validate_settings)

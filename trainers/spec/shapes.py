@@ -33,7 +33,12 @@ _KNOWN: dict[str, SourceShape] = {
 
 
 def known_shape(cfg: DataConfig) -> SourceShape | None:
-    return _KNOWN.get(cfg.source)
+    return source_shape(cfg.source)
+
+
+def source_shape(source: str) -> SourceShape | None:
+    """The shape of a source by name (a form knows the name before the data fields are valid)."""
+    return _KNOWN.get(source)
 
 
 def planned_train_samples(cfg: DataConfig, samples: int) -> int:

@@ -1,0 +1,36 @@
+"""The engine's learning-rate rules, torch-free so the window applies the same ones: which fields set the rate a
+run trains at, and which rate a range test recommends."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from trainers.spec.config import RunConfig
+
+
+def learning_rate_fields(schedule: str) -> tuple[str, ...]:
+    """The fields that set the rate a run trains at: optim.lr, and under one-cycle its peak too (the peak, not
+    optim.lr, sets one-cycle's pace; with both set, the rate is the same whatever the peak was)."""
+    return ("optim.lr", "schedule.max_lr") if schedule == "one_cycle" else ("optim.lr",)
+
+
+def with_learning_rate(cfg: RunConfig, rate: float) -> RunConfig:
+    """`cfg` training at `rate` (validated: a ConfigError names the field when the rate is out of range)."""
+    return cfg.replace(**dict.fromkeys(learning_rate_fields(cfg.schedule.name), float(rate)))
+
+
+def agreed_middle(result: Any) -> float | None:
+    """The geometric middle of the band a range test's suggestions agree on (the middle on the log axis the test
+    sweeps along); None without a band. `result`: a RangeTestResult."""
+    if result.agreed is None:
+        return None
+    lo, hi = result.agreed
+    return math.sqrt(lo * hi)
+
+
+def recommended_rate(result: Any) -> float | None:
+    """The one rate a range test recommends: the middle of the agreed band, else the valley; None without
+    either. The store's column, the History table and the window's preferred choice all show this one."""
+    middle = agreed_middle(result)
+    return middle if middle is not None else result.suggestions.get("valley")
