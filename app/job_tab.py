@@ -14,11 +14,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.earlier_box import EarlierBox
-from app.forms.settings_table_form import SettingsTableForm
+from app.config_model import ConfigModel
+from app.forms.field_form import FieldForm
+from app.job_runner import EngineJob, JobRunner
 from app.training.run_panel import show_message
-from app.training.training_tab import TrainingTab
 from app.worker import JobOutcome, one_line
-from app.worker_host import WorkerHost
 from trainers.spec.config import RunConfig
 
 
@@ -30,18 +30,19 @@ def push_button(text: str, tooltip: str) -> QPushButton:
     return button
 
 
-class JobTab(WorkerHost, QWidget):
+class JobTab(QWidget):
     run_started = Signal()
     run_finished = Signal(object)      # JobOutcome
     events_received = Signal(object)   # each list of engine events, after the tab's view took it
 
     CANNOT = "Cannot run"              # how a reason from an invalid form starts
 
-    def __init__(self, training_tab: TrainingTab, store_url: str | None, form: SettingsTableForm[Any],
-                 earlier: EarlierBox, run_button: QPushButton, stop_tip: str,
+    def __init__(self, runner: JobRunner, config_model: ConfigModel, store_url: str | None,
+                 form: FieldForm[Any], earlier: EarlierBox, run_button: QPushButton, stop_tip: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.training_tab = training_tab
+        self.runner = runner
+        self.config_model = config_model  # the Training tab's run config, for the window
         self.store_url = store_url
         self.last_outcome: JobOutcome | None = None
         self._blocked = ""             # why a job may not start now (another job runs), or ""
@@ -63,8 +64,8 @@ class JobTab(WorkerHost, QWidget):
         self.run_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.earlier.chosen.connect(self._on_earlier_chosen)
-        self.form.settings_changed.connect(self._on_settings_changed)
-        self.training_tab.form.config_changed.connect(self._refresh_state)  # also after validity_changed
+        self.form.changed.connect(self._on_settings_changed)
+        self.config_model.changed.connect(self._refresh_state)
 
     def _inputs_column(self, title: str, before_config: tuple[QWidget, ...] = (),
                        after_earlier: tuple[QWidget, ...] = ()) -> QWidget:
@@ -129,6 +130,10 @@ class JobTab(WorkerHost, QWidget):
         self._refresh_state()
 
     # ---- state -------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.runner.runs_for(self)
+
     def run_blocker(self) -> tuple[str, str]:
         """Why Run is disabled now, and the message's style; ("", "") when a job may start."""
         if self._blocked:
@@ -140,8 +145,8 @@ class JobTab(WorkerHost, QWidget):
         return self.form.first_error() if self.form.settings() is None else ""
 
     def _config_problem(self) -> str:
-        form = self.training_tab.form
-        return f"the Training tab's config is invalid: {form.first_error()}" if form.config() is None else ""
+        model = self.config_model
+        return f"the Training tab's config is invalid: {model.first_error()}" if model.config() is None else ""
 
     def set_blocked(self, reason: str) -> None:
         """Keep Run disabled, saying `reason`; "" allows it again."""
@@ -155,21 +160,28 @@ class JobTab(WorkerHost, QWidget):
 
     # ---- actions -----------------------------------------------------------------------------
     def _may_start(self) -> bool:
-        return not self.running and not self.run_blocker()[0]
+        return self.runner.idle and not self.run_blocker()[0]
 
-    def _launch(self, line: str) -> None:
-        """Start the worker made for the job, the form locked, saying `line` until the job reports."""
+    def _launch(self, job: EngineJob, line: str) -> bool:
+        """Ask the runner to start `job`, then lock the form, saying `line` until the job reports."""
+        if not self.runner.start(job, self):
+            self._show(self.runner.busy_text(), "warn")
+            return False
         self.form.set_locked(True)
         self._set_running(True)
         self._show(line)
-        self._start_worker()
+        self.run_started.emit()
+        return True
 
     def stop(self) -> None:
-        if self._stop_worker():
+        if self.running and self.runner.stop():
             self._show("Stopping before the next batch…", "warn")
 
-    def _on_outcome(self, outcome: JobOutcome) -> None:
-        self._finish_worker()
+    # ---- its job, from the runner ------------------------------------------------------------
+    def on_job_events(self, events: list) -> None:
+        raise NotImplementedError
+
+    def on_job_outcome(self, outcome: JobOutcome) -> None:
         self.form.set_locked(False)
         self.last_outcome = outcome
         self._take_outcome(outcome)
@@ -214,7 +226,7 @@ class JobTab(WorkerHost, QWidget):
         """Run's state and the config line follow the forms and the block; a reason replaces the message."""
         if self.running:
             return  # the running job keeps its snapshot; its line stays
-        self.config_label.setText(self._config_line(self.training_tab.form.config()))
+        self.config_label.setText(self._config_line(self.config_model.config()))
         reason, kind = self.run_blocker()
         self._set_running(False, reason)
         if reason:

@@ -1,6 +1,7 @@
-"""The engine jobs the window starts, each a function of (sink, control) run in the worker thread.
+"""The engine jobs the window starts: each an EngineJob whose work, a function of (sink, control), runs in the
+worker thread, and whose label says to the user what runs (and why nothing else can start meanwhile).
 
-trainers.api (and with it torch) is imported inside the job, in the worker thread, so the window
+trainers.api (and with it torch) is imported inside the work, in the worker thread, so the window
 never waits for it.
 """
 
@@ -10,15 +11,14 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from app.job_runner import EngineJob
 from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.events import RunControl, Sink
 from trainers.spec.lr_finder_settings import RangeTestSettings
 
-from app.worker import Job
 
-
-def training_job(cfg: RunConfig, store_url: str | None = None) -> Job:
+def training_job(cfg: RunConfig, store_url: str | None = None) -> EngineJob:
     """Train one trial into the default store (the CLI's), or into store_url when given."""
 
     def job(sink: Sink, control: RunControl) -> Any:
@@ -28,10 +28,10 @@ def training_job(cfg: RunConfig, store_url: str | None = None) -> Job:
         with TrialStore(store_url) as store:
             return run_training(cfg, sink=sink, control=control, store=store)
 
-    return job
+    return EngineJob(job, "Training", "Training")
 
 
-def range_test_job(cfg: RunConfig, settings: RangeTestSettings, store_url: str | None = None) -> Job:
+def range_test_job(cfg: RunConfig, settings: RangeTestSettings, store_url: str | None = None) -> EngineJob:
     """Run a learning-rate range test (all its repeats) as a trial of the default store, or of store_url."""
 
     def job(sink: Sink, control: RunControl) -> Any:
@@ -41,10 +41,10 @@ def range_test_job(cfg: RunConfig, settings: RangeTestSettings, store_url: str |
         with TrialStore(store_url) as store:
             return run_range_test(cfg, settings, sink=sink, control=control, store=store)
 
-    return job
+    return EngineJob(job, "An LR finder test", "LR finder")
 
 
-def rerun_job(trial_ids: list[int], seeds: int, store_url: str | None = None) -> Job:
+def rerun_job(trial_ids: list[int], seeds: int, store_url: str | None = None) -> EngineJob:
     """Train each trial's config again with `seeds` seeds it has not used; returns the runs' FitEnded list."""
 
     def job(sink: Sink, control: RunControl) -> Any:
@@ -52,10 +52,10 @@ def rerun_job(trial_ids: list[int], seeds: int, store_url: str | None = None) ->
         with TrialStore(store_url) as store:
             return rerun_with_seeds(store, list(trial_ids), seeds, sink=sink, control=control)
 
-    return job
+    return EngineJob(job, "Re-runs with other seeds", "History", plural=True)
 
 
-def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: str | None = None) -> Job:
+def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: str | None = None) -> EngineJob:
     """Build an ensemble as a trial of the default store (or store_url): combine stored trials, or train new
     members with `cfg` (the training methods need it; combining ignores it)."""
 
@@ -64,7 +64,7 @@ def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: s
         with TrialStore(store_url) as store:
             return run_ensemble(settings, cfg, sink=sink, control=control, store=store)
 
-    return job
+    return EngineJob(job, "An ensemble build", "Ensembles")
 
 
 # The reads below run on the GUI thread, only once the engine is imported: each is one short query (export

@@ -8,25 +8,19 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from app.config_model import ConfigModel
 from app.ensembles import EnsembleTab
 from app.gui_thread_gc import collect_on_gui_thread
 from app.history import HistoryTab
-from app.recent_files import recent_configs, remember_config
+from app.job_runner import EngineJob, JobRunner
 from app.lr_finder.lr_finder_tab import LrFinderTab
+from app.recent_files import recent_configs, remember_config
 from app.training.training_tab import TrainingTab
+from app.worker import JobOutcome
 from trainers.spec.config import RunConfig, load_config, save_config
 from trainers.spec.errors import ConfigError
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
-# One job at a time: what the other tab says while one runs.
-TRAINING_BUSY = "Training is running: the range test can start once it has finished or been stopped."
-RANGE_TEST_BUSY = "A learning-rate range test is running (LR finder tab): training can start once it has ended."
-RERUN_BUSY = "Re-runs with other seeds are running (History tab): this can start once they have ended."
-HISTORY_TRAINING_BUSY = "Training is running: re-runs can start once it has ended."
-HISTORY_RANGE_TEST_BUSY = "A range test is running: re-runs can start once it has ended."
-ENSEMBLE_BUSY = "An ensemble is being built (Ensembles tab): this can start once it has ended."
-ENSEMBLE_TRAINING_BUSY = "Training is running: the ensemble can be built once it has ended."
-ENSEMBLE_RANGE_TEST_BUSY = "A range test is running (LR finder tab): the ensemble can be built once it has ended."
 PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "gap": "Generalisation gap",
                "grad_norm": "Gradient norm"}
 
@@ -37,10 +31,13 @@ class MainWindow(QMainWindow):
         collect_on_gui_thread()  # worker threads must never destroy Qt objects: see app/gui_thread_gc.py
         self.config_path: Path | None = None
         self._close_after_run = False
-        self.training = TrainingTab(store_url)
-        self.lr_finder = LrFinderTab(self.training, store_url)
-        self.history = HistoryTab(store_url)
-        self.ensembles = EnsembleTab(self.training, store_url, self._history_selection)
+        self._failure = ""  # the last job error on show in the status bar
+        self.runner = JobRunner(self)  # the one engine job at a time, whichever tab asked for it
+        self.training = TrainingTab(self.runner, store_url)
+        self.config = ConfigModel(self.training.form, self)  # the run config every tab reads
+        self.lr_finder = LrFinderTab(self.runner, self.config, store_url)
+        self.history = HistoryTab(self.runner, store_url)
+        self.ensembles = EnsembleTab(self.runner, self.config, store_url, self._history_selection)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Trainin&g")  # Alt+T is the Train button
         self.tabs.addTab(self.lr_finder, "&LR finder")
@@ -52,18 +49,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Loading the training engine…")
         self._build_menus()
         self.training.status_changed.connect(self.run_status.setText)
-        # One job at a time: while one runs, the others say why they wait.
-        busy = {self.training: {self.lr_finder: TRAINING_BUSY, self.history: HISTORY_TRAINING_BUSY,
-                                self.ensembles: ENSEMBLE_TRAINING_BUSY},
-                self.lr_finder: {self.training: RANGE_TEST_BUSY, self.history: HISTORY_RANGE_TEST_BUSY,
-                                 self.ensembles: ENSEMBLE_RANGE_TEST_BUSY},
-                self.history: {self.training: RERUN_BUSY, self.lr_finder: RERUN_BUSY, self.ensembles: RERUN_BUSY},
-                self.ensembles: {self.training: ENSEMBLE_BUSY, self.lr_finder: ENSEMBLE_BUSY,
-                                 self.history: ENSEMBLE_BUSY}}
-        for job, others in busy.items():
-            job.run_started.connect(lambda others=others: self._job_started(others))
-            job.run_finished.connect(lambda _o, others=others: self._job_finished(others))
-        self.training.events_received.connect(self.history.handle_events)
+        self.runner.started.connect(self._job_started)
+        self.runner.events.connect(self._job_events)
+        self.runner.failed.connect(self._job_failed)
+        self.runner.finished.connect(self._job_finished)
         self.history.actions.config_chosen.connect(self.use_config)
         self.history.actions.tab_requested.connect(self._show_tab)
         self._sync_run_actions()
@@ -120,7 +109,7 @@ class MainWindow(QMainWindow):
 
     # ---- config files --------------------------------------------------------------------------
     def new_config(self) -> None:
-        self.training.form.set_config(RunConfig())
+        self.config.set_config(RunConfig())
         self.config_path = None
         self._update_title()
 
@@ -138,7 +127,7 @@ class MainWindow(QMainWindow):
         except ConfigError as err:
             self._tell(f"Could not open {path}: {err}", "error")
             return False
-        self.training.form.set_config(cfg)
+        self.config.set_config(cfg)
         self._now_using(path, "Opened")
         return True
 
@@ -156,9 +145,9 @@ class MainWindow(QMainWindow):
             self.save_config(path)
 
     def save_config(self, path: str | Path) -> bool:
-        cfg = self.training.form.config()
+        cfg = self.config.config()
         if cfg is None:
-            self._tell(f"Not saved: {self.training.form.first_error()}", "error")
+            self._tell(f"Not saved: {self.config.first_error()}", "error")
             return False
         try:
             save_config(cfg, path)
@@ -192,25 +181,38 @@ class MainWindow(QMainWindow):
 
     @property
     def job_running(self) -> bool:
-        return any(tab.running for tab in self._job_tabs())
+        return not self.runner.idle
 
     def stop_jobs(self) -> None:
-        """Stop whichever job runs (Esc): training, the range test, the re-runs or the ensemble."""
+        """Stop whichever job runs (Esc): the tab it belongs to says so, and the runner stops it in any case."""
         for tab in self._job_tabs():
             tab.stop()
+        self.runner.stop()
 
     def wait_for_workers(self, ms: int = 60_000) -> bool:
-        """Block until no worker thread is left (used when the app quits)."""
-        return all(tab.wait_for_worker(ms) for tab in self._job_tabs())
+        """Block until the job's thread has ended (used when the app quits)."""
+        return self.runner.wait(ms)
 
-    def _job_started(self, others: dict[TrainingTab | LrFinderTab | HistoryTab | EnsembleTab, str]) -> None:
-        for other, reason in others.items():
-            other.set_blocked(reason)
+    def _job_started(self, job: EngineJob) -> None:
+        """One job at a time: every other tab waits, saying why in the running job's words."""
+        for tab in self._job_tabs():
+            if not tab.running:
+                tab.set_blocked(job.busy_text())
+        if self.statusBar().currentMessage() == self._failure:
+            self.statusBar().clearMessage()  # the last job's error is not this one's
         self._sync_run_actions()
 
-    def _job_finished(self, others: dict[TrainingTab | LrFinderTab | HistoryTab | EnsembleTab, str]) -> None:
-        for other in others:
-            other.set_blocked("")
+    def _job_events(self, _job: EngineJob, events: list) -> None:
+        self.history.handle_events(events)  # trials being trained appear and move in the table, live
+
+    def _job_failed(self, _job: EngineJob, line: str) -> None:
+        """Where every job's error reaches the user beside its tab's own message line: the status bar."""
+        self._failure = line
+        self.statusBar().showMessage(line)
+
+    def _job_finished(self, _job: EngineJob, _outcome: JobOutcome) -> None:
+        for tab in self._job_tabs():
+            tab.set_blocked("")
         self._sync_run_actions()
         self.history.job_finished()  # the run's final numbers and rank
         if self._close_after_run and not self.job_running:
@@ -222,7 +224,7 @@ class MainWindow(QMainWindow):
         if self.training.running:
             self._tell("Stop the current run before loading another config.", "warn")
             return False
-        self.training.form.set_config(cfg)
+        self.config.set_config(cfg)
         self.config_path = None
         self._update_title()
         self._show_tab(tab, message)
@@ -258,17 +260,10 @@ class MainWindow(QMainWindow):
             self.stop_jobs()
 
     def confirm_stop_and_close(self) -> bool:
-        if self.lr_finder.running:
-            title, text = "Stop the range test?", "A learning-rate range test is in progress. Stop it and close?"
-        elif self.history.running:
-            title, text = "Stop the re-runs?", ("Re-runs with other seeds are in progress. Stop them (the current "
-                                                "trial is kept as stopped) and close?")
-        elif self.ensembles.running:
-            title, text = "Stop the ensemble?", ("An ensemble is being built. Stop it (the ensemble trial is kept as "
-                                                 "stopped) and close?")
-        else:
-            title, text = "Stop training?", "A run is in progress. Stop it (the trial is kept as stopped) and close?"
-        answer = QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        job = self.runner.job
+        text = job.close_question() if job is not None else "Close?"
+        answer = QMessageBox.question(self, "Stop and close?", text, QMessageBox.Yes | QMessageBox.No,
+                                      QMessageBox.No)
         return answer == QMessageBox.Yes
 
     # ---- helpers -------------------------------------------------------------------------------

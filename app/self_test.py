@@ -1,5 +1,5 @@
 """`tunelab --self-test`: the installer's smoke test. Offscreen, it builds the real main window, trains
-2 epochs on the bundled digits through the real worker into a temporary store, checks that the plots
+2 epochs on the bundled digits through the real job runner into a temporary store, checks that the plots
 received data and the trial was stored, prints one line and exits 0 (1 on any failure)."""
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def _check(db: Path) -> str:
     loop.exec()
     outcome = window.training.last_outcome
     if outcome is None:
-        window.training.stop()
-        window.training.wait_for_worker()
+        window.stop_jobs()
+        window.wait_for_workers()
         raise RuntimeError(f"no result within {TIMEOUT_MS // 1000} s")
     r = outcome.result
     if r is None or r.status != "completed":

@@ -17,13 +17,14 @@ from PySide6.QtCore import Qt
 import trainers.api as api
 from app.ensembles import EnsembleTab
 from app.ensembles import wording as text
-from app.main_window import ENSEMBLE_BUSY, ENSEMBLE_TRAINING_BUSY, MainWindow
+from app.main_window import MainWindow
 from trainers.api import TrialStore, run_training
 from trainers.spec.config import RunConfig
 from trainers.data import load_dataset
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
 from trainers.spec.ensemble_settings import METHODS, EnsembleSettings
-from window_helpers import RUN_TIMEOUT_MS, close_while_running, collect, type_into, window_on
+from window_helpers import (ENSEMBLE_BUSY, RUN_TIMEOUT_MS, TRAINING_BUSY, close_while_running, collect, type_into,
+                            window_on)
 from window_helpers import run_to_end as build
 
 BASE = {"train.epochs": 2, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
@@ -235,10 +236,10 @@ def test_stop_ends_the_ensemble_as_stopped_and_one_job_runs_at_a_time(qtbot, win
     assert training.panel.train_button.isEnabled() and tab.run_button.isEnabled()
 
     assert training.start()  # and the other way round: no ensemble while training runs
-    assert not tab.run_button.isEnabled() and not tab.start() and tab.message.text() == ENSEMBLE_TRAINING_BUSY
+    assert not tab.run_button.isEnabled() and not tab.start() and tab.message.text() == TRAINING_BUSY
     with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
         training.stop()
-    assert tab.run_button.isEnabled() and tab.message.text() != ENSEMBLE_TRAINING_BUSY
+    assert tab.run_button.isEnabled() and tab.message.text() != TRAINING_BUSY
 
 
 def test_close_while_building_asks_and_stops_it(qtbot, window: MainWindow, monkeypatch) -> None:

@@ -22,14 +22,14 @@ from app.history.compare_pane import ComparePane
 from app.history.trial_model import PAGE_SIZE, TRIAL_ROLE
 from app.history.trial_text import config_toml
 from app.jobs import warm_up_engine
-from app.main_window import RERUN_BUSY, MainWindow
+from app.main_window import MainWindow
 from generated_trials import fill_store
 from synthetic_curves import overfit
 from trainers.api import TrialStore, run_training
 from trainers.spec.config import RunConfig
 from trainers.spec.events import EpochEnded, FitStarted
 from trainers.jobs.setup import trial_summary
-from window_helpers import RUN_TIMEOUT_MS, close_while_running, window_on
+from window_helpers import RERUN_BUSY, RUN_TIMEOUT_MS, close_while_running, window_on
 
 BASE = {"train.epochs": 4, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
 RUNS = [  # real digits runs: (changes, notes)

@@ -13,14 +13,16 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.lr_finder import wording as text
-from app.main_window import RANGE_TEST_BUSY, TRAINING_BUSY, MainWindow
+from app.main_window import MainWindow
 from app.lr_finder.curve_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
 from app.lr_finder.lr_finder_tab import LrFinderTab
 from trainers.spec.config import RunConfig
 from trainers.spec.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.lr_finder.suggest import SUGGESTION_NAMES
 from trainers.spec.lr_finder_settings import RangeTestSettings
-from window_helpers import RUN_TIMEOUT_MS, close_while_running, collect, type_into, window_on
+from trainers.spec.rates import recommended_rate
+from window_helpers import (LR_FINDER_BUSY, RUN_TIMEOUT_MS, TRAINING_BUSY, close_while_running, collect, type_into,
+                            window_on)
 from window_helpers import run_to_end as run_test
 
 RATE = re.compile(r"^\d\.\de[-+]\d\d")
@@ -85,7 +87,7 @@ def test_use_this_lr_sets_the_training_form(qtbot, window: MainWindow) -> None:
     settle(tab, **SHORT)
     r = run_test(qtbot, tab).result
     assert any(v is not None for v in r.suggestions.values()), r.message  # digits descends clearly
-    expected = text.agreed_middle(r) if r.agreed else r.suggestions["valley"] or r.suggestions["steepest"]
+    expected = recommended_rate(r) or r.suggestions["steepest"]  # the engine's rate, else the first suggestion
     chosen = tab.suggestions.chosen_lr()
     assert chosen == text.rounded_lr(expected)  # the preferred value is picked, as shown
     qtbot.mouseClick(tab.suggestions.use_button, Qt.LeftButton)
@@ -196,7 +198,7 @@ def test_one_job_at_a_time(qtbot, window: MainWindow) -> None:
     settle(tab, iterations=20_000, start_lr=1e-6, end_lr=1e-3, diverge_factor=1e6)
     steps = collect_steps(tab)
     tab.start()
-    assert not training.panel.train_button.isEnabled() and training.panel.message.text() == RANGE_TEST_BUSY
+    assert not training.panel.train_button.isEnabled() and training.panel.message.text() == LR_FINDER_BUSY
     qtbot.keyClick(window, Qt.Key_Return, Qt.ControlModifier)  # the Train shortcut must not start it either
     assert not training.running and not training.start()
     qtbot.waitUntil(lambda: len(steps) > 3, timeout=RUN_TIMEOUT_MS)

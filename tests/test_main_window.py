@@ -30,9 +30,8 @@ def window(qtbot) -> MainWindow:
     w.show()
     qtbot.waitExposed(w)
     yield w
-    if w.training.running:  # never leave a thread behind a failed test
-        w.training.stop()
-        w.training.wait_for_worker()
+    w.stop_jobs()  # never leave a thread behind a failed test, nor a job that would make closing ask
+    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
 
 
 def configure(window: MainWindow, **changes) -> None:

@@ -13,6 +13,11 @@ from app.main_window import MainWindow
 from trainers.spec.config import RunConfig
 
 RUN_TIMEOUT_MS = 120_000
+# What every other tab says while a job runs: the running job's own label and tab, in one sentence.
+TRAINING_BUSY = "Training is running (Training tab): this can start once it has ended."
+LR_FINDER_BUSY = "An LR finder test is running (LR finder tab): this can start once it has ended."
+RERUN_BUSY = "Re-runs with other seeds are running (History tab): this can start once they have ended."
+ENSEMBLE_BUSY = "An ensemble build is running (Ensembles tab): this can start once it has ended."
 
 
 @contextmanager
@@ -31,8 +36,8 @@ def window_on(qtbot, store_url: str, tab: str, config: RunConfig | None = None) 
     try:
         yield w
     finally:
-        w.stop_jobs()  # never leave a thread behind a failed test
-        w.wait_for_workers()
+        w.stop_jobs()  # never leave a thread behind a failed test, nor a job that would make closing ask
+        qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
 
 
 def type_into(qtbot, tab: Any, name: str, value: str) -> None:

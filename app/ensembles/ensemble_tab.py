@@ -3,7 +3,7 @@
 
 Left: the method and its settings, which trials it combines (or which config it trains), Build / Stop,
 progress, earlier ensembles and Export. Right: one row per member while it builds, then the results table.
-The job runs in EngineWorker, like training; the engine saves the ensemble as a trial of kind "ensemble".
+The window's JobRunner runs the job, like training; the engine saves the ensemble as a trial of kind "ensemble".
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from app.ensembles import wording as text
 from app.ensembles.candidates_view import CandidatesView
 from app.ensembles.member_table import MemberTable
 from app.ensembles.results_view import ResultsView
+from app.config_model import ConfigModel
 from app.ensembles.settings_form import EnsembleForm
+from app.job_runner import JobRunner
 from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
 from app.job_tab import JobTab, push_button
 from app.lr_finder.wording import config_summary
 from app.training.panes import inputs_beside_view
-from app.training.training_tab import TrainingTab
 from app.worker import JobOutcome, one_line
 from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
@@ -40,12 +41,12 @@ Selection = Callable[[], list[tuple[int, str]]]
 class EnsembleTab(JobTab):
     CANNOT = "Cannot build the ensemble"
 
-    def __init__(self, training_tab: TrainingTab, store_url: str | None = None,
+    def __init__(self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None,
                  history_selection: Selection | None = None, parent: QWidget | None = None) -> None:
         earlier = EarlierBox("ensemble", "Earlier e&nsembles:", "Show an ensemble from the trial store again")
         # Alt+R is the Run menu, Alt+E the Ensembles tab
         run_button = push_button("B&uild ensemble", "Build the ensemble with these settings")
-        super().__init__(training_tab, store_url, EnsembleForm(), earlier, run_button,
+        super().__init__(runner, config_model, store_url, EnsembleForm(), earlier, run_button,
                          "Stop before the next batch (Esc)", parent)
         self.history_selection = history_selection
         self.candidates = CandidatesView()
@@ -100,17 +101,16 @@ class EnsembleTab(JobTab):
     def start(self) -> bool:
         """Start building; False when a job runs or something blocks it (the reason is on show)."""
         settings = self.form.settings()
-        cfg = self.training_tab.form.config() if self.form.trains() else None
+        cfg = self.config_model.config() if self.form.trains() else None
         if not self._may_start() or settings is None:
             return False
-        self._new_worker(ensemble_job(settings, cfg, self.store_url))
         if cfg is not None:
             self.config_label.setText(f"Training members with the Training tab's config: {config_summary(cfg)}")
         self.members.clear_members()
         self.results.show_result(None)
         self._set_progress(0, 0)  # busy until the job says how many member-epochs it plans
-        self._launch("Loading the members' data…" if cfg is None else "Loading data and building the members…")
-        return True
+        line = "Loading the members' data…" if cfg is None else "Loading data and building the members…"
+        return self._launch(ensemble_job(settings, cfg, self.store_url), line)
 
     def use_history_selection(self) -> bool:
         """Fill Trial ids with the training trials selected in the History tab."""
@@ -152,8 +152,8 @@ class EnsembleTab(JobTab):
         self._show(f"Exported ensemble {result.trial_id} to {written}", "ok")
         return written
 
-    # ---- worker signals ----------------------------------------------------------------------
-    def _on_events(self, events: list) -> None:
+    # ---- its job, from the runner ------------------------------------------------------------
+    def on_job_events(self, events: list) -> None:
         self.handle_events(events)
 
     def handle_events(self, events: list) -> None:

@@ -84,4 +84,3 @@ COLUMNS: tuple[Column, ...] = (
     Column("notes", "Notes", "notes", _trial("notes", lambda v: (v or "").replace("\n", " ")), False, 200),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
-SORT_INDEX = {c.sort: i for i, c in enumerate(COLUMNS)}

@@ -25,6 +25,7 @@ from app.history.trial_actions import TrialActions
 from app.history.trial_model import TrialTableModel
 from app.history.trial_source import TrialSource
 from app.history.trial_text import id_list, rerun_summary
+from app.job_runner import JobRunner
 from app.training.run_panel import show_message
 from app.worker import JobOutcome, one_line
 from trainers.spec.events import EpochEnded, FitEnded, FitStarted
@@ -36,11 +37,11 @@ NOT_LOADED = "The trial history appears once the training engine has loaded…"
 
 
 class HistoryTab(QWidget):
-    run_started = Signal()              # a re-run began (the window blocks the other jobs)
+    run_started = Signal()              # a re-run began
     run_finished = Signal(object)       # JobOutcome of the re-run
     events_received = Signal(object)    # the re-run's engine events
 
-    def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store_url = store_url
         self.source: TrialSource | None = None
@@ -55,7 +56,7 @@ class HistoryTab(QWidget):
         self.model = TrialTableModel(self)
         self.table = QTableView()
         self.actions = TrialActions(self, self.selected_trials, lambda: self.source)
-        self.rerun = RerunPanel(store_url)
+        self.rerun = RerunPanel(runner, store_url)
         self.message = QLabel(NOT_LOADED)
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -78,7 +79,7 @@ class HistoryTab(QWidget):
         self.actions.message.connect(self.show_message)
         self.actions.trials_deleted.connect(lambda _ids: self.refresh(choices=True))
         self.rerun.rerun_clicked.connect(self.rerun_selected)
-        self.rerun.events_received.connect(self._on_rerun_events)
+        self.rerun.events_received.connect(self.events_received)
         self.rerun.run_started.connect(self.run_started)
         self.rerun.run_finished.connect(self._on_rerun_finished)
         self.actions.update_enabled(0)
@@ -201,7 +202,7 @@ class HistoryTab(QWidget):
 
     # ---- live updates -------------------------------------------------------------------------
     def handle_events(self, events: list) -> None:
-        """A job's events (training or re-runs): refresh at most once a second when epochs arrive."""
+        """Any job's events (the window passes them all on): refresh at most once a second when epochs arrive."""
         if self.source is None or not any(isinstance(e, (EpochEnded, FitEnded, FitStarted)) for e in events):
             return
         if not self.isVisible():
@@ -332,10 +333,6 @@ class HistoryTab(QWidget):
         self.show_message(f"Re-running {id_list(ids)} with {self.rerun.seeds_used} new seeds each…")
         return True
 
-    def _on_rerun_events(self, events: list) -> None:
-        self.handle_events(events)
-        self.events_received.emit(events)
-
     def _on_rerun_finished(self, outcome: JobOutcome) -> None:
         if outcome.result is None:
             self.show_message(f"The re-runs could not start: {outcome.error}", "error")
@@ -365,6 +362,3 @@ class HistoryTab(QWidget):
 
     def stop(self) -> None:
         self.rerun.stop()
-
-    def wait_for_worker(self, ms: int = 60_000) -> bool:
-        return self.rerun.wait_for_worker(ms)

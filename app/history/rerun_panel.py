@@ -1,5 +1,6 @@
-"""Re-run the selected trials with N seeds they have not used, in the engine worker like training, with Stop and
-progress. Several seeds per config give the History table its robust rank (mean ± std), so luck does not win."""
+"""Re-run the selected trials with N seeds they have not used, through the window's JobRunner like training, with
+Stop and progress. Several seeds per config give the History table its robust rank (mean ± std), so luck does not
+win."""
 
 from __future__ import annotations
 
@@ -8,23 +9,24 @@ from typing import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
+from app.job_runner import JobRunner
 from app.jobs import rerun_job
 from app.worker import JobOutcome
-from app.worker_host import WorkerHost
 from trainers.spec.events import EpochEnded, FitEnded, FitStarted
 
 DEFAULT_SEEDS = 3
 MAX_SEEDS = 50
 
 
-class RerunPanel(WorkerHost, QWidget):
+class RerunPanel(QWidget):
     rerun_clicked = Signal()
     run_started = Signal()
     run_finished = Signal(object)      # JobOutcome; its result is the runs' FitEnded list
     events_received = Signal(object)   # each list of engine events
 
-    def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
         self.store_url = store_url
         self.trial_ids: list[int] = []
         self.seeds_used = 0
@@ -57,6 +59,10 @@ class RerunPanel(WorkerHost, QWidget):
         self._sync()
 
     # ---- state -------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.runner.runs_for(self)
+
     def set_blocked(self, reason: str) -> None:
         """Another job runs (training, a range test): re-runs wait, saying `reason`; "" allows them again."""
         self._blocked = reason
@@ -75,25 +81,27 @@ class RerunPanel(WorkerHost, QWidget):
 
     # ---- actions -----------------------------------------------------------------------------
     def start(self, trial_ids: Sequence[int]) -> bool:
-        if self.running or self._blocked or not trial_ids:
+        if not self.runner.idle or self._blocked or not trial_ids:
             return False
-        self.trial_ids, self.seeds_used = list(trial_ids), self.seeds.value()
+        ids, seeds = list(trial_ids), self.seeds.value()
+        if not self.runner.start(rerun_job(ids, seeds, self.store_url), self):
+            return False
+        self.trial_ids, self.seeds_used = ids, seeds
         self._runs_started = self._runs_ended = 0
-        self._new_worker(rerun_job(self.trial_ids, self.seeds_used, self.store_url))
         self.progress.setRange(0, len(self.trial_ids) * self.seeds_used)
         self.progress.setValue(0)
         self.progress.setFormat("loading…")
         self.progress.setVisible(True)
         self._sync()
-        self._start_worker()
+        self.run_started.emit()
         return True
 
     def stop(self) -> None:
-        if self._stop_worker():
+        if self.running and self.runner.stop():
             self.progress.setFormat("stopping…")
 
-    # ---- worker signals ----------------------------------------------------------------------
-    def _on_events(self, events: list) -> None:
+    # ---- its job, from the runner ------------------------------------------------------------
+    def on_job_events(self, events: list) -> None:
         for e in events:
             if isinstance(e, FitStarted):
                 self._runs_started += 1
@@ -106,8 +114,7 @@ class RerunPanel(WorkerHost, QWidget):
                 self.progress.setValue(min(self.progress.maximum(), self._runs_ended))
         self.events_received.emit(events)
 
-    def _on_outcome(self, outcome: JobOutcome) -> None:
-        self._finish_worker()
+    def on_job_outcome(self, outcome: JobOutcome) -> None:
         self.progress.setVisible(False)
         self._sync()
         self.run_finished.emit(outcome)

@@ -2,7 +2,7 @@
 
 Left: the test's settings, which training config it uses, Run / Stop, progress, and earlier tests. Right:
 the loss-against-rate plot, drawn live, and the suggested rates with a button that puts the chosen one
-into the Training tab. The test itself runs in EngineWorker, like training.
+into the Training tab. The window's JobRunner runs the test, like training.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from typing import Iterator
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
 
+from app.config_model import ConfigModel
 from app.lr_finder import wording as text
 from app.earlier_box import EarlierBox
 from app.lr_finder.settings_form import RangeTestForm
 from app.job_tab import JobTab, push_button
+from app.job_runner import JobRunner
 from app.jobs import range_test_job, stored_range_test, stored_range_tests
 from app.lr_finder.curve_plot import RangeTestPlot
 from app.training.panes import inputs_beside_view
 from app.lr_finder.suggestions_box import SuggestionsPanel
-from app.training.training_tab import TrainingTab
 from app.worker import JobOutcome, one_line
 from trainers.spec.config import RunConfig
 from trainers.spec.events import RangeTestResult, RangeTestStarted, RangeTestStep
@@ -30,12 +31,12 @@ from trainers.spec.lr_finder_settings import RangeTestSettings
 class LrFinderTab(JobTab):
     CANNOT = "Cannot run the test"
 
-    def __init__(self, training_tab: TrainingTab, store_url: str | None = None,
+    def __init__(self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None,
                  parent: QWidget | None = None) -> None:
         earlier = EarlierBox("test", "Earl&ier tests:", "Show a range test from the trial store")
         run_button = push_button("Ru&n test",  # Alt+R belongs to the Run menu
                                  "Run the range test with these settings on the Training tab's config")
-        super().__init__(training_tab, store_url, RangeTestForm(), earlier, run_button,
+        super().__init__(runner, config_model, store_url, RangeTestForm(), earlier, run_button,
                          "Stop before the next batch (Esc); the partial curve is kept", parent)
         self._done_before = 0          # progress: iterations of the repeats before the current one
         self.progress.setFormat("iteration %v / %m")
@@ -75,10 +76,9 @@ class LrFinderTab(JobTab):
     # ---- actions -----------------------------------------------------------------------------
     def start(self) -> bool:
         """Start a test; False when one is running or something blocks it (the reason is on show)."""
-        cfg, settings = self.training_tab.form.config(), self.form.settings()
+        cfg, settings = self.config_model.config(), self.form.settings()
         if not self._may_start() or cfg is None or settings is None:
             return False
-        self._new_worker(range_test_job(cfg, settings, self.store_url))
         self.config_label.setText(f"Testing with the Training tab's config: {text.config_summary(cfg)}")
         self.plot.reset()
         self.plot.start_live()
@@ -86,23 +86,18 @@ class LrFinderTab(JobTab):
         self._done_before = 0
         self.progress.setMaximum(settings.iterations * settings.repeats)
         self.progress.setValue(0)
-        self._launch("Loading data and building the model…")
-        return True
+        return self._launch(range_test_job(cfg, settings, self.store_url), "Loading data and building the model…")
 
     def use_lr(self, rate: float) -> None:
-        """Put `rate` into the Training tab: optim.lr, and schedule.max_lr when the schedule is one-cycle."""
-        form = self.training_tab.form
-        keys = ["optim.lr"] + (["schedule.max_lr"] if form.editor("schedule.name").raw() == "one_cycle" else [])
-        for key in keys:
-            form.set_field(key, rate)
-        bad = [form.errors()[k] for k in keys if k in form.errors()]
-        if bad:
-            self._show(f"{bad[0]} (set from the range test)", "error")
+        """Train at `rate` in the Training tab (the engine's rule: optim.lr, and the one-cycle peak)."""
+        keys, errors = self.config_model.set_learning_rate(rate)
+        if errors:
+            self._show(f"{next(iter(errors.values()))} (set from the range test)", "error")
         else:
             self._show(f"{' and '.join(keys)} set to {text.format_lr(rate)} in the Training tab", "ok")
 
-    # ---- worker signals ----------------------------------------------------------------------
-    def _on_events(self, events: list) -> None:
+    # ---- its job, from the runner ------------------------------------------------------------
+    def on_job_events(self, events: list) -> None:
         self.plot.handle_events(events)
         for e in events:
             if isinstance(e, RangeTestStep):

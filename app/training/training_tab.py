@@ -1,6 +1,6 @@
 """The Training tab: the config form on the left; run controls and live plots on the right.
 
-It composes widgets and reacts to the worker's signals; the training itself runs in EngineWorker.
+It composes widgets and reacts to its own job's events and outcome; the window's JobRunner runs the training.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.forms import ConfigForm
+from app.job_runner import JobRunner
 from app.jobs import training_job
 from app.plots import TrainingPlots
 from app.training.run_panel import STATUS_KIND, RunPanel
@@ -16,18 +17,18 @@ from app.training.live_diagnosis import LiveDiagnosis
 from app.training.panes import inputs_beside_view
 from app.training.run_progress import RunProgress
 from app.worker import JobOutcome
-from app.worker_host import WorkerHost
 from trainers.spec.events import FitStarted
 
 
-class TrainingTab(WorkerHost, QWidget):
+class TrainingTab(QWidget):
     run_started = Signal()
     run_finished = Signal(object)      # JobOutcome
     events_received = Signal(object)   # each list of engine events, after the plots took it
     status_changed = Signal(str)       # elapsed · ETA · samples/s for the status bar
 
-    def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
         self.store_url = store_url
         self.last_outcome: JobOutcome | None = None
         self.progress = RunProgress()
@@ -57,16 +58,21 @@ class TrainingTab(WorkerHost, QWidget):
 
     # ---- state -------------------------------------------------------------------------------
     @property
+    def running(self) -> bool:
+        return self.runner.runs_for(self)
+
+    @property
     def paused(self) -> bool:
-        return self.worker is not None and self.worker.paused
+        return self.running and self.runner.paused
 
     # ---- actions -----------------------------------------------------------------------------
     def start(self) -> bool:
         """Start a run with the form's config; False when one is running or the form is invalid."""
         cfg = self.form.config()
-        if self.running or cfg is None or self._blocked:
+        if not self.runner.idle or cfg is None or self._blocked:
             return False
-        self._new_worker(training_job(cfg, self.store_url))
+        if not self.runner.start(training_job(cfg, self.store_url), self):
+            return False
         self.progress = RunProgress.begin()
         self.plots.reset()
         self.plots.start_live()
@@ -76,29 +82,29 @@ class TrainingTab(WorkerHost, QWidget):
         self.panel.set_progress(cfg.train.epochs, 0, 1, 0)
         self.panel.show_message("Loading data and building the model…")
         self._clock.start()
-        self._start_worker()
+        self.run_started.emit()
         return True
 
     def stop(self) -> None:
-        if self._stop_worker():
+        if self.running and self.runner.stop():
             self.progress.resume()
             self.panel.show_message("Stopping before the next batch…", "warn")
 
     def toggle_pause(self) -> None:
-        if self.worker is None:
+        if not self.running:
             return
-        if self.worker.paused:
-            self.worker.resume()
+        if self.runner.paused:
+            self.runner.resume()
             self.progress.resume()
             self.panel.show_message("Training…")
         else:
-            self.worker.pause()
+            self.runner.pause()
             self.progress.pause()
             self.panel.show_message("Paused after the current batch. Resume to go on.", "warn")
-        self.panel.set_paused(self.worker.paused)
+        self.panel.set_paused(self.runner.paused)
 
-    # ---- worker signals ----------------------------------------------------------------------
-    def _on_events(self, events: list) -> None:
+    # ---- its job, from the runner ------------------------------------------------------------
+    def on_job_events(self, events: list) -> None:
         self.plots.handle_events(events)
         self.diagnosis.handle_events(events)
         self.progress.update(events)
@@ -112,8 +118,7 @@ class TrainingTab(WorkerHost, QWidget):
                                             f"{e.n_val:,} validation samples, {e.param_count:,} parameters")
         self.events_received.emit(events)
 
-    def _on_outcome(self, outcome: JobOutcome) -> None:
-        self._finish_worker()
+    def on_job_outcome(self, outcome: JobOutcome) -> None:
         self._clock.stop()
         self._emit_status()
         self.plots.stop_live()
