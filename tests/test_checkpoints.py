@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from trainers.training.checkpoints import load_checkpoint, save_checkpoint
 from trainers.spec.errors import StoreError
+from trainers.training import checkpoints
+from trainers.training.checkpoints import load_checkpoint, save_checkpoint
 
 
 class _Payload:
@@ -93,3 +95,66 @@ def test_a_bare_tensor_file_is_not_a_checkpoint(tmp_path: Path) -> None:
     torch.save(torch.zeros(2), path)
     with pytest.raises(StoreError, match="not a TuneLab checkpoint"):
         load_checkpoint(path)
+
+
+def _big_state() -> dict:
+    return {"w": torch.zeros(1_000_000)}  # large enough that torch.save itself meets the failed write
+
+
+def test_a_full_disk_is_one_line_naming_the_path_and_the_reason(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # /dev/full fails every write with ENOSPC, as a full disk does
+    monkeypatch.setattr(checkpoints.tempfile, "mkstemp",
+                        lambda **_: (os.open("/dev/full", os.O_WRONLY), str(tmp_path / ".best.pt.tmp")))
+    target = tmp_path / "best.pt"
+    with pytest.raises(StoreError) as info:
+        save_checkpoint(target, _big_state(), {"epoch": 1})
+    assert str(info.value) == f"cannot write the checkpoint {target}: no space left on device"
+    assert not target.exists()
+
+
+def test_torch_internals_never_reach_the_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_save(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 768 vs 662")
+
+    monkeypatch.setattr(checkpoints.torch, "save", failing_save)
+    with pytest.raises(StoreError) as info:
+        save_checkpoint(tmp_path / "best.pt", {"w": torch.zeros(2)}, {"epoch": 1})
+    assert str(tmp_path / "best.pt") in str(info.value)
+    assert "enforce fail" not in str(info.value) and "inline_container" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_is_a_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    target = tmp_path / "taken" / "best.pt"
+    with pytest.raises(StoreError) as info:
+        save_checkpoint(target, {"w": torch.zeros(2)}, {"epoch": 1})
+    assert str(info.value) == f"cannot write the checkpoint {target}: {tmp_path / 'taken'} is a file, not a folder"
+
+
+@pytest.mark.parametrize("content", ["code", "noise", "numpy"])
+def test_a_refused_file_never_suggests_unsafe_loading(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "x.pt"
+    if content == "code":
+        torch.save({"model": {"w": _Payload(tmp_path / "ran")}, "meta": {}}, path)
+    elif content == "noise":
+        path.write_bytes(b"\x00\x01not a checkpoint" * 50)
+    else:
+        torch.save({"model": {}, "meta": {"x": np.float64(1.0)}}, path)
+    with pytest.raises(StoreError) as info:
+        load_checkpoint(path)
+    message = str(info.value)
+    assert str(path) in message and "weights_only" not in message and "can still be loaded" not in message
+    if content != "noise":
+        assert f"{path} is not a TuneLab checkpoint (or was made by an incompatible version)" in message
+
+
+def test_an_ensemble_file_that_is_refused_says_what_it_should_be(tmp_path: Path) -> None:
+    from trainers.ensembles.ensemble_file import load_ensemble
+
+    path = tmp_path / "e.tlens"
+    torch.save({"model": {"w": _Payload(tmp_path / "ran")}, "meta": {}}, path)
+    with pytest.raises(StoreError, match="is not a TuneLab ensemble file") as info:
+        load_ensemble(path)
+    assert "weights_only" not in str(info.value) and not (tmp_path / "ran").exists()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from test_cli import tunelab
 
+from trainers.store import TrialStore
+
 
 def test_combine_the_top_trials_then_train_bagging_with_json_and_export(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
@@ -37,7 +39,8 @@ def test_bad_ensemble_flags_exit_2_with_one_line(tmp_path: Path) -> None:
     assert run.returncode == 2 and "a training method" in run.stderr and "Traceback" not in run.stderr
     run = tunelab("ensemble", "--method", "stacking", "--trials", "1,x", "--store", db)
     assert run.returncode == 2 and "ensemble.trials" in run.stderr
-    run = tunelab("ensemble", "--method", "soft-vote", "--store", db)  # an empty store
+    TrialStore(db).close()  # an empty store (a missing one is "no store at ...": tests/test_cli_edges.py)
+    run = tunelab("ensemble", "--method", "soft-vote", "--store", db)
     assert run.returncode == 2 and "ensemble.top" in run.stderr and "Traceback" not in run.stderr
     run = tunelab("ensemble", "--method", "snapshot", "--members", "4", "--epochs", "2", "--store", db)
     assert run.returncode == 2 and "train.epochs" in run.stderr

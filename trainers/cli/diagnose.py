@@ -27,7 +27,7 @@ def add_parser(sub: Any, add_store_flag: Callable) -> None:
 def run(args: argparse.Namespace) -> int:
     from trainers.api import TrialStore, diagnose_trial
 
-    with TrialStore(args.store) as store:
+    with TrialStore(args.store, read_only=True) as store:
         diagnosis = diagnose_trial(store, args.trial_id)
     if args.json:
         print(json.dumps({"trial_id": args.trial_id, **diagnosis.to_dict()}, allow_nan=False))

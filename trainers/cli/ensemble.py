@@ -47,10 +47,12 @@ def settings_from_args(args: argparse.Namespace) -> EnsembleSettings:
 def run(args: argparse.Namespace, cfg: Any, control: Any, settings: EnsembleSettings) -> int:
     from trainers.api import TrialStore, export_ensemble, run_ensemble
 
-    with TrialStore(args.store) as store:
+    # combining reads stored trials, so their store must exist; training methods may start a new one
+    with (TrialStore(args.store) if settings.trains else TrialStore.open_existing(args.store)) as store:
         sink = EnsembleProgress(sys.stderr, enabled=not args.quiet)
         result = run_ensemble(settings, cfg if settings.trains else None, sink=sink, control=control, store=store)
-        exported = export_ensemble(store, result.trial_id, args.export) if args.export and result.file else None
+        exported = export_ensemble(store, result.trial_id, args.export) \
+            if args.export and result.file and result.trial_id is not None else None
     if result.status != "completed":
         print(f"tunelab: ensemble {result.trial_id} {result.status}: {result.message}", file=sys.stderr)
     if args.json:
@@ -85,9 +87,10 @@ def report(result: EnsembleResult) -> str:
     lines.append(_row(result.ensemble))
     for metric, name in (("val_acc", "validation"), ("test_acc", "test")):
         g = result.gains.get(metric, {})
-        if g.get("best") is not None:
-            lines.append(f"  {name} accuracy gain: {100 * g['best']:+.2f} points over the best member, "
-                         f"{100 * g['mean']:+.2f} over the mean member")
+        best, mean = g.get("best"), g.get("mean")
+        if best is not None and mean is not None:
+            lines.append(f"  {name} accuracy gain: {100 * best:+.2f} points over the best member, "
+                         f"{100 * mean:+.2f} over the mean member")
     if result.diversity is not None:
         lines.append(f"  diversity: members disagree on {100 * result.diversity:.1f} % of {result.diversity_split} "
                      f"samples (mean over pairs)")

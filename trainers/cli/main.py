@@ -10,7 +10,7 @@ import sys
 from typing import Any, Sequence
 
 from trainers.cli import diagnose as cli_diagnose, ensemble as cli_ensemble, lr_find as cli_lr_find
-from trainers.spec.config import RunConfig, coerce, field_specs, load_config
+from trainers.spec.config import RunConfig, config_from_values, config_values, field_specs, load_config
 from trainers.spec.errors import ConfigError, TuneLabError
 from trainers.cli.progress import ProgressSink
 from trainers.spec.version import VERSION
@@ -27,13 +27,12 @@ ALIASES: dict[str, str] = {
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
 # The store's ranking metrics (trainers.store.trial_query.RANK_METRICS), spelled out so `--help` needs no database.
 RANK_BY = ("val_acc", "val_loss", "test_acc", "duration")
-COMMANDS = ("train", "lr-find", "history", "diagnose", "ensemble")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"tunelab: error: {message}", file=sys.stderr)
+        # one line, like every other refusal; the usage is one --help away
+        print(f"tunelab: error: {message} (`{self.prog} --help` lists the options)", file=sys.stderr)
         sys.exit(2)
 
 
@@ -97,21 +96,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             changes[s.key] = value
     if "early_stop.patience" in changes and "early_stop.enabled" not in changes:
         changes["early_stop.enabled"] = "true"  # giving a patience means wanting early stopping
-    typed = {}
-    for key, value in changes.items():
-        try:
-            typed[key] = coerce(key, value)
-        except KeyError:
-            raise ConfigError(key, value, "a known field such as optim.lr") from None
-    return cfg.replace(**typed) if typed else cfg
+    if not changes:
+        return cfg
+    changed, errors = config_from_values(changes, checked=config_values(cfg))
+    if changed is None:
+        raise next(iter(errors.values()))  # one error at a time, naming its field
+    return changed
 
 
 def _train(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)  # a bad flag is refused before torch loads (seconds on a busy machine)
+
     from trainers.api import run_training
     from trainers.spec.events import RunControl
     from trainers.store import TrialStore
 
-    cfg = config_from_args(args)
     control = RunControl()
     _stop_on_signals(control)
     with TrialStore(args.store) as store:
@@ -161,7 +160,7 @@ def _history(args: argparse.Namespace) -> int:
         raise ConfigError("--limit", args.limit, "0 or more trials")
     sort = ("-" + args.sort.lstrip("-")) if args.reverse != args.sort.startswith("-") else args.sort.lstrip("-")
     query = build_query(sort, args.filter, args.rank_by, args.kind, args.robust)
-    with TrialStore(args.store) as store:
+    with TrialStore(args.store, read_only=True) as store:
         rows = history_rows(store, query, limit=args.limit, robust=args.robust)
     print(json.dumps(rows, indent=1) if args.json else render_table(rows, robust=args.robust))
     return 0

@@ -90,6 +90,7 @@ def fill_diagnoses(store: Any, trial_ids: Sequence[int]) -> dict[int, str]:
         if trial.kind != "train" or trial.diagnosis or trial.running or trial.status == "failed":
             continue
         label = diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step).label
-        store.update_trial(trial_id, diagnosis=label)
+        if not getattr(store, "read_only", False):  # a store opened for reading shows the label unsaved
+            store.update_trial(trial_id, diagnosis=label)
         filled[trial_id] = label
     return filled

@@ -95,7 +95,7 @@ def save_ensemble(recipe: EnsembleRecipe, path: Path | str) -> Path:
 
 def read_recipe(path: Path | str) -> EnsembleRecipe:
     """The recipe stored in an ensemble file; a file of another kind is a StoreError saying so."""
-    states, meta = load_checkpoint(path)
+    states, meta = load_checkpoint(path, what="TuneLab ensemble file")
     if meta.get("format") != FORMAT:
         raise StoreError(f"{path} is not a TuneLab ensemble file (a model checkpoint, perhaps?)")
     if int(meta.get("version", 0)) > VERSION:

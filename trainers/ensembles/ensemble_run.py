@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any, Callable
 
 
-from trainers.spec.config import RunConfig, validate
+from trainers.spec.config import RunConfig
 from trainers.data import DatasetBundle
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.ensembles.ensemble_file import EnsembleRecipe, save_ensemble
@@ -18,7 +18,7 @@ from trainers.ensembles.new_members import NewMembers, adaboost, bagging, gradie
     planned_vectorised
 from trainers.spec.ensemble_settings import METHOD_LABELS, EnsembleSettings, validate_settings
 from trainers.ensembles.snapshot import cycle_bounds, snapshot, snapshot_epochs
-from trainers.ensembles.stored_members import candidates, load_members
+from trainers.ensembles.stored_members import candidates, fallback_note, load_members
 from trainers.spec.errors import ConfigError, TuneLabError
 from trainers.spec.events import RunControl, Sink
 from trainers.jobs.setup import trial_summary
@@ -45,6 +45,7 @@ def run_ensemble(settings: EnsembleSettings, cfg: RunConfig | None = None, *, si
                         extra={"ensemble": {"settings": settings.to_dict()}},
                         oom_hint="lower train.batch_size or the number of members trained together "
                                  "(ensemble.vectorise off trains them one at a time)")
+        job.notes.append(fallback_note(store, stored))
         built = _Built()
         with job.running(stop_note="stopped by request while scoring the members"):
             data = job.load_data(bundle)
@@ -77,7 +78,7 @@ def _plan(settings: EnsembleSettings, cfg: RunConfig | None,
                               "model": "+".join(dict.fromkeys(m.model.family for m in stored))}
     if cfg is None:
         raise ConfigError("config", None, f"a run config for the new members of {settings.method}")
-    base = validate(cfg)
+    base = cfg  # valid by construction
     if settings.method == "snapshot":
         cycle_bounds(base.train.epochs, settings.members)  # too few epochs: said before any trial exists
     return [], base, trial_summary(base)

@@ -46,6 +46,20 @@ def checkpoint_of(trial: TrialRecord) -> Path | None:
     return None
 
 
+def fallback_note(store: TrialStore, members: list[Member]) -> str:
+    """Which stored members use their last epoch's weights because their best epoch's file is gone: they are not
+    the weights the trial was scored with, so the result says so."""
+    notes = []
+    for member in members:
+        if member.trial_id is None:
+            continue
+        trial = store.get_trial(member.trial_id)
+        if not (trial.checkpoint_best and Path(trial.checkpoint_best).is_file()) and checkpoint_of(trial) is not None:
+            notes.append(f"trial {trial.id}: its best epoch's weights (best.pt) are missing, so its last epoch's "
+                         f"(last.pt) are used")
+    return "; ".join(notes)
+
+
 def _why_unusable(trial: TrialRecord) -> str:
     if trial.kind != "train":
         return f"trial {trial.id} is a {trial.kind} trial, not a training run"

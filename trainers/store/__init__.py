@@ -6,7 +6,8 @@ from trainers.store.records import EpochRecord, TrialRecord
 from trainers.store.recovery import INTERRUPTED_MESSAGE
 from trainers.store.schema import FINAL_STATUSES, RUNNING, STATUSES, UPDATABLE
 from trainers.store.trial_query import RANK_METRICS, RankedTrial, TrialQuery
-from trainers.store.trial_store import TrialStore, resolve_store_url
+from trainers.store.location import resolve_store_url
+from trainers.store.trial_store import TrialStore
 
 __all__ = [
     "EpochRecord",

@@ -1,19 +1,22 @@
 """Opening a store's database: the engine with SQLite's pragmas, the tables created and older ones brought up
-to date (trainers/store/migrations.py)."""
+to date (trainers/store/migrations.py); or, for reading only, an engine that cannot write at all."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from trainers.spec.errors import StoreError
 from trainers.store.migrations import add_missing_columns
-from trainers.store.schema import Base
+from trainers.store.schema import Base, Trial
 
 BUSY_TIMEOUT_MS = 10_000  # a reader or a second process waits this long for the writer's lock
 
@@ -35,6 +38,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # A read-only connection cannot change the journal mode; a store is already in WAL mode.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
 
@@ -64,6 +76,40 @@ def open_engine(url: URL) -> Engine:
                 if attempt == CREATE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def read_only_url(url: URL, db_file: Path | None) -> URL:
+    """For an SQLite file, the same file opened by SQLite itself as read-only (a write fails, nothing is created);
+    other URLs as given."""
+    if db_file is None:
+        return url
+    query = {"mode": "ro", "uri": "true"}
+    if not os.access(db_file.parent, os.W_OK) and not Path(f"{db_file}-shm").exists():
+        # WAL readers need a shared-memory file beside the database; where none exists and none can be made,
+        # no writer can be at work either, so the file is read as it stands
+        query["immutable"] = "1"
+    return URL.create("sqlite", database="file:" + quote(str(db_file)), query=query)
+
+
+def open_read_only(url: URL, db_file: Path | None, shown: str) -> Engine:
+    """An engine that only reads an existing store: no tables created, no columns added."""
+    engine = create_engine(read_only_url(url, db_file))
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_read_pragmas)
+    try:
+        inspector = inspect(engine)
+        if not inspector.has_table(Trial.__tablename__):
+            raise StoreError(f"{shown} is not a TuneLab trial store (it has no trials table)")
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)} if inspector.has_table(table.name) \
+                else set()
+            if any(c.name not in present for c in table.columns):
+                raise StoreError(f"{shown} was made by an earlier TuneLab: open it once with a command that writes "
+                                 f"(such as `tunelab train`) to bring it up to date")
     except BaseException:
         engine.dispose()
         raise

@@ -11,9 +11,10 @@ import os
 import socket
 import sys
 from datetime import datetime
-from typing import Callable
+from typing import Callable, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from trainers.store.schema import RUNNING, Trial
@@ -106,6 +107,6 @@ def recover_interrupted(
             .where(Trial.id == trial_id, Trial.status == RUNNING)
             .values(status="interrupted", message=INTERRUPTED_MESSAGE, ended_at=now)
         )
-        if result.rowcount:
+        if cast(CursorResult, result).rowcount:  # an UPDATE returns a CursorResult
             marked.append(trial_id)
     return marked

@@ -71,7 +71,8 @@ def _where(q: TrialQuery) -> list[ColumnElement[bool]]:
     if text:
         # the text is matched literally: % and _ are not wildcards here
         escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        matches = [func.lower(getattr(Trial, c)).like(f"%{escaped}%", escape="\\") for c in TEXT_COLUMNS]
+        matches: list[ColumnElement[bool]] = [func.lower(getattr(Trial, c)).like(f"%{escaped}%", escape="\\")
+                                              for c in TEXT_COLUMNS]
         digits = text.lstrip("#")
         if digits.isdigit() and int(digits) <= MAX_ID:
             matches.append(Trial.id == int(digits))

@@ -1,7 +1,8 @@
 """The trial store: every run a row, every finished epoch a row, each write committed at once.
 
 One store is one SQLAlchemy URL. A file path means SQLite (WAL, so a reader thread never blocks the
-writer); the SQL is kept portable so a shared PostgreSQL server is only a different URL.
+writer); the SQL is kept portable so a shared PostgreSQL server is only a different URL. A store opened
+read-only creates nothing, changes nothing and leaves interrupted trials for the next writable open to mark.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trainers.spec.errors import StoreError
-from trainers.spec.paths import data_dir, default_store_path
+from trainers.spec.paths import data_dir
 from trainers.store.config_key import config_key
-from trainers.store.database import open_engine, sqlite_file
+from trainers.store.database import open_engine, open_read_only, sqlite_file
+from trainers.store.location import check_store_file, resolve_store_url
 from trainers.store.migrations import fill_config_keys
 from trainers.store.records import (
     EpochRecord,
@@ -54,19 +56,6 @@ from trainers.store.trial_query import (
 )
 
 _SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))
-
-
-def resolve_store_url(url: str | None = None) -> str:
-    """The argument, else $TUNELAB_STORE, else the default file. A path becomes an SQLite URL."""
-    value = (url or "").strip() or os.environ.get("TUNELAB_STORE", "").strip() or str(default_store_path())
-    if "://" in value:
-        return value
-    path = Path(value).expanduser().resolve()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create the folder for the trial store {path}: {exc}") from exc
-    return f"sqlite:///{path}"
 
 
 def _reason(exc: BaseException) -> str:
@@ -101,24 +90,29 @@ class TrialStore:
     """Trials and their epoch metrics. Safe for one writer thread plus reader threads: each call
     uses its own session, and returns frozen records rather than ORM objects."""
 
-    def __init__(self, url: str | None = None) -> None:
-        self.url = resolve_store_url(url)
+    def __init__(self, url: str | None = None, *, read_only: bool = False, must_exist: bool = False) -> None:
+        """Open the store at `url` (see trainers/store/location.py). `read_only`: only read an existing store, with
+        no recovery of interrupted trials; `must_exist`: refuse to create a new one (implied by `read_only`)."""
+        self.read_only = read_only
+        self.url = resolve_store_url(url, create_folder=not (read_only or must_exist))
         self._engine: Engine | None = None
         shown = self.url
+        marked: list[int] = []
         try:
             parsed = make_url(self.url)
             shown = parsed.render_as_string(hide_password=True)
             db_file = sqlite_file(parsed)
             if db_file is not None:
                 shown = str(db_file)
-                db_file.parent.mkdir(parents=True, exist_ok=True)
+                check_store_file(db_file, must_exist=read_only or must_exist)
                 parsed = parsed.set(database=str(db_file))  # a later chdir must not move the database
+            self._engine = open_read_only(parsed, db_file, shown) if read_only else self._open(parsed, db_file)
             self._checkpoint_root = _checkpoint_root(parsed, db_file)
-            self._engine = open_engine(parsed)
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-            with self._sessions.begin() as session:
-                marked = recover_interrupted(session, host=host_name(), now=_now())
-                fill_config_keys(session)
+            if not read_only:
+                with self._sessions.begin() as session:
+                    marked = recover_interrupted(session, host=host_name(), now=_now())
+                    fill_config_keys(session)
         except (SQLAlchemyError, OSError, ImportError) as exc:
             if self._engine is not None:
                 self._engine.dispose()
@@ -126,6 +120,17 @@ class TrialStore:
         self._shown = shown
         self._closed = False
         self.recovered_ids: tuple[int, ...] = tuple(marked)  # trials this open marked "interrupted"
+
+    @classmethod
+    def open_existing(cls, url: str | None = None, *, read_only: bool = False) -> TrialStore:
+        """The store at `url` if there is one; a StoreError "no store at ..." if not (nothing is created)."""
+        return cls(url, read_only=read_only, must_exist=True)
+
+    @staticmethod
+    def _open(url: URL, db_file: Path | None) -> Engine:
+        if db_file is not None:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+        return open_engine(url)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -145,6 +150,10 @@ class TrialStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"the trial store {self._shown} could not be read or written: {_reason(exc)}") from exc
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the trial store {self._shown} is open read-only: nothing can be changed")
+
     @staticmethod
     def _trial(session: Session, trial_id: int) -> Trial:
         row = session.get(Trial, trial_id)
@@ -161,6 +170,7 @@ class TrialStore:
         epochs_planned: int | None = None, extra: dict | None = None,
     ) -> int:
         """A new trial with status "running", owned by this process. Returns its id."""
+        self._writable()
         if not isinstance(kind, str) or not kind.strip():
             raise StoreError(f"kind = {kind!r} is invalid: a non-empty name such as 'train'")
         summary = summary_values(dict(
@@ -188,6 +198,7 @@ class TrialStore:
 
         `trial_fields` (running best metrics, a new checkpoint path) are set in the same transaction,
         so an epoch costs one commit."""
+        self._writable()
         epoch = coerce(EpochMetric.__table__, "epoch", epoch)
         given = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
                      lr=lr, seconds=seconds, samples_per_sec=samples_per_sec)
@@ -218,6 +229,7 @@ class TrialStore:
         self._write(trial_id, fields, final_status=status)
 
     def _write(self, trial_id: int, fields: dict[str, Any], final_status: str | None = None) -> None:
+        self._writable()
         extra = fields.pop("extra", None)
         if extra is not None:
             _dumps(extra, "extra")  # refuse a bad value before touching the row
@@ -239,6 +251,7 @@ class TrialStore:
 
     def delete_trial(self, trial_id: int) -> None:
         """Remove the trial, its epochs and its checkpoint folder."""
+        self._writable()
         with self._session() as session:
             self._trial(session, trial_id)
             # Explicit, rather than relying on ON DELETE CASCADE being enabled on this connection.
@@ -333,6 +346,7 @@ class TrialStore:
 
     def checkpoint_dir(self, trial_id: int) -> Path:
         """The folder holding this trial's checkpoint files, created on demand."""
+        self._writable()
         folder = self._checkpoint_root / str(int(trial_id))
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,29 @@ def _check_meta(value: Any, where: str) -> None:
     )
 
 
+def write_failure_reason(exc: BaseException, folder: Path) -> str:
+    """The operating system's reason a write failed, in its words ("no space left on device"), never PyTorch's
+    internals: torch.save reports a failed write as "enforce fail at inline_container.cc" with the OSError only
+    as its context."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            return f"{blocker} is a file, not a folder"
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror[0].lower() + seen.strerror[1:]
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, (RuntimeError, OSError)):
+        try:
+            if shutil.disk_usage(folder).free == 0:
+                return "no space left on device"
+        except OSError:
+            pass
+        return "the file could not be written in full"
+    return str(exc)
+
+
 def save_checkpoint(path: Path, state_dict: dict, meta: dict) -> Path:
     """Write {"model": state_dict, "meta": meta} to `path` (parent folders created); return the path."""
     path = Path(path)
@@ -58,7 +82,7 @@ def save_checkpoint(path: Path, state_dict: dict, meta: dict) -> Path:
         os.replace(tmp, path)
         tmp = None
     except (OSError, pickle.PickleError, RuntimeError, TypeError, AttributeError) as exc:
-        raise StoreError(f"cannot write the checkpoint {path}: {exc}") from exc
+        raise StoreError(f"cannot write the checkpoint {path}: {write_failure_reason(exc, path.parent)}") from exc
     finally:
         if tmp is not None:
             try:
@@ -68,20 +92,24 @@ def save_checkpoint(path: Path, state_dict: dict, meta: dict) -> Path:
     return path
 
 
-def load_checkpoint(path: Path | str) -> tuple[dict, dict]:
-    """(state_dict, meta) from a file written by save_checkpoint, with every tensor on the CPU."""
+def load_checkpoint(path: Path | str, what: str = "TuneLab checkpoint") -> tuple[dict, dict]:
+    """(state_dict, meta) from a file written by save_checkpoint, with every tensor on the CPU. `what` names the
+    kind of file in messages."""
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"there is no checkpoint file at {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for damaged or unsafe files; all mean "unusable"
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(
-            f"the checkpoint {path} cannot be loaded: it is damaged or holds objects other than "
-            f"tensors and plain values ({first_line})"
-        ) from exc
+    except pickle.UnpicklingError:
+        # PyTorch's own message suggests loading without weights_only: that would run whatever the file holds
+        raise StoreError(f"{path} is not a {what} (or was made by an incompatible version): it holds objects "
+                         f"other than tensors and plain values, which TuneLab never loads") from None
+    except OSError as exc:
+        raise StoreError(f"the {what} {path} cannot be read: {exc.strerror or exc}") from None
+    except Exception:  # torch raises many types for a damaged file; all mean "unusable"
+        raise StoreError(f"the {what} {path} cannot be loaded: the file is damaged (cut short, or not a "
+                         f"PyTorch file at all)") from None
     if not (isinstance(payload, dict) and isinstance(payload.get("model"), dict)
             and isinstance(payload.get("meta"), dict)):
-        raise StoreError(f"{path} is not a TuneLab checkpoint: expected a 'model' state dict and 'meta'")
+        raise StoreError(f"{path} is not a {what}: expected a 'model' state dict and 'meta'")
     return payload["model"], payload["meta"]
