@@ -11,10 +11,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trainers.spec.config import DataConfig
 from trainers.data import DatasetBundle, load_dataset
 from trainers.data.bundle import as_int_labels
 from trainers.data.splits import stratified_split
+from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 
 HEADER = ["height", "colour", "weight", "species"]

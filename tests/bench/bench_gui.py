@@ -148,7 +148,7 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=60_000, help="training images in the synthetic MNIST files")
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="train.threads for both sides (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0, help="train.threads for both sides (0: automatic)")
     args = ap.parse_args()
 
     from app.jobs import warm_up_engine

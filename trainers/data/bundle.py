@@ -117,6 +117,7 @@ def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Gen
             idx = order[i:i + batch_size]
             yield split.x[idx], split.y[idx]
         return
+    assert split.dataset is not None  # a split is in memory (x, y) or a dataset
     loader = DataLoader(split.dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
                         generator=gen if shuffle else None, pin_memory=device.type == "cuda",
                         drop_last=drop_single, persistent_workers=False)

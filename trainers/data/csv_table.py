@@ -14,9 +14,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainers.spec.config import DataConfig
-from trainers.data.bundle import DatasetBundle, as_int_labels, feature_stats
+from trainers.data.bundle import DatasetBundle, as_int_labels
 from trainers.data.common import make_bundle, split_indices
+from trainers.data.csv_features import check_trainable, standardise
+from trainers.spec.config import DataConfig
+from trainers.spec.csv_dialect import (
+    detect_decimal,
+    first_filled,
+    has_unnamed_last_column,
+    read_sample,
+    sniff_delimiter,
+    unnamed_column_note,
+    with_decimal_point,
+    without_trailing_field,
+)
 from trainers.spec.errors import DataError
 
 
@@ -54,25 +65,11 @@ def load_csv(cfg: DataConfig) -> DatasetBundle:
     kinds = {j: column_kind(table, j) for j in features}
     tr, va, te = split_indices(labels, val_split=cfg.val_split, test_split=cfg.test_split, seed=cfg.split_seed,
                                train_fraction=cfg.train_fraction, where=str(path))
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
-    numeric: list[bool] = []
-    for j in features:
-        cells = table.column(j)
-        if kinds[j] == "numeric":
-            blocks.append(np.array([float(c) for c in cells], dtype=np.float64)[:, None])
-            names.append(header[j])
-            numeric.append(True)
-        else:
-            categories = sorted({cells[i] for i in tr})
-            blocks.append(one_hot(cells, categories))
-            names += [f"{header[j]}={c}" for c in categories]
-            numeric += [False] * len(categories)
-    x = torch.from_numpy(np.concatenate(blocks, axis=1)).float()
-    mask = torch.tensor(numeric)
-    if cfg.normalize and bool(mask.any()):
-        mean, std = feature_stats(x[torch.from_numpy(tr)][:, mask])
-        x[:, mask] = (x[:, mask] - mean) / std
+    raw, names, mask, sources = _encode(table, features, kinds, tr)
+    check_trainable(path, raw, sources, mask, table.lines)
+    scaled = standardise(raw, mask, tr) if cfg.normalize else raw
+    check_trainable(path, scaled, sources, mask, table.lines)
+    x = torch.from_numpy(scaled).float()
     y = torch.from_numpy(labels)
 
     def part(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,14 +79,65 @@ def load_csv(cfg: DataConfig) -> DatasetBundle:
                        normalize=False, feature_names=names)
 
 
+def _encode(table: Table, features: list[int], kinds: dict[int, str],
+            train: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, list[tuple[str, list[str]]]]:
+    """The float64 feature matrix (numbers as written, categories one-hot over the training rows' values), each
+    feature's name, which features are numeric, and each feature's CSV column name and cells (to quote)."""
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    numeric: list[bool] = []
+    sources: list[tuple[str, list[str]]] = []
+    for j in features:
+        name, cells = table.header[j], table.column(j)
+        if kinds[j] == "numeric":
+            blocks.append(np.array([float(c) for c in cells], dtype=np.float64)[:, None])
+            names.append(name)
+            numeric.append(True)
+            sources.append((name, cells))
+        else:
+            categories = sorted({cells[i] for i in train})
+            blocks.append(one_hot(cells, categories))
+            names += [f"{name}={c}" for c in categories]
+            numeric += [False] * len(categories)
+            sources += [(name, cells)] * len(categories)
+    return np.concatenate(blocks, axis=1), names, np.array(numeric), sources
+
+
 def read_table(path: Path) -> Table:
-    """Header and rows, stripped of surrounding spaces; blank lines skipped, ragged rows rejected."""
+    """Header and rows, stripped of surrounding spaces, in the file's own delimiter and decimal mark (numbers are
+    rewritten with a decimal point); blank lines skipped, ragged rows rejected, an empty unnamed last column (a
+    trailing delimiter) dropped."""
+    try:
+        delimiter = sniff_delimiter(read_sample(path))
+        header, rows, lines = _read_rows(path, delimiter)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise DataError(f"{path}: column names must be unique; repeated: {', '.join(map(repr, duplicates))}")
+    if not rows:
+        raise DataError(f"{path}: no data rows below the header")
+    if has_unnamed_last_column(header):
+        filled = first_filled(rows, len(header) - 1)
+        if filled is not None:
+            raise DataError(f"{path}: {unnamed_column_note(lines[filled], rows[filled][-1])}")
+        header, rows = header[:-1], [r[:-1] for r in rows]
+    decimal = detect_decimal(rows, delimiter)
+    if decimal != ".":
+        rows = [[with_decimal_point(c, decimal) for c in r] for r in rows]
+    return Table(path, header, rows, lines)
+
+
+def _read_rows(path: Path, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """The stripped header, the data rows (a trailing empty field trimmed) and each row's file line."""
     rows: list[list[str]] = []
     lines: list[int] = []
     line = 0
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
             first = next(reader, None)
             if first is None or not any(c.strip() for c in first):
                 raise DataError(f"{path}: no header row; the first line must name the columns")
@@ -98,22 +146,14 @@ def read_table(path: Path) -> Table:
                 line = reader.line_num
                 if not row:
                     continue
+                row = without_trailing_field(row, len(header))
                 if len(row) != len(header):
                     raise DataError(f"{path}, line {line}: {len(row)} fields, but the header has {len(header)}")
                 rows.append([c.strip() for c in row])
                 lines.append(line)
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
-    except csv.Error as exc:
-        raise DataError(f"{path}, line {line + 1}: not valid CSV ({exc})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise DataError(f"{path}: column names must be unique; repeated: {', '.join(map(repr, duplicates))}")
-    if not rows:
-        raise DataError(f"{path}: no data rows below the header")
-    return Table(path, header, rows, lines)
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {line + 1}: not valid CSV ({exc})") from None
+    return header, rows, lines
 
 
 def _cell_kind(text: str) -> str:
