@@ -115,9 +115,6 @@ class LivePlot(QWidget):
     def curve(self, name: str) -> pg.PlotDataItem:
         return self._curves[name]
 
-    def curve_names(self) -> tuple[str, ...]:
-        return tuple(self._curves)
-
     @property
     def plot_widget(self) -> pg.PlotWidget:
         return self._plot
@@ -138,12 +135,6 @@ class LivePlot(QWidget):
 
     def release_x_span(self) -> None:
         self._plot.enableAutoRange(x=True)
-
-    def set_x_label(self, text: str) -> None:
-        self._plot.setLabel("bottom", text)
-
-    def set_y_label(self, text: str) -> None:
-        self._plot.setLabel("left", text)
 
     # -- drawing --------------------------------------------------------------------------
     def refresh(self) -> int:

@@ -88,7 +88,8 @@ def overfitting(c: Curves) -> Finding | None:
     if math.isfinite(acc_gap):
         ev.append(Evidence("acc_gap", acc_gap, f"training accuracy is {100 * acc_gap:.1f} points above validation "
                                                f"accuracy over the last epochs"))
-    moved = f"rose {pct(measured[0].value)}" if kind == "rise" else "stopped improving"
+    rise = measured[0].value
+    moved = f"rose {pct(float(rise))}" if kind == "rise" and rise is not None else "stopped improving"
     summary = (f"Validation loss {moved} after its minimum at epoch {onset} while training loss fell "
                f"{pct(train_fall)}: the model memorises the training set.")
     return Finding("overfitting", summary, tuple(ev), onset_epoch=onset,

@@ -192,21 +192,21 @@ def underfitting(c: Curves, ref: Reference) -> Finding | None:
 def fit_or_noise(c: Curves, ref: Reference) -> Finding:
     v, x = c.val_loss, c.epochs
     if np.isfinite(v).sum() < MIN_EPOCHS:
-        ev = Evidence("val_epochs", int(np.isfinite(v).sum()), "epochs with a validation loss")
-        return Finding("too_noisy", "Too few validation losses to tell overfitting from a good fit.", (ev,),
+        few = Evidence("val_epochs", int(np.isfinite(v).sum()), "epochs with a validation loss")
+        return Finding("too_noisy", "Too few validation losses to tell overfitting from a good fit.", (few,),
                        facts={"reason": "no_val"})
     noise = log_noise(v[len(v) // 4:])  # past the steep first quarter, where a healthy curve bends hardest
     if math.isfinite(noise) and noise >= NOISY_VAL:
-        ev = Evidence("val_noise", noise, f"validation loss scatters {pct(noise)} from epoch to epoch after the "
-                                          f"first quarter of the run")
-        return Finding("too_noisy", "Validation loss is too noisy to read a trend from.", (ev,),
+        noisy = Evidence("val_noise", noise, f"validation loss scatters {pct(noise)} from epoch to epoch after the "
+                                             f"first quarter of the run")
+        return Finding("too_noisy", "Validation loss is too noisy to read a trend from.", (noisy,),
                        facts={"reason": "val_noisy"})
     best = int(np.nanargmin(v))
     w = _window(len(v))
     line = fit_line(x[-w:], v[-w:])
     improving = line is not None and line.t <= -SLOPE_T
     level = tail_mean(c.train_loss, 3) / ref.value
-    ev = [Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
+    ev: list[Evidence] = [Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
           Evidence("val_best", float(v[best]), f"validation loss best {v[best]:.3g} at epoch {x[best]}, "
                                                f"last {tail_mean(v, 1):.3g}")]
     if line is not None:

@@ -55,7 +55,7 @@ def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.d
                            combine_outputs(recipe, out_test) if out_test is not None else None)
     own = [SplitProbs(v, probs_test[k] if probs_test is not None else None) for k, v in enumerate(probs_val)]
     each = _stage_probs(recipe, out_val, out_test) if recipe.combiner == "logit-sum" else own
-    weights = recipe.weights or [None] * len(modules)
+    weights: list[float | None] = list(recipe.weights) if recipe.weights else [None] * len(modules)
     rows = [score(m.label, m.trial_id, w, p, y_val, y_test) for m, w, p in zip(recipe.members, weights, each)]
     ensemble = score("ensemble", None, None, whole, y_val, y_test)
     spread, split = diversity(own)

@@ -136,7 +136,7 @@ def range_test(model: nn.Module, optimizer: torch.optim.Optimizer, data: Dataset
     sink = sink or NullSink()
     control = control or RunControl()
     # no per-epoch validation or test pass: only the sweep's batches (and its own validation sample) run
-    sweep_data = dataclasses.replace(data, val=None, test=None)
+    sweep_data = dataclasses.replace(data, val=None, test=None)  # type: ignore[arg-type]  # the loop skips None
     recorder = RangeTestCallback(settings, sink, repeat,
                                  validation_sample(data.val, settings.val_samples) if settings.val_loss else None)
     epochs = math.ceil(settings.iterations / max(1, num_batches(sweep_data.train, train.batch_size)))

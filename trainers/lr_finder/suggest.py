@@ -192,9 +192,9 @@ def agreement(values: dict[str, float | None],
     if factor < 1:
         raise ValueError(f"the agreement factor must be at least 1, got {factor}")
     order = list(SUGGESTION_NAMES) + [k for k in values if k not in SUGGESTION_NAMES]
-    present = [k for k in order if values.get(k) is not None]
+    present = {k: v for k in order if (v := values.get(k)) is not None}
     for size in range(len(present), 1, -1):
-        bands = [(min(values[k] for k in names), max(values[k] for k in names), names)
+        bands = [(min(present[k] for k in names), max(present[k] for k in names), names)
                  for names in combinations(present, size)]
         bands = [band for band in bands if band[1] / band[0] <= factor]
         if bands:
@@ -224,5 +224,5 @@ def combine(runs: Sequence[Suggestions]) -> Suggestions:
 
 def spreads(runs: Sequence[Suggestions]) -> dict[str, tuple[float, float] | None]:
     """Per suggestion, the lowest and highest value over the runs that had one."""
-    found = {name: [s.values[name] for s in runs if s.values.get(name) is not None] for name in SUGGESTION_NAMES}
+    found = {name: [v for s in runs if (v := s.values.get(name)) is not None] for name in SUGGESTION_NAMES}
     return {name: (min(v), max(v)) if v else None for name, v in found.items()}

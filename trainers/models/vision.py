@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -54,7 +54,8 @@ def build_vision(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: in
     return model
 
 
-def _replace_head(model: nn.Module, family: str, num_classes: int) -> None:
+def _replace_head(model: Any, family: str, num_classes: int) -> None:
+    # `model` is a torchvision network: its head (fc, classifier) is an attribute nn.Module does not declare
     if family == "resnet18":
         model.fc = nn.Linear(model.fc.in_features, num_classes)
         return
@@ -70,7 +71,7 @@ def _replace_head(model: nn.Module, family: str, num_classes: int) -> None:
     model.classifier[-1] = new
 
 
-def _set_head_dropout(model: nn.Module, family: str, p: float) -> None:
+def _set_head_dropout(model: Any, family: str, p: float) -> None:
     if family == "resnet18":
         # Always wrapped (even at p=0) so the state-dict keys do not depend on the dropout setting.
         model.fc = nn.Sequential(nn.Dropout(p), model.fc)
@@ -80,7 +81,7 @@ def _set_head_dropout(model: nn.Module, family: str, p: float) -> None:
             module.p = p
 
 
-def _adapt_stem(model: nn.Module, family: str, channels: int, small: bool, keep_weights: bool) -> None:
+def _adapt_stem(model: Any, family: str, channels: int, small: bool, keep_weights: bool) -> None:
     """Fit the first conv to the input's channels and, for small images, keep full resolution.
 
     ResNet on small images gets the CIFAR stem: a 3×3 stride-1 conv and no max-pool. With pretrained
@@ -88,7 +89,10 @@ def _adapt_stem(model: nn.Module, family: str, channels: int, small: bool, keep_
     """
     parent, attr = (model, "conv1") if family == "resnet18" else (model.features[0], "0")
     old: nn.Conv2d = getattr(parent, attr)
-    kernel, stride, padding = old.kernel_size, old.stride, old.padding
+    # pairs of ints as torch keeps them (typed loosely there)
+    kernel: Any = old.kernel_size
+    stride: Any = old.stride
+    padding: Any = old.padding
     if small:
         stride = (1, 1)
         if family == "resnet18":
@@ -101,7 +105,7 @@ def _adapt_stem(model: nn.Module, family: str, channels: int, small: bool, keep_
     with torch.no_grad():
         if keep_weights:
             new.weight.copy_(_rgb_filters_to(old.weight, channels))
-            if old.bias is not None:
+            if old.bias is not None and new.bias is not None:
                 new.bias.copy_(old.bias)
         else:
             nn.init.kaiming_normal_(new.weight, mode="fan_out", nonlinearity="relu")

@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Protocol, Union
 
+from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
 from trainers.spec.json_data import finite_json
 
 
@@ -143,7 +144,8 @@ class RangeTestResult:
         return json.dumps(self.to_dict(), allow_nan=False)
 
 
-Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded, RangeTestStarted, RangeTestStep, RangeTestResult]
+Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded, RangeTestStarted, RangeTestStep, RangeTestResult,
+              EnsembleStarted, MemberProgress, EnsembleResult]
 
 
 class Sink(Protocol):

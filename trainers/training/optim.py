@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -36,7 +38,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return named_groups(named, decay, no_decay, weight_decay)
 
 
-def named_groups(params: dict[str, torch.Tensor], decay: list[str], no_decay: list[str],
+def named_groups(params: Mapping[str, torch.Tensor], decay: list[str], no_decay: list[str],
                  weight_decay: float) -> list[dict]:
     groups = []
     if decay:

@@ -8,7 +8,7 @@ from trainers.diagnosis.diagnose import diagnose
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.training.loop import settings_from
 from trainers.models import build_model, count_parameters
-from trainers.spec.config import RunConfig, validate
+from trainers.spec.config import RunConfig
 from trainers.spec.events import FitEnded, RunControl, Sink
 from trainers.store import TrialStore
 from trainers.training.callbacks import (BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, EventCallback,
@@ -25,7 +25,6 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
                  extra_callbacks: list[Callback] | None = None) -> FitEnded:
     """Train one trial end to end. Config errors raise; anything that fails after the trial exists
     is recorded in the store as "failed" and returned, never raised."""
-    validate(cfg)
     with owned_store(store) as store:
         job = start_job(store, TRAIN_KIND, cfg, sink=sink, control=control)
         es = cfg.early_stop
@@ -71,11 +70,11 @@ def score_test(learner: Learner, tracker: BestTracker, restore_best: bool) -> Ev
     run's last weights are never scored."""
     if learner.data.test is None:
         return None
-    use_best = tracker.best_state is not None and (restore_best or learner.status == "diverged")
-    if learner.status == "diverged" and not use_best:
+    best = tracker.best_state if restore_best or learner.status == "diverged" else None
+    if learner.status == "diverged" and best is None:
         return None
-    if use_best:
-        learner.model.load_state_dict(tracker.best_state)
+    if best is not None:
+        learner.model.load_state_dict(best)
     try:
         return learner.evaluate(learner.data.test)
     except CancelFit:  # stopped during the test pass

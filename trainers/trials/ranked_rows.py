@@ -21,7 +21,8 @@ def parse_filter(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
         words = shlex.split(text or "")
     except ValueError as exc:
         raise ConfigError("--filter", text, f"words and column=value pairs ({exc})") from None
-    pairs, free = [], []
+    pairs: list[tuple[str, str]] = []
+    free: list[str] = []
     for word in words:
         column, sep, value = word.partition("=")
         if not sep:
