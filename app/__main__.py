@@ -21,13 +21,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if not args:
         from app.launch import run_gui
+
         return run_gui()
     if args == ["--self-test"]:
         from app.self_test import run_self_test
+
         return run_self_test()
     if args[0] in ("-h", "--help"):
         print(GUI_USAGE)
     from trainers.cli.main import main as cli_main
+
     return cli_main(args)
 
 

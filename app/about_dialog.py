@@ -6,11 +6,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.about_info import (APP_LICENCE, bundled_data_licences, component_rows, device_line,
-                            licence_texts_folder, python_version, qt_versions)
+from app.about_info import (
+    APP_LICENCE,
+    bundled_data_licences,
+    component_rows,
+    device_line,
+    licence_texts_folder,
+    python_version,
+    qt_versions,
+)
 from resources import resource_path
 from trainers.spec.version import VERSION
 
@@ -25,8 +40,7 @@ class AboutDialog(QDialog):
         self.setMinimumWidth(560)
         components = component_rows()
         versions = {name: version for name, version, _licence in components}
-        header = QLabel(f"<h2>TuneLab {VERSION}</h2>A desktop workbench that makes deep-learning models "
-                        f"train well.")
+        header = QLabel(f"<h2>TuneLab {VERSION}</h2>A desktop workbench that makes deep-learning models train well.")
         header.setWordWrap(True)
         icon = QLabel()
         icon.setPixmap(QIcon(str(resource_path("icons", "tunelab.svg"))).pixmap(64, 64))

@@ -17,9 +17,15 @@ from resources import resource_path
 APP_LICENCE = "MIT"
 # (shown name, distribution name) of what TuneLab is built on.
 COMPONENTS = (
-    ("PyTorch", "torch"), ("torchvision", "torchvision"), ("Qt for Python", "PySide6_Essentials"),
-    ("pyqtgraph", "pyqtgraph"), ("qasync", "qasync"), ("NumPy", "numpy"), ("SciPy", "scipy"),
-    ("SQLAlchemy", "SQLAlchemy"), ("Pillow", "pillow"),
+    ("PyTorch", "torch"),
+    ("torchvision", "torchvision"),
+    ("Qt for Python", "PySide6_Essentials"),
+    ("pyqtgraph", "pyqtgraph"),
+    ("qasync", "qasync"),
+    ("NumPy", "numpy"),
+    ("SciPy", "scipy"),
+    ("SQLAlchemy", "SQLAlchemy"),
+    ("Pillow", "pillow"),
 )
 _device: Future[str] | None = None
 _device_lock = threading.Lock()
@@ -67,6 +73,7 @@ def licence_texts_folder() -> str | None:
 def qt_versions() -> str:
     import PySide6
     from PySide6.QtCore import qVersion
+
     return f"Qt {qVersion()}, PySide6 {PySide6.__version__}"
 
 
@@ -87,6 +94,7 @@ def device_line() -> Future[str]:
 def _detect(result: Future[str]) -> None:
     try:
         from trainers.api import describe_devices
+
         result.set_result(describe_devices())
-    except Exception as exc:  # noqa: BLE001 - About must open even when the engine cannot load
+    except Exception as exc:
         result.set_result(f"unknown: the training engine could not load ({type(exc).__name__}: {exc})")

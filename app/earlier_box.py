@@ -10,7 +10,7 @@ NOT_LOADED = "(loading the engine…)"
 
 
 class EarlierBox(QWidget):
-    chosen = Signal(int)   # the trial id picked by the user
+    chosen = Signal(int)  # the trial id picked by the user
 
     def __init__(self, what: str, caption: str, tooltip: str, parent: QWidget | None = None) -> None:
         """`what`: one stored job in words ("test"); `caption`: the label above, with its Alt key."""
@@ -31,8 +31,7 @@ class EarlierBox(QWidget):
         """List (trial id, text) rows under a "Choose…" entry; `empty` replaces "(no earlier …)" when none."""
         self.combo.blockSignals(True)
         self.combo.clear()
-        self.combo.addItem(f"Choose an earlier {self.what}…" if rows else empty or f"(no earlier {self.what}s)",
-                           None)
+        self.combo.addItem(f"Choose an earlier {self.what}…" if rows else empty or f"(no earlier {self.what}s)", None)
         for trial_id, label in rows:
             self.combo.addItem(label, trial_id)
         self.combo.blockSignals(False)

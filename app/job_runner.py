@@ -24,9 +24,9 @@ class EngineJob:
     """What runs, and how the user reads about it while it runs."""
 
     work: Job
-    label: str             # the subject of a sentence: "Training", "An LR finder test"
-    tab: str               # the tab it belongs to, as the tab bar says it
-    plural: bool = False   # "Re-runs … are running", "once they have ended"
+    label: str  # the subject of a sentence: "Training", "An LR finder test"
+    tab: str  # the tab it belongs to, as the tab bar says it
+    plural: bool = False  # "Re-runs … are running", "once they have ended"
 
     def busy_text(self) -> str:
         """Why another job cannot start while this one runs."""
@@ -36,8 +36,10 @@ class EngineJob:
     def close_question(self) -> str:
         """What the window asks when it is closed while this job runs."""
         verb, pronoun = ("are", "them") if self.plural else ("is", "it")
-        return (f"{self.label} {verb} in progress ({self.tab} tab). Stop {pronoun} and close? What has finished "
-                f"is kept, and the trial under way is kept as stopped.")
+        return (
+            f"{self.label} {verb} in progress ({self.tab} tab). Stop {pronoun} and close? What has finished "
+            f"is kept, and the trial under way is kept as stopped."
+        )
 
 
 class JobOwner(Protocol):
@@ -51,10 +53,10 @@ class JobOwner(Protocol):
 class JobRunner(QObject):
     """Runs one EngineJob at a time. Each signal comes after the job's owner has taken what it carries."""
 
-    started = Signal(object)            # EngineJob
-    events = Signal(object, object)     # EngineJob, list of engine events
-    finished = Signal(object, object)   # EngineJob, JobOutcome
-    failed = Signal(object, str)        # EngineJob, one line for the user: the job raised or its trial failed
+    started = Signal(object)  # EngineJob
+    events = Signal(object, object)  # EngineJob, list of engine events
+    finished = Signal(object, object)  # EngineJob, JobOutcome
+    failed = Signal(object, str)  # EngineJob, one line for the user: the job raised or its trial failed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

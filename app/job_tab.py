@@ -13,8 +13,8 @@ from typing import Any, Iterator
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from app.earlier_box import EarlierBox
 from app.config_model import ConfigModel
+from app.earlier_box import EarlierBox
 from app.forms.field_form import FieldForm
 from app.job_runner import EngineJob, JobRunner
 from app.training.run_panel import show_message
@@ -32,22 +32,30 @@ def push_button(text: str, tooltip: str) -> QPushButton:
 
 class JobTab(QWidget):
     run_started = Signal()
-    run_finished = Signal(object)      # JobOutcome
-    events_received = Signal(object)   # each list of engine events, after the tab's view took it
+    run_finished = Signal(object)  # JobOutcome
+    events_received = Signal(object)  # each list of engine events, after the tab's view took it
 
-    CANNOT = "Cannot run"              # how a reason from an invalid form starts
+    CANNOT = "Cannot run"  # how a reason from an invalid form starts
 
-    def __init__(self, runner: JobRunner, config_model: ConfigModel, store_url: str | None,
-                 form: FieldForm[Any], earlier: EarlierBox, run_button: QPushButton, stop_tip: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        runner: JobRunner,
+        config_model: ConfigModel,
+        store_url: str | None,
+        form: FieldForm[Any],
+        earlier: EarlierBox,
+        run_button: QPushButton,
+        stop_tip: str,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.runner = runner
         self.config_model = config_model  # the Training tab's run config, for the window
         self.store_url = store_url
         self.last_outcome: JobOutcome | None = None
-        self._blocked = ""             # why a job may not start now (another job runs), or ""
-        self._engine_ready = False     # trainers.api may be imported on this thread
-        self._message = ("", "info")   # the last real message, put back when a blocking reason clears
+        self._blocked = ""  # why a job may not start now (another job runs), or ""
+        self._engine_ready = False  # trainers.api may be imported on this thread
+        self._message = ("", "info")  # the last real message, put back when a blocking reason clears
         self._showing_reason = False
 
         self.form = form
@@ -67,8 +75,9 @@ class JobTab(QWidget):
         self.form.changed.connect(self._on_settings_changed)
         self.config_model.changed.connect(self._refresh_state)
 
-    def _inputs_column(self, title: str, before_config: tuple[QWidget, ...] = (),
-                       after_earlier: tuple[QWidget, ...] = ()) -> QWidget:
+    def _inputs_column(
+        self, title: str, before_config: tuple[QWidget, ...] = (), after_earlier: tuple[QWidget, ...] = ()
+    ) -> QWidget:
         """The left column: the form in a box titled `title`, the config line, Run / Stop, progress, the message
         and the earlier jobs, with the tab's own widgets where it puts them."""
         settings_box = QGroupBox(title)
@@ -200,7 +209,7 @@ class JobTab(QWidget):
             return
         try:
             rows = self._stored_rows()
-        except Exception as exc:  # noqa: BLE001 - an unreadable store must not take the tab down
+        except Exception as exc:
             self.earlier.set_rows([])
             self._show(f"Could not list earlier {self.earlier.what}s: {one_line(exc)}", "error")
         else:

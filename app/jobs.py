@@ -23,6 +23,7 @@ def training_job(cfg: RunConfig, store_url: str | None = None) -> EngineJob:
 
     def job(sink: Sink, control: RunControl) -> Any:
         from trainers.api import TrialStore, run_training
+
         if store_url is None:
             return run_training(cfg, sink=sink, control=control)
         with TrialStore(store_url) as store:
@@ -36,6 +37,7 @@ def range_test_job(cfg: RunConfig, settings: RangeTestSettings, store_url: str |
 
     def job(sink: Sink, control: RunControl) -> Any:
         from trainers.api import TrialStore, run_range_test
+
         if store_url is None:
             return run_range_test(cfg, settings, sink=sink, control=control)
         with TrialStore(store_url) as store:
@@ -49,6 +51,7 @@ def rerun_job(trial_ids: list[int], seeds: int, store_url: str | None = None) ->
 
     def job(sink: Sink, control: RunControl) -> Any:
         from trainers.api import TrialStore, rerun_with_seeds
+
         with TrialStore(store_url) as store:
             return rerun_with_seeds(store, list(trial_ids), seeds, sink=sink, control=control)
 
@@ -61,6 +64,7 @@ def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: s
 
     def job(sink: Sink, control: RunControl) -> Any:
         from trainers.api import TrialStore, run_ensemble
+
         with TrialStore(store_url) as store:
             return run_ensemble(settings, cfg, sink=sink, control=control, store=store)
 
@@ -72,6 +76,7 @@ def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: s
 def stored_range_tests(store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the store's range tests, newest first."""
     from trainers.api import TrialStore, range_test_trials
+
     with TrialStore(store_url) as store:
         return range_test_trials(store)
 
@@ -79,6 +84,7 @@ def stored_range_tests(store_url: str | None = None) -> list[tuple[int, str]]:
 def stored_range_test(trial_id: int, store_url: str | None = None) -> Any:
     """One stored range test as a trainers.spec.events.RangeTestResult."""
     from trainers.api import TrialStore, load_range_test
+
     with TrialStore(store_url) as store:
         return load_range_test(store, trial_id)
 
@@ -86,6 +92,7 @@ def stored_range_test(trial_id: int, store_url: str | None = None) -> Any:
 def stored_ensembles(store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the store's ensembles, newest first."""
     from trainers.api import TrialStore, ensemble_trials
+
     with TrialStore(store_url) as store:
         return ensemble_trials(store)
 
@@ -93,6 +100,7 @@ def stored_ensembles(store_url: str | None = None) -> list[tuple[int, str]]:
 def stored_ensemble(trial_id: int, store_url: str | None = None) -> Any:
     """One stored ensemble's table as a trainers.spec.ensemble_events.EnsembleResult."""
     from trainers.api import TrialStore, load_ensemble_result
+
     with TrialStore(store_url) as store:
         return load_ensemble_result(store, trial_id)
 
@@ -100,6 +108,7 @@ def stored_ensemble(trial_id: int, store_url: str | None = None) -> Any:
 def ensemble_members_now(settings: EnsembleSettings, store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, label) of the trials a combining method would use now; a TuneLabError says why none."""
     from trainers.api import TrialStore, ensemble_candidates
+
     with TrialStore(store_url) as store:
         return ensemble_candidates(store, settings)
 
@@ -107,6 +116,7 @@ def ensemble_members_now(settings: EnsembleSettings, store_url: str | None = Non
 def export_stored_ensemble(trial_id: int, path: str | Path, store_url: str | None = None) -> Path:
     """Write a stored ensemble as one file that loads back; returns the path written."""
     from trainers.api import TrialStore, export_ensemble
+
     with TrialStore(store_url) as store:
         return Path(export_ensemble(store, trial_id, path))
 

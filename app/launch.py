@@ -34,6 +34,7 @@ def run_gui() -> int:
     import qasync  # after PySide6, so qasync binds to it
 
     from app.main_window import MainWindow
+
     window = MainWindow()
     window.show()
 
@@ -60,9 +61,10 @@ def run_gui() -> int:
 
 def _warm_up(loop: asyncio.AbstractEventLoop, ready: asyncio.Future) -> None:
     from app.jobs import warm_up_engine
+
     try:
         warm_up_engine()
         error = ""
-    except Exception as exc:  # noqa: BLE001 - shown in the status bar; a run reports it again in full
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     loop.call_soon_threadsafe(lambda: ready.done() or ready.set_result(error))

@@ -21,8 +21,13 @@ from trainers.spec.config import RunConfig, load_config, save_config
 from trainers.spec.errors import ConfigError
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
-PLOT_TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "gap": "Generalisation gap",
-               "grad_norm": "Gradient norm"}
+PLOT_TITLES = {
+    "loss": "Loss",
+    "accuracy": "Accuracy",
+    "lr": "Learning rate",
+    "gap": "Generalisation gap",
+    "grad_norm": "Gradient norm",
+}
 
 
 class MainWindow(QMainWindow):
@@ -68,16 +73,16 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.save_action = self._action(file_menu, "&Save config", QKeySequence.Save, self.save_config_action)
-        self.save_as_action = self._action(file_menu, "Save config &as…", QKeySequence.SaveAs,
-                                           self.save_config_dialog)
+        self.save_as_action = self._action(file_menu, "Save config &as…", QKeySequence.SaveAs, self.save_config_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.Quit, self.close)
 
         run_menu = bar.addMenu("&Run")
         self.train_action = self._action(run_menu, "&Train", QKeySequence("Ctrl+Return"), self.training.start)
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.pause_action = self._action(run_menu, "&Pause / resume", QKeySequence("Ctrl+P"),
-                                         self.training.toggle_pause)
+        self.pause_action = self._action(
+            run_menu, "&Pause / resume", QKeySequence("Ctrl+P"), self.training.toggle_pause
+        )
         self.stop_action = self._action(run_menu, "&Stop", QKeySequence(Qt.Key_Escape), self.stop_jobs)
 
         view_menu = bar.addMenu("&View")
@@ -231,8 +236,12 @@ class MainWindow(QMainWindow):
         return True
 
     def _show_tab(self, tab: str, message: str) -> None:
-        widget = {"training": self.training, "lr_finder": self.lr_finder, "history": self.history,
-                  "ensembles": self.ensembles}[tab]
+        widget = {
+            "training": self.training,
+            "lr_finder": self.lr_finder,
+            "history": self.history,
+            "ensembles": self.ensembles,
+        }[tab]
         self.tabs.setCurrentWidget(widget)
         if widget is self.lr_finder or widget is self.ensembles:
             widget.show_message(message, "ok")
@@ -249,7 +258,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(training)
         self.stop_action.setEnabled(self.job_running)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if not self.job_running:
             self.history.close_store()
             event.accept()
@@ -262,8 +271,7 @@ class MainWindow(QMainWindow):
     def confirm_stop_and_close(self) -> bool:
         job = self.runner.job
         text = job.close_question() if job is not None else "Close?"
-        answer = QMessageBox.question(self, "Stop and close?", text, QMessageBox.Yes | QMessageBox.No,
-                                      QMessageBox.No)
+        answer = QMessageBox.question(self, "Stop and close?", text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -277,6 +285,7 @@ class MainWindow(QMainWindow):
 
     def _about(self) -> None:
         from app.about_dialog import AboutDialog  # built on first use: the window starts without it
+
         dialog = AboutDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()  # window-modal, returns at once

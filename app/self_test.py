@@ -20,7 +20,7 @@ def run_self_test() -> int:
         os.environ["TUNELAB_DATA_DIR"] = tmp  # settings and checkpoints stay out of the user's folder
         try:
             line = _check(Path(tmp) / "trials.db")
-        except Exception as exc:  # noqa: BLE001 - the one line must say what broke
+        except Exception as exc:
             print(f"tunelab self-test FAILED: {type(exc).__name__}: {exc}")
             return 1
     print(line)
@@ -32,13 +32,14 @@ def _check(db: Path) -> str:
 
     from app.launch import make_application
     from app.main_window import MainWindow
-    from trainers.spec.config import RunConfig
     from trainers.api import TrialStore
+    from trainers.spec.config import RunConfig
 
     t0 = time.perf_counter()
     # The offscreen platform warns that it cannot propagate size hints; the report is one line, so drop it.
-    qInstallMessageHandler(lambda _kind, _ctx, msg: None if "propagateSizeHints" in msg
-                           else print(msg, file=sys.stderr))
+    qInstallMessageHandler(
+        lambda _kind, _ctx, msg: None if "propagateSizeHints" in msg else print(msg, file=sys.stderr)
+    )
     app = make_application()
     window = MainWindow(store_url=str(db))
     window.show()
@@ -69,6 +70,8 @@ def _check(db: Path) -> str:
     if trial is None or trial.status != "completed" or stored_epochs != SELF_TEST_EPOCHS:
         raise RuntimeError(f"trial {r.trial_id} stored as {trial and trial.status} with {stored_epochs} epochs")
     window.close()
-    return (f"tunelab self-test passed: {SELF_TEST_EPOCHS} epochs on digits, validation accuracy "
-            f"{r.best_val_acc:.3f}, {batch_points} batch points plotted, trial {r.trial_id} stored "
-            f"({time.perf_counter() - t0:.1f} s)")
+    return (
+        f"tunelab self-test passed: {SELF_TEST_EPOCHS} epochs on digits, validation accuracy "
+        f"{r.best_val_acc:.3f}, {batch_points} batch points plotted, trial {r.trial_id} stored "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )

@@ -26,9 +26,9 @@ Job = Callable[[Sink, RunControl], Any]
 
 @dataclass(frozen=True)
 class JobOutcome:
-    result: Any            # the engine's result (e.g. trainers.api.RunResult), None when the job raised
-    error: str = ""        # one line for the user when the job raised instead of returning
-    details: str = ""      # the traceback of an unexpected exception, for the log
+    result: Any  # the engine's result (e.g. trainers.api.RunResult), None when the job raised
+    error: str = ""  # one line for the user when the job raised instead of returning
+    details: str = ""  # the traceback of an unexpected exception, for the log
 
 
 class CoalescingSink:
@@ -79,7 +79,7 @@ class EngineWorker(QThread):
         sink = CoalescingSink(self.events.emit)
         try:
             outcome = JobOutcome(self._job(sink, self.control))
-        except Exception as exc:  # noqa: BLE001 - a failed job must never take the window down
+        except Exception as exc:
             outcome = JobOutcome(None, one_line(exc), traceback.format_exc())
         finally:
             sink.close()
@@ -103,6 +103,7 @@ class EngineWorker(QThread):
 def one_line(exc: BaseException) -> str:
     """An exception as one line for a message: a TuneLabError's own words, else the type and first line."""
     from trainers.spec.errors import TuneLabError
+
     text = str(exc).strip().splitlines()
     if isinstance(exc, TuneLabError) and text:
         return text[0]

@@ -19,10 +19,12 @@ SYSTEM_DIRS = ("/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/")
 DESKTOP_STACK = re.compile(
     r"^lib(X|xcb|xkbcommon|wayland|fontconfig|freetype|expat|dbus-1|systemd|glib-2|gobject-2|gio-2|gmodule-2|"
     r"gthread-2|atk|cairo|pango|gdk_pixbuf|harfbuzz|pixman|thai|datrie|fribidi|graphite2|png16|jpeg|mount|"
-    r"blkid|selinux|pcre2|bsd|md\.|gcrypt|gpg-error|cap\.|lz4|brotli)")
+    r"blkid|selinux|pcre2|bsd|md\.|gcrypt|gpg-error|cap\.|lz4|brotli)"
+)
 # Framebuffer, VNC, embedded EGL and Vulkan-display platforms, and evdev/TUIO input for them.
 UNUSED_QT_PLUGINS = re.compile(
-    r"plugins/(platforms/lib(qeglfs|qlinuxfb|qvnc|qvkkhrdisplay|qminimalegl)|egldeviceintegrations/|generic/)")
+    r"plugins/(platforms/lib(qeglfs|qlinuxfb|qvnc|qvkkhrdisplay|qminimalegl)|egldeviceintegrations/|generic/)"
+)
 
 
 def _posix(path: str) -> str:
@@ -42,8 +44,11 @@ def prune(binaries: Iterable[Entry], needed: Callable[[str], Iterable[str]]) -> 
     """The entries to keep. `needed(source)` gives the library names a file links to."""
     entries = [e for e in binaries if not UNUSED_QT_PLUGINS.search(_posix(e[0]))]
     files = [e for e in entries if e[2] != "SYMLINK"]
-    on_demand = {_name(e): e for e in files if _link_time_only(e)
-                 and not (_posix(e[1]).startswith(SYSTEM_DIRS) and DESKTOP_STACK.match(_name(e)))}
+    on_demand = {
+        _name(e): e
+        for e in files
+        if _link_time_only(e) and not (_posix(e[1]).startswith(SYSTEM_DIRS) and DESKTOP_STACK.match(_name(e)))
+    }
     kept = [e for e in files if not _link_time_only(e)]
     reached: set[str] = set()
     todo = [e[1] for e in kept]

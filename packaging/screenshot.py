@@ -44,9 +44,19 @@ def main() -> int:
             window.close()
             print(ensembles_out)
             return 0
-        window.training.form.set_config(RunConfig().replace(**{
-            "model.family": "cnn", "model.cnn_channels": 16, "train.epochs": 40, "train.batch_size": 32,
-            "optim.lr": 0.003, "schedule.name": "one_cycle", "train.threads": 1}))
+        window.training.form.set_config(
+            RunConfig().replace(
+                **{
+                    "model.family": "cnn",
+                    "model.cnn_channels": 16,
+                    "train.epochs": 40,
+                    "train.batch_size": 32,
+                    "optim.lr": 0.003,
+                    "schedule.name": "one_cycle",
+                    "train.threads": 1,
+                }
+            )
+        )
         loop = QEventLoop()
 
         def on_events(events: list) -> None:
@@ -62,8 +72,9 @@ def main() -> int:
         window.training.panel.show_message(window.training.panel.message.text())
         app.processEvents()
         screen = window.screen()
-        image = screen.grabWindow(0, window.x(), window.y(), window.frameGeometry().width(),
-                                  window.frameGeometry().height())
+        image = screen.grabWindow(
+            0, window.x(), window.y(), window.frameGeometry().width(), window.frameGeometry().height()
+        )
         if image.isNull() or image.width() < 100:
             image = window.grab()
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,10 +135,13 @@ def shoot_history(app, window, store_url: str, out: Path) -> None:
     from trainers.spec.config import RunConfig
 
     runs = [{"optim.lr": lr} for lr in (3e-4, 1e-3, 3e-3)] + [
-        {"train.epochs": 40, "data.train_fraction": 0.1, "model.dropout": 0.0, "optim.weight_decay": 0.0}]
+        {"train.epochs": 40, "data.train_fraction": 0.1, "model.dropout": 0.0, "optim.weight_decay": 0.0}
+    ]
     with TrialStore(store_url) as store:
-        ids = [run_training(RunConfig().replace(**{"train.epochs": 15, "train.threads": 1, **r}), store=store).trial_id
-               for r in runs]
+        ids = [
+            run_training(RunConfig().replace(**{"train.epochs": 15, "train.threads": 1, **r}), store=store).trial_id
+            for r in runs
+        ]
     window.tabs.setCurrentWidget(window.history)
     window.history.job_finished()  # the runs above did not go through the window: read the store again
     loop = QEventLoop()

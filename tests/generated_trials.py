@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -44,7 +44,7 @@ def trial_rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
     """n rows for the trials table (no ids: the database numbers them)."""
     rng = random.Random(seed)
     statuses = [s for s, w in STATUS_WEIGHTS for _ in range(w)]
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     rows: list[dict[str, Any]] = []
     while len(rows) < n:
         cfg = _config(rng)
@@ -60,19 +60,45 @@ def trial_rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
             val_acc = min(0.999, max(0.05, quality + rng.gauss(0, 0.01))) if finished else None
             created = start + timedelta(minutes=len(rows))
             duration = rng.uniform(5, 600)
-            rows.append(dict(
-                kind="train", status=status, name="", created_at=created, started_at=created,
-                ended_at=created + timedelta(seconds=duration), duration_s=duration,
-                config_json=json.dumps(cfg), dataset=cfg["data"]["source"], model=cfg["model"]["family"],
-                optimizer=cfg["optim"]["name"], lr=cfg["optim"]["lr"], batch_size=cfg["train"]["batch_size"],
-                dropout=cfg["model"]["dropout"], weight_decay=cfg["optim"]["weight_decay"], seed=seed,
-                epochs_planned=cfg["train"]["epochs"], epochs_run=epochs, best_epoch=epochs or None,
-                best_val_acc=val_acc, best_val_loss=None if val_acc is None else (1 - val_acc) * 2.3,
-                final_train_loss=None, test_acc=None if val_acc is None else val_acc - 0.005,
-                test_loss=None, message="", diverged_step=None, notes=rng.choice(("", "", "", "wider net", "baseline")),
-                checkpoint_best=None, checkpoint_last=None, pid=None, host="bench", process_start=None,
-                extra_json="{}", config_key=key, diagnosis=rng.choice(LABELS) if status != "failed" else None,
-            ))
+            rows.append(
+                dict(
+                    kind="train",
+                    status=status,
+                    name="",
+                    created_at=created,
+                    started_at=created,
+                    ended_at=created + timedelta(seconds=duration),
+                    duration_s=duration,
+                    config_json=json.dumps(cfg),
+                    dataset=cfg["data"]["source"],
+                    model=cfg["model"]["family"],
+                    optimizer=cfg["optim"]["name"],
+                    lr=cfg["optim"]["lr"],
+                    batch_size=cfg["train"]["batch_size"],
+                    dropout=cfg["model"]["dropout"],
+                    weight_decay=cfg["optim"]["weight_decay"],
+                    seed=seed,
+                    epochs_planned=cfg["train"]["epochs"],
+                    epochs_run=epochs,
+                    best_epoch=epochs or None,
+                    best_val_acc=val_acc,
+                    best_val_loss=None if val_acc is None else (1 - val_acc) * 2.3,
+                    final_train_loss=None,
+                    test_acc=None if val_acc is None else val_acc - 0.005,
+                    test_loss=None,
+                    message="",
+                    diverged_step=None,
+                    notes=rng.choice(("", "", "", "wider net", "baseline")),
+                    checkpoint_best=None,
+                    checkpoint_last=None,
+                    pid=None,
+                    host="bench",
+                    process_start=None,
+                    extra_json="{}",
+                    config_key=key,
+                    diagnosis=rng.choice(LABELS) if status != "failed" else None,
+                )
+            )
     return rows
 
 
@@ -85,8 +111,18 @@ def fill_store(store: TrialStore, n: int, seed: int = 0, with_epochs: int = 20) 
         for trial_id in range(1, min(n, with_epochs) + 1):
             for epoch in range(1, 6):
                 loss = 2.3 / (epoch + 1)
-                epochs.append(dict(trial_id=trial_id, epoch=epoch, train_loss=loss, train_acc=1 - loss / 2.5,
-                                   val_loss=loss * 1.1, val_acc=1 - loss / 2.4, lr=1e-3, seconds=1.0,
-                                   samples_per_sec=1000.0))
+                epochs.append(
+                    dict(
+                        trial_id=trial_id,
+                        epoch=epoch,
+                        train_loss=loss,
+                        train_acc=1 - loss / 2.5,
+                        val_loss=loss * 1.1,
+                        val_acc=1 - loss / 2.4,
+                        lr=1e-3,
+                        seconds=1.0,
+                        samples_per_sec=1000.0,
+                    )
+                )
         if epochs:
             conn.execute(insert(EpochMetric), epochs)

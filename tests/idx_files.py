@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-             "t10k-labels-idx1-ubyte")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def _images(labels: np.ndarray, rng: np.random.Generator, classes: int) -> np.ndarray:
@@ -19,15 +18,20 @@ def _images(labels: np.ndarray, rng: np.random.Generator, classes: int) -> np.nd
     return np.clip(base + noise, 0, 255).astype(np.uint8)
 
 
-def write_idx(raw: Path, n_train: int = 60, n_test: int = 20, classes: int = 3, gz: bool = False,
-              seed: int = 0) -> dict[str, np.ndarray]:
+def write_idx(
+    raw: Path, n_train: int = 60, n_test: int = 20, classes: int = 3, gz: bool = False, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Real IDX files (magic 2051 for images, 2049 for labels, big-endian dims, uint8 data)."""
     rng = np.random.default_rng(seed)
     raw.mkdir(parents=True, exist_ok=True)
     y_train = np.arange(n_train) % classes
     y_test = np.arange(n_test) % classes
-    arrays = {"train_x": _images(y_train, rng, classes), "train_y": y_train.astype(np.uint8),
-              "test_x": _images(y_test, rng, classes), "test_y": y_test.astype(np.uint8)}
+    arrays = {
+        "train_x": _images(y_train, rng, classes),
+        "train_y": y_train.astype(np.uint8),
+        "test_x": _images(y_test, rng, classes),
+        "test_y": y_test.astype(np.uint8),
+    }
     blobs = {
         IDX_FILES[0]: struct.pack(">IIII", 2051, n_train, 28, 28) + arrays["train_x"].tobytes(),
         IDX_FILES[1]: struct.pack(">II", 2049, n_train) + arrays["train_y"].tobytes(),

@@ -13,13 +13,24 @@ import numpy as np
 CHANCE = math.log(10)
 
 
-def records(train: Sequence[float], val: Sequence[float] | None, train_acc: Sequence[float] | None = None,
-            val_acc: Sequence[float] | None = None) -> list[dict]:
+def records(
+    train: Sequence[float],
+    val: Sequence[float] | None,
+    train_acc: Sequence[float] | None = None,
+    val_acc: Sequence[float] | None = None,
+) -> list[dict]:
     """Dicts shaped like the store's epoch records (1-based epochs)."""
     n = len(train)
-    return [{"epoch": i + 1, "train_loss": float(train[i]), "val_loss": None if val is None else float(val[i]),
-             "train_acc": None if train_acc is None else float(train_acc[i]),
-             "val_acc": None if val_acc is None else float(val_acc[i])} for i in range(n)]
+    return [
+        {
+            "epoch": i + 1,
+            "train_loss": float(train[i]),
+            "val_loss": None if val is None else float(val[i]),
+            "train_acc": None if train_acc is None else float(train_acc[i]),
+            "val_acc": None if val_acc is None else float(val_acc[i]),
+        }
+        for i in range(n)
+    ]
 
 
 def _noisy(y: np.ndarray, rng: np.random.Generator, rel: float) -> np.ndarray:

@@ -37,7 +37,8 @@ def test_component_licences_come_from_metadata() -> None:
     assert rows["Qt for Python"][1].startswith("LGPL-3.0")
     assert all(version != "not installed" and licence for version, licence in rows.values())
     assert bundled_data_licences() == [
-        "digits.csv.gz: E. Alpaydin, C. Kaynak (1998), UCI Machine Learning Repository; licence CC BY 4.0"]
+        "digits.csv.gz: E. Alpaydin, C. Kaynak (1998), UCI Machine Learning Repository; licence CC BY 4.0"
+    ]
 
 
 def test_help_about_opens_the_dialog_without_blocking(qtbot) -> None:

@@ -21,20 +21,25 @@ def _modules_after(code: str) -> set[str]:
     return {line.split(".")[0] for line in out.stdout.splitlines()}
 
 
+@pytest.mark.slow
 def test_importing_the_engine_loads_no_qt() -> None:
     loaded = _modules_after("import trainers, trainers.api, trainers.cli.main, trainers.store, trainers.models")
     assert "torch" in loaded  # the probe really imported the engine
     assert not loaded & set(QT_MODULES)
 
 
+@pytest.mark.slow
 def test_running_a_cli_command_loads_no_qt() -> None:
     loaded = _modules_after("import app.__main__ as m\ntry:\n    m.main(['history'])\nexcept SystemExit:\n    pass")
     assert "trainers" in loaded
     assert not loaded & set(QT_MODULES)
 
 
-CONTRACTS = ("The engine never imports Qt", "The window reaches the engine only through trainers.api and trainers.spec",
-             "No import cycles between the packages of the engine or the window")
+CONTRACTS = (
+    "The engine never imports Qt",
+    "The window reaches the engine only through trainers.api and trainers.spec",
+    "No import cycles between the packages of the engine or the window",
+)
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -45,6 +50,7 @@ def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([exe, "--no-cache"], cwd=cwd, capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_import_linter_contracts_hold() -> None:
     result = _lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -53,9 +59,14 @@ def test_import_linter_contracts_hold() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("planted", ["import trainers.lr_finder.range_test",
-                                     "from trainers.ensembles import stacked_fit",
-                                     "from trainers.training.loop import Learner"])
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "import trainers.lr_finder.range_test",
+        "from trainers.ensembles import stacked_fit",
+        "from trainers.training.loop import Learner",
+    ],
+)
 def test_a_planted_engine_import_in_the_window_breaks_the_contract(tmp_path: Path, planted: str) -> None:
     """The surface is an allow-list: any engine module outside trainers.api and trainers.spec is refused,
     including modules no contract names."""

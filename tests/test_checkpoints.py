@@ -31,8 +31,15 @@ def _model() -> torch.nn.Module:
 
 def test_round_trip(tmp_path: Path) -> None:
     model = _model()
-    meta = {"epoch": 7, "val_acc": 0.93, "name": "best", "ok": True, "none": None, "shape": [1, 28, 28],
-            "nested": {"classes": ["a", "b"]}}
+    meta = {
+        "epoch": 7,
+        "val_acc": 0.93,
+        "name": "best",
+        "ok": True,
+        "none": None,
+        "shape": [1, 28, 28],
+        "nested": {"classes": ["a", "b"]},
+    }
     path = save_checkpoint(tmp_path / "deep" / "best.pt", model.state_dict(), meta)
     assert path == tmp_path / "deep" / "best.pt" and path.is_file()
     state, loaded_meta = load_checkpoint(path)
@@ -101,11 +108,13 @@ def _big_state() -> dict:
     return {"w": torch.zeros(1_000_000)}  # large enough that torch.save itself meets the failed write
 
 
-def test_a_full_disk_is_one_line_naming_the_path_and_the_reason(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_is_one_line_naming_the_path_and_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # /dev/full fails every write with ENOSPC, as a full disk does
-    monkeypatch.setattr(checkpoints.tempfile, "mkstemp",
-                        lambda **_: (os.open("/dev/full", os.O_WRONLY), str(tmp_path / ".best.pt.tmp")))
+    monkeypatch.setattr(
+        checkpoints.tempfile, "mkstemp", lambda **_: (os.open("/dev/full", os.O_WRONLY), str(tmp_path / ".best.pt.tmp"))
+    )
     target = tmp_path / "best.pt"
     with pytest.raises(StoreError) as info:
         save_checkpoint(target, _big_state(), {"epoch": 1})

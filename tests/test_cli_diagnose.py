@@ -7,14 +7,33 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from test_cli import last_json, tunelab
+
 from trainers.store import TrialStore
 
 
+@pytest.mark.slow
 def test_issue_example_is_diagnosed_as_overfitting_with_its_onset(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
-    train = tunelab("train", "--dataset", "digits", "--model", "mlp", "--epochs", "60", "--train-fraction", "0.1",
-                    "--dropout", "0", "--weight-decay", "0", "--quiet", "--store", db)
+    train = tunelab(
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        "mlp",
+        "--epochs",
+        "60",
+        "--train-fraction",
+        "0.1",
+        "--dropout",
+        "0",
+        "--weight-decay",
+        "0",
+        "--quiet",
+        "--store",
+        db,
+    )
     assert train.returncode == 0, train.stderr
     trial = last_json(train.stdout)
     trial_id = str(trial["trial_id"])
@@ -37,6 +56,7 @@ def test_issue_example_is_diagnosed_as_overfitting_with_its_onset(tmp_path: Path
     assert "--set model.dropout=0.3" in out
 
 
+@pytest.mark.slow
 def test_printed_flags_are_accepted_by_tunelab_train(tmp_path: Path) -> None:
     """'Apply' from the command line: the flags an intervention prints start a valid run."""
     db = str(tmp_path / "t.db")
@@ -53,6 +73,7 @@ def test_printed_flags_are_accepted_by_tunelab_train(tmp_path: Path) -> None:
         assert store.get_trial(last_json(second.stdout)["trial_id"]).config["optim"]["lr"] == 1e-5
 
 
+@pytest.mark.slow
 def test_unknown_trial_and_range_test_trials_exit_2_without_a_traceback(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     with TrialStore(db) as store:

@@ -15,8 +15,17 @@ from test_cli import ROOT, tunelab
 from trainers.store import TrialStore
 
 
-@pytest.mark.parametrize("command", [["history"], ["history", "--robust"], ["history", "--json"], ["diagnose", "1"],
-                                     ["ensemble", "--method", "soft-vote", "--top", "2"]])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["history"],
+        ["history", "--robust"],
+        ["history", "--json"],
+        ["diagnose", "1"],
+        ["ensemble", "--method", "soft-vote", "--top", "2"],
+    ],
+)
 def test_read_commands_on_a_missing_store_create_nothing(tmp_path: Path, command: list[str]) -> None:
     where = tmp_path / "no" / "such" / "dir" / "s.db"
     run = tunelab(*command, "--store", str(where))
@@ -26,6 +35,7 @@ def test_read_commands_on_a_missing_store_create_nothing(tmp_path: Path, command
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_history_lists_a_store_without_changing_it(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     with TrialStore(str(db)) as store:
@@ -42,13 +52,15 @@ def test_history_lists_a_store_without_changing_it(tmp_path: Path) -> None:
     assert db.read_bytes() == before  # not marked interrupted by a read
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["history"], ["train", "--epochs", "1"]])
 def test_a_folder_given_as_the_store_says_so(tmp_path: Path, command: list[str]) -> None:
     run = tunelab(*command, "--store", str(tmp_path))
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         f"tunelab: error: {tmp_path} is a directory: give the store as a file inside it, such as "
-        f"{tmp_path / 'trials.db'}"]
+        f"{tmp_path / 'trials.db'}"
+    ]
 
 
 _MAIN_THEN_MODULES = """
@@ -62,14 +74,24 @@ print(code, "torch" in sys.modules)
 """
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--lr", "abc"], "optim.lr = 'abc' is invalid"),
-    (["--epochs", "-1"], "train.epochs = -1 is invalid"),
-    (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
-])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--lr", "abc"], "optim.lr = 'abc' is invalid"),
+        (["--epochs", "-1"], "train.epochs = -1 is invalid"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
 def test_bad_flags_are_refused_before_torch_is_imported(tmp_path: Path, args: list[str], fragment: str) -> None:
-    run = subprocess.run([sys.executable, "-c", _MAIN_THEN_MODULES, "train", *args, "--store", str(tmp_path / "t.db")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    run = subprocess.run(
+        [sys.executable, "-c", _MAIN_THEN_MODULES, "train", *args, "--store", str(tmp_path / "t.db")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
     assert run.stdout.split() == ["2", "False"], run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], run.stderr

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from test_cli import tunelab
 
 from trainers.store import TrialStore
 
 
+@pytest.mark.slow
 def test_combine_the_top_trials_then_train_bagging_with_json_and_export(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     for seed in ("0", "1"):
@@ -20,8 +22,21 @@ def test_combine_the_top_trials_then_train_bagging_with_json_and_export(tmp_path
     assert "loaded from the store" in run.stderr
 
     out_file = tmp_path / "bag"
-    run = tunelab("ensemble", "--method", "bagging", "--members", "3", "--epochs", "2", "--json", "--quiet",
-                  "--export", str(out_file), "--store", db)
+    run = tunelab(
+        "ensemble",
+        "--method",
+        "bagging",
+        "--members",
+        "3",
+        "--epochs",
+        "2",
+        "--json",
+        "--quiet",
+        "--export",
+        str(out_file),
+        "--store",
+        db,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["status"] == "completed" and out["method"] == "bagging" and len(out["members"]) == 3
@@ -33,6 +48,7 @@ def test_combine_the_top_trials_then_train_bagging_with_json_and_export(tmp_path
     assert all(r["rank"] is not None for r in rows)  # ranked with everything else
 
 
+@pytest.mark.slow
 def test_bad_ensemble_flags_exit_2_with_one_line(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     run = tunelab("ensemble", "--method", "soft-vote", "--epochs", "3", "--store", db)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from test_cli import tunelab
+
 from trainers.cli.main import RANK_BY
 from trainers.store import RANK_METRICS
 
@@ -21,6 +23,7 @@ def history(db: str, *flags: str) -> list[dict]:
     return json.loads(run.stdout)
 
 
+@pytest.mark.slow
 def test_history_sorts_filters_and_ranks_robustly(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     for seed in ("0", "1"):
@@ -43,6 +46,7 @@ def test_history_sorts_filters_and_ranks_robustly(tmp_path: Path) -> None:
     assert "robust_mean" in table.splitlines()[0]
 
 
+@pytest.mark.slow
 def test_bad_history_flags_exit_2_with_one_line(tmp_path: Path) -> None:
     run = tunelab("history", "--filter", "colour=red", "--store", str(tmp_path / "t.db"))
     assert run.returncode == 2 and "--filter" in run.stderr and "Traceback" not in run.stderr

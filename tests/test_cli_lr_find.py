@@ -5,13 +5,29 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from test_cli import last_json, tunelab
 
 
+@pytest.mark.slow
 def test_lr_find_json_has_suggestions_agreement_and_the_curve(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
-    run = tunelab("lr-find", "--dataset", "digits", "--start-lr", "1e-6", "--end-lr", "10", "--iterations", "60",
-                  "--mode", "exp", "--json", "--store", db)
+    run = tunelab(
+        "lr-find",
+        "--dataset",
+        "digits",
+        "--start-lr",
+        "1e-6",
+        "--end-lr",
+        "10",
+        "--iterations",
+        "60",
+        "--mode",
+        "exp",
+        "--json",
+        "--store",
+        db,
+    )
     assert run.returncode == 0, run.stderr
     out = last_json(run.stdout)
     assert set(out["suggestions"]) == {"steepest", "valley", "min_div_10"}
@@ -24,9 +40,21 @@ def test_lr_find_json_has_suggestions_agreement_and_the_curve(tmp_path: Path) ->
     assert [r["id"] for r in rows] == [out["trial_id"]] and rows[0]["kind"] == "lr_test"
 
 
+@pytest.mark.slow
 def test_lr_find_prints_a_readable_table_without_json(tmp_path: Path) -> None:
-    run = tunelab("lr-find", "--dataset", "digits", "--mode", "linear", "--start-lr", "1e-4",
-                  "--end-lr", "0.03", "--store", str(tmp_path / "t.db"))
+    run = tunelab(
+        "lr-find",
+        "--dataset",
+        "digits",
+        "--mode",
+        "linear",
+        "--start-lr",
+        "1e-4",
+        "--end-lr",
+        "0.03",
+        "--store",
+        str(tmp_path / "t.db"),
+    )
     assert run.returncode == 0, run.stderr
     assert "valley" in run.stdout and "min ÷ 10" in run.stdout
     assert "range test 1/1" in run.stderr
@@ -40,14 +68,19 @@ def test_bad_range_test_flags_exit_2_naming_the_field(tmp_path: Path) -> None:
     assert not (tmp_path / "t.db").exists() or "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_the_valley_on_digits_with_adam_trains_as_well_as_the_default_rate(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
-    found = last_json(tunelab("lr-find", "--dataset", "digits", "--model", "mlp", "--optimizer", "adam", "--json",
-                              "--store", db).stdout)
+    found = last_json(
+        tunelab(
+            "lr-find", "--dataset", "digits", "--model", "mlp", "--optimizer", "adam", "--json", "--store", db
+        ).stdout
+    )
     valley = found["suggestions"]["valley"]
     assert valley is not None and 1e-4 <= valley <= 3e-2
     default = last_json(tunelab("train", "--dataset", "digits", "--epochs", "20", "--store", db).stdout)
-    at_valley = last_json(tunelab("train", "--dataset", "digits", "--epochs", "20", "--lr", repr(valley),
-                                  "--store", db).stdout)
+    at_valley = last_json(
+        tunelab("train", "--dataset", "digits", "--epochs", "20", "--lr", repr(valley), "--store", db).stdout
+    )
     assert at_valley["status"] == "completed"
     assert at_valley["best_val_acc"] >= default["best_val_acc"] - 0.01

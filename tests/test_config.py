@@ -26,18 +26,21 @@ from trainers.spec.errors import ConfigError
 from trainers.spec.rates import learning_rate_fields, recommended_rate, with_learning_rate
 
 
-@pytest.mark.parametrize("key, value, fragment", [
-    ("optim.lr", 0.0, "(0, 100]"),
-    ("optim.lr", -1e-3, "(0, 100]"),
-    ("train.batch_size", 0, "[1, 1e+06]"),
-    ("model.dropout", 1.0, "[0, 1)"),
-    ("model.dropout", -0.1, "[0, 1)"),
-    ("optim.name", "adamax", "sgd, adam, adamw, rmsprop, adagrad"),
-    ("schedule.name", "warm", "one_cycle"),
-    ("train.device", "tpu", "auto, cpu, cuda, mps"),
-    ("train.epochs", 2.5, "an integer"),
-    ("optim.lr", float("nan"), "a number"),
-])
+@pytest.mark.parametrize(
+    "key, value, fragment",
+    [
+        ("optim.lr", 0.0, "(0, 100]"),
+        ("optim.lr", -1e-3, "(0, 100]"),
+        ("train.batch_size", 0, "[1, 1e+06]"),
+        ("model.dropout", 1.0, "[0, 1)"),
+        ("model.dropout", -0.1, "[0, 1)"),
+        ("optim.name", "adamax", "sgd, adam, adamw, rmsprop, adagrad"),
+        ("schedule.name", "warm", "one_cycle"),
+        ("train.device", "tpu", "auto, cpu, cuda, mps"),
+        ("train.epochs", 2.5, "an integer"),
+        ("optim.lr", float("nan"), "a number"),
+    ],
+)
 def test_bad_value_names_field_value_and_allowed(key: str, value: object, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
         RunConfig().replace(**{key: value})
@@ -80,8 +83,16 @@ def test_cross_field_rules() -> None:
 
 @pytest.mark.parametrize("suffix", [".toml", ".json"])
 def test_save_load_round_trip(tmp_path: Path, suffix: str) -> None:
-    cfg = RunConfig().replace(**{"optim.name": "sgd", "optim.lr": 0.05, "schedule.name": "one_cycle",
-                                 "train.batch_size": 32, "model.dropout": 0.25, "early_stop.enabled": True})
+    cfg = RunConfig().replace(
+        **{
+            "optim.name": "sgd",
+            "optim.lr": 0.05,
+            "schedule.name": "one_cycle",
+            "train.batch_size": 32,
+            "model.dropout": 0.25,
+            "early_stop.enabled": True,
+        }
+    )
     path = save_config(cfg, tmp_path / f"run{suffix}")
     assert load_config(path) == cfg
 
@@ -115,8 +126,14 @@ def test_every_optimizer_param_is_a_field() -> None:
 
 
 # ---- property: random input never escapes as anything but ConfigError -----------------------
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-                     st.text(max_size=12), st.lists(st.integers(), max_size=2))
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=2),
+)
 _known_keys = st.sampled_from([s.key for s in field_specs()])
 
 
@@ -127,11 +144,13 @@ def _raw_configs(draw: st.DrawFn) -> dict:
         section, name = key.split(".")
         raw.setdefault(section, {})[name] = draw(_scalars)
     if draw(st.booleans()):
-        raw[draw(st.sampled_from([*SECTIONS, "bogus"]))] = draw(st.one_of(_scalars, st.dictionaries(
-            st.text(max_size=8), _scalars, max_size=3)))
+        raw[draw(st.sampled_from([*SECTIONS, "bogus"]))] = draw(
+            st.one_of(_scalars, st.dictionaries(st.text(max_size=8), _scalars, max_size=3))
+        )
     return raw
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_raw_configs())
 def test_random_configs_give_a_valid_config_or_a_config_error(raw: dict) -> None:
@@ -167,6 +186,7 @@ def test_batch_norm_needs_two_samples_and_one_cycle_has_its_own_warmup() -> None
 
 def test_form_tables_name_real_fields() -> None:
     from trainers.spec.config import MODEL_FAMILIES, MODEL_PARAMS, SCHEDULE_PARAMS, SCHEDULES
+
     fields = {s.key for s in field_specs()}
     assert set(MODEL_PARAMS) == set(MODEL_FAMILIES) and set(SCHEDULE_PARAMS) == set(SCHEDULES)
     assert all(f"model.{name}" in fields for names in MODEL_PARAMS.values() for name in names)
@@ -183,8 +203,11 @@ def test_a_config_is_frozen_and_valid_by_construction() -> None:
     with pytest.raises(ConfigError, match="model.kernel_size"):
         dataclasses.replace(cfg, model=ModelConfig(family="cnn", kernel_size=4))
     with pytest.raises(ConfigError, match="schedule.warmup_epochs"):  # a rule across sections
-        dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=1),
-                            schedule=dataclasses.replace(cfg.schedule, warmup_epochs=1.0))
+        dataclasses.replace(
+            cfg,
+            train=dataclasses.replace(cfg.train, epochs=1),
+            schedule=dataclasses.replace(cfg.schedule, warmup_epochs=1.0),
+        )
     assert type(OptimConfig(lr=1).lr) is float
     assert type(RunConfig().replace(**{"train.epochs": 3.0}).train.epochs) is int
 

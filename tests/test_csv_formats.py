@@ -19,8 +19,10 @@ HEADER = ["x1", "x2", "colour", "label"]
 
 def body(n: int = 60) -> list[list[str]]:
     """Rows whose first two columns are plain decimals (with a fraction) and whose label follows x1."""
-    return [[f"{i % 3 + 0.25 * (i % 4):.2f}", f"{(i * 7) % 11 / 4:.2f}", ["red", "blue"][i % 2], "abc"[i % 3]]
-            for i in range(n)]
+    return [
+        [f"{i % 3 + 0.25 * (i % 4):.2f}", f"{(i * 7) % 11 / 4:.2f}", ["red", "blue"][i % 2], "abc"[i % 3]]
+        for i in range(n)
+    ]
 
 
 def write(path: Path, lines: list[list[str]], delimiter: str = ",", end: str = "") -> Path:
@@ -53,7 +55,7 @@ def test_decimal_comma_in_a_semicolon_file(tmp_path: Path) -> None:
     bundle = load(write(tmp_path / "comma.csv", [HEADER] + comma, ";"), normalize=False)
     assert bundle.feature_names == ["x1", "x2", "colour=blue", "colour=red"]
     assert torch.equal(all_x(bundle), all_x(reference))
-    assert 1.5 in all_x(bundle)[:, 0].tolist()     # "1,50" is one and a half, not text
+    assert 1.5 in all_x(bundle)[:, 0].tolist()  # "1,50" is one and a half, not text
 
 
 def test_excel_trailing_comma_drops_an_empty_unnamed_column(tmp_path: Path) -> None:
@@ -69,7 +71,7 @@ def test_excel_trailing_comma_drops_an_empty_unnamed_column(tmp_path: Path) -> N
 
 def test_an_unnamed_last_column_with_values_is_explained(tmp_path: Path) -> None:
     rows = [r + [""] for r in body()]
-    rows[4][-1] = "7"                          # data row 5 = file line 6
+    rows[4][-1] = "7"  # data row 5 = file line 6
     with pytest.raises(DataError) as info:
         load(write(tmp_path / "named.csv", [HEADER + [""]] + rows))
     msg = str(info.value)
@@ -79,7 +81,7 @@ def test_an_unnamed_last_column_with_values_is_explained(tmp_path: Path) -> None
 @pytest.mark.parametrize("huge", ["1e308", "-1e308", "1e39", "3.5e38"])
 def test_values_too_large_to_train_on_name_the_column_and_row(tmp_path: Path, huge: str) -> None:
     rows = body()
-    rows[9][1] = huge                          # data row 10 = file line 11
+    rows[9][1] = huge  # data row 10 = file line 11
     with pytest.raises(DataError) as info:
         load(write(tmp_path / "big.csv", [HEADER] + rows))
     msg = str(info.value)
@@ -89,11 +91,17 @@ def test_values_too_large_to_train_on_name_the_column_and_row(tmp_path: Path, hu
 def test_a_value_that_overflows_only_after_standardising_is_named(tmp_path: Path) -> None:
     rows = body()
     for i, r in enumerate(rows):
-        r[1] = f"{(i % 2) * 1e-7:.1e}"        # a training std of about 5e-8
+        r[1] = f"{(i % 2) * 1e-7:.1e}"  # a training std of about 5e-8
     cfg = DataConfig()
-    _, val, _ = split_indices(np.array([r[3] for r in rows]), val_split=cfg.val_split, test_split=cfg.test_split,
-                              seed=cfg.split_seed, train_fraction=1.0, where="t")
-    rows[int(val[0])][1] = "1e32"             # fits a float32, but 1e32 / 5e-8 does not
+    _, val, _ = split_indices(
+        np.array([r[3] for r in rows]),
+        val_split=cfg.val_split,
+        test_split=cfg.test_split,
+        seed=cfg.split_seed,
+        train_fraction=1.0,
+        where="t",
+    )
+    rows[int(val[0])][1] = "1e32"  # fits a float32, but 1e32 / 5e-8 does not
     with pytest.raises(DataError) as info:
         load(write(tmp_path / "steep.csv", [HEADER] + rows))
     msg = str(info.value)

@@ -65,8 +65,10 @@ def test_unreadable_files_are_data_errors(tmp_path: Path) -> None:
 
 
 NAMES = st.text("abcdefghij_", min_size=1, max_size=6)
-CELLS = st.one_of(st.text("abcxyz -", min_size=1, max_size=5).map(str.strip).filter(bool),
-                  st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: f"{v:.3f}"))
+CELLS = st.one_of(
+    st.text("abcxyz -", min_size=1, max_size=5).map(str.strip).filter(bool),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: f"{v:.3f}"),
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -75,7 +77,7 @@ def test_the_delimiter_of_random_tables_is_found(delimiter: str, width: int, dat
     header = data.draw(st.lists(NAMES, min_size=width, max_size=width, unique=True))
     body = data.draw(st.lists(st.lists(CELLS, min_size=width, max_size=width), min_size=1, max_size=8))
     if delimiter != ",":
-        body = [[c.replace(".", ",") for c in row] for row in body]      # the decimal comma of such locales
+        body = [[c.replace(".", ",") for c in row] for row in body]  # the decimal comma of such locales
     text = "\n".join(delimiter.join(row) for row in [header, *body]) + "\n"
     import tempfile
 
@@ -88,8 +90,10 @@ def test_the_delimiter_of_random_tables_is_found(delimiter: str, width: int, dat
 @pytest.mark.slow
 def test_the_preview_imports_no_torch_or_numpy(tmp_path: Path) -> None:
     path = write(tmp_path / "p.csv", "a;b\n1,5;x\n")
-    code = ("import sys; from trainers.spec.csv_preview import csv_preview; "
-            f"p = csv_preview({str(path)!r}); assert p.decimal == ','; "
-            "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))")
+    code = (
+        "import sys; from trainers.spec.csv_preview import csv_preview; "
+        f"p = csv_preview({str(path)!r}); assert p.decimal == ','; "
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

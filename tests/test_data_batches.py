@@ -25,8 +25,9 @@ def tagged_split(n: int = 103) -> Split:
 
 def _order(split: Split, batch: int, seed: int, shuffle: bool = True) -> list[int]:
     gen = torch.Generator().manual_seed(seed)
-    return [int(v) for xb, _ in iter_batches(split, batch, shuffle=shuffle, gen=gen, device=CPU)
-            for v in xb[:, 0].tolist()]
+    return [
+        int(v) for xb, _ in iter_batches(split, batch, shuffle=shuffle, gen=gen, device=CPU) for v in xb[:, 0].tolist()
+    ]
 
 
 def test_shuffled_epoch_covers_every_sample_once() -> None:
@@ -35,8 +36,11 @@ def test_shuffled_epoch_covers_every_sample_once() -> None:
     assert sorted(order) == list(range(103))
     assert order != list(range(103))
     assert _order(split, 10, seed=0, shuffle=False) == list(range(103))
-    assert num_batches(split, 10) == 11 == len(list(iter_batches(split, 10, shuffle=True,
-                                                                gen=torch.Generator(), device=CPU)))
+    assert (
+        num_batches(split, 10)
+        == 11
+        == len(list(iter_batches(split, 10, shuffle=True, gen=torch.Generator(), device=CPU)))
+    )
 
 
 def test_same_generator_seed_same_order() -> None:
@@ -71,8 +75,12 @@ def test_crop_keeps_shape_and_is_a_shifted_window() -> None:
     padded = torch.nn.functional.pad(x, (p, p, p, p))
     shifted = 0
     for i in range(16):
-        windows = [(dy, dx) for dy in range(2 * p + 1) for dx in range(2 * p + 1)
-                   if torch.equal(out[i], padded[i, :, dy:dy + 6, dx:dx + 6])]
+        windows = [
+            (dy, dx)
+            for dy in range(2 * p + 1)
+            for dx in range(2 * p + 1)
+            if torch.equal(out[i], padded[i, :, dy : dy + 6, dx : dx + 6])
+        ]
         assert windows, i
         shifted += (p, p) not in windows
     assert shifted > 0
@@ -100,8 +108,12 @@ def test_streamed_split_yields_the_same_labels_as_in_memory() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(labels=st.lists(st.integers(0, 4), min_size=2, max_size=200),
-       val=st.floats(0.05, 0.5), test=st.floats(0.0, 0.35), seed=st.integers(0, 2**32 - 1))
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=2, max_size=200),
+    val=st.floats(0.05, 0.5),
+    test=st.floats(0.0, 0.35),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_splits_always_partition_the_indices(labels: list[int], val: float, test: float, seed: int) -> None:
     y = np.array(labels)
     try:
@@ -113,7 +125,7 @@ def test_splits_always_partition_the_indices(labels: list[int], val: float, test
     joined = np.concatenate([tr, va, te])
     assert sorted(joined.tolist()) == list(range(len(y)))
     assert len(va) > 0
-    assert set(y[tr].tolist()) == set(labels)           # every class has a training sample
+    assert set(y[tr].tolist()) == set(labels)  # every class has a training sample
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 1.0])
@@ -125,13 +137,17 @@ def test_train_fraction_keeps_every_class(fraction: float) -> None:
     assert len(va) == 32 and not set(tr) & set(va)
 
 
-@pytest.mark.parametrize("per_class, classes, val, test, n_val, n_test", [
-    (3, 10, 0.15, 0.15, 4, 4),    # per class 0.45 rounds to 0, but the totals still hold out 4 + 4 (30 * 0.15)
-    (3, 2, 0.15, 0.15, 1, 1),
-    (100, 3, 0.2, 0.1, 60, 30),
-])
-def test_small_classes_still_get_the_overall_split_sizes(per_class: int, classes: int, val: float, test: float,
-                                                          n_val: int, n_test: int) -> None:
+@pytest.mark.parametrize(
+    "per_class, classes, val, test, n_val, n_test",
+    [
+        (3, 10, 0.15, 0.15, 4, 4),  # per class 0.45 rounds to 0, but the totals still hold out 4 + 4 (30 * 0.15)
+        (3, 2, 0.15, 0.15, 1, 1),
+        (100, 3, 0.2, 0.1, 60, 30),
+    ],
+)
+def test_small_classes_still_get_the_overall_split_sizes(
+    per_class: int, classes: int, val: float, test: float, n_val: int, n_test: int
+) -> None:
     y = np.repeat(np.arange(classes), per_class)
     tr, va, te = split_indices(y, val_split=val, test_split=test, seed=3, train_fraction=1.0, where="t")
     assert (len(va), len(te)) == (n_val, n_test)

@@ -25,8 +25,14 @@ def rows(n: int = 60) -> list[list[str]]:
     out = []
     for i in range(n):
         k = i % 3
-        out.append([f"{10 + 5 * k + rng.normal():.3f}", ["red", "green", "blue", "grey"][i % 4],
-                    f"{100 * k + rng.normal() * 10:.2f}", ["cat", "dog", "eel"][k]])
+        out.append(
+            [
+                f"{10 + 5 * k + rng.normal():.3f}",
+                ["red", "green", "blue", "grey"][i % 4],
+                f"{100 * k + rng.normal() * 10:.2f}",
+                ["cat", "dog", "eel"][k],
+            ]
+        )
     return out
 
 
@@ -63,16 +69,18 @@ def test_target_by_name_and_default_last(tmp_path: Path) -> None:
     assert by_name.class_names == ["cat", "dog", "eel"]
     assert by_name.feature_names[0] == "height" and by_name.input_shape == (6,)
     # the default target is the last column: here "colour" (4 classes), with "species" one-hot encoded
-    moved = write(tmp_path / "u.csv", ["species", "height", "weight", "colour"],
-                  [[r[3], r[0], r[2], r[1]] for r in rows()])
+    moved = write(
+        tmp_path / "u.csv", ["species", "height", "weight", "colour"], [[r[3], r[0], r[2], r[1]] for r in rows()]
+    )
     default = load(moved)
     assert default.class_names == ["blue", "green", "grey", "red"]
     assert default.feature_names == ["species=cat", "species=dog", "species=eel", "height", "weight"]
 
 
 def test_a_continuous_target_is_explained(tmp_path: Path) -> None:
-    path = write(tmp_path / "w.csv", ["species", "height", "colour", "weight"],
-                 [[r[3], r[0], r[1], r[2]] for r in rows()])
+    path = write(
+        tmp_path / "w.csv", ["species", "height", "colour", "weight"], [[r[3], r[0], r[1], r[2]] for r in rows()]
+    )
     with pytest.raises(DataError, match=r"w\.csv.*'weight' has 60 distinct values in 60 rows.*target_column"):
         load(path)
 
@@ -114,7 +122,7 @@ def test_missing_target_column_lists_the_columns(tmp_path: Path) -> None:
 @pytest.mark.parametrize("cell", ["", "nan", "NaN", "inf", "-inf"])
 def test_missing_number_names_file_column_and_line(tmp_path: Path, cell: str) -> None:
     body = rows()
-    body[6][2] = cell               # data row 7 = file line 8
+    body[6][2] = cell  # data row 7 = file line 8
     with pytest.raises(DataError) as info:
         load(write(tmp_path / "gap.csv", HEADER, body))
     msg = str(info.value)
@@ -123,7 +131,7 @@ def test_missing_number_names_file_column_and_line(tmp_path: Path, cell: str) ->
 
 def test_text_in_numeric_column(tmp_path: Path) -> None:
     body = rows()
-    body[3][0] = "tall"             # data row 4 = file line 5
+    body[3][0] = "tall"  # data row 4 = file line 5
     with pytest.raises(DataError) as info:
         load(write(tmp_path / "typo.csv", HEADER, body))
     msg = str(info.value)
@@ -146,7 +154,7 @@ def test_single_class(tmp_path: Path) -> None:
 def test_ragged_row(tmp_path: Path) -> None:
     path = write(tmp_path / "ragged.csv", HEADER, rows())
     lines = path.read_text().splitlines()
-    lines[12] += ",extra"            # file line 13
+    lines[12] += ",extra"  # file line 13
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"ragged\.csv, line 13: 5 fields, but the header has 4"):
         load(path)
@@ -168,7 +176,7 @@ def test_header_only_and_empty_file(tmp_path: Path) -> None:
 def test_blank_lines_skipped_and_line_numbers_kept(tmp_path: Path) -> None:
     path = write(tmp_path / "blank.csv", HEADER, rows())
     lines = path.read_text().splitlines()
-    lines.insert(3, "")             # the old file line 4 becomes line 5
+    lines.insert(3, "")  # the old file line 4 becomes line 5
     lines[20] = lines[20].replace(lines[20].split(",")[0], "oops", 1)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="line 21"):
@@ -180,11 +188,15 @@ def test_blank_lines_skipped_and_line_numbers_kept(tmp_path: Path) -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), n_cols=st.integers(1, 4), per_class=st.lists(st.integers(4, 12), min_size=2, max_size=4))
-def test_random_float_tables_round_trip(tmp_path: Path, data: st.DataObject, n_cols: int,
-                                        per_class: list[int]) -> None:
+def test_random_float_tables_round_trip(tmp_path: Path, data: st.DataObject, n_cols: int, per_class: list[int]) -> None:
     n = sum(per_class)
-    values = data.draw(st.lists(st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=n_cols,
-                                         max_size=n_cols), min_size=n, max_size=n))
+    values = data.draw(
+        st.lists(
+            st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=n_cols, max_size=n_cols),
+            min_size=n,
+            max_size=n,
+        )
+    )
     labels = [f"c{k}" for k, m in enumerate(per_class) for _ in range(m)]
     header = [f"f{j}" for j in range(n_cols)] + ["label"]
     body = [[repr(v) for v in row] + [lab] for row, lab in zip(values, labels)]

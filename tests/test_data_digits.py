@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.spec.config import DataConfig, RunConfig
 from trainers.data import DatasetBundle, load_dataset, num_batches
-from trainers.spec.shapes import planned_steps_per_epoch
 from trainers.data.digits import read_digits
+from trainers.spec.config import DataConfig, RunConfig
+from trainers.spec.shapes import planned_steps_per_epoch
 
 
 def _labels(bundle: DatasetBundle) -> list[np.ndarray]:

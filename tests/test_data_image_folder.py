@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from trainers.spec.config import DataConfig
 from trainers.data import DatasetBundle, iter_batches, load_dataset
+from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 
 CPU = torch.device("cpu")
@@ -56,7 +56,7 @@ def test_grayscale_folder_has_one_channel(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "gray", mode="L", ext=".JPG")
     bundle = load(root, image_size=8)
     assert bundle.input_shape == (1, 8, 8) and bundle.train.x.shape[1:] == (1, 8, 8)
-    assert abs(float(bundle.train.x.mean())) < 1e-4      # training statistics
+    assert abs(float(bundle.train.x.mean())) < 1e-4  # training statistics
     assert len(bundle.train) + len(bundle.val) + len(bundle.test or []) == 24
 
 
@@ -147,7 +147,7 @@ def test_streaming_reports_a_bad_image_when_read(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "big")
     target = root / "blue" / "late.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(target)
-    target.write_bytes(target.read_bytes()[:-200])     # the header is intact, the pixel data is not
+    target.write_bytes(target.read_bytes()[:-200])  # the header is intact, the pixel data is not
     cfg = dict(image_size=64, in_memory_limit_mb=1, normalize=False)
     bundle = load(root, **cfg)
     with pytest.raises(DataError) as info:

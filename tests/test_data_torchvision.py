@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision.datasets as tvd
+from idx_files import IDX_FILES, write_idx
 
-from trainers.spec.config import DataConfig
 from trainers.data import iter_batches, load_dataset
+from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 from trainers.spec.paths import data_dir, default_store_path
-
-from idx_files import IDX_FILES, write_idx
 
 CPU = torch.device("cpu")
 
@@ -29,10 +28,10 @@ def test_mnist_from_idx_files(tmp_path: Path) -> None:
     assert bundle.num_classes == 10 and bundle.class_names[0] == "0 - zero"
     assert bundle.train.in_memory and bundle.train.x.shape[1:] == (1, 28, 28)
     assert len(bundle.train) + len(bundle.val) == 60
-    assert len(bundle.val) == 9                                   # 3 per class of 20, stratified
+    assert len(bundle.val) == 9  # 3 per class of 20, stratified
     assert sorted(bundle.val.y.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     assert bundle.test is not None and len(bundle.test) == 20
-    assert bundle.test.y.tolist() == arrays["test_y"].tolist()    # official test set, in file order
+    assert bundle.test.y.tolist() == arrays["test_y"].tolist()  # official test set, in file order
     assert abs(float(bundle.train.x.mean())) < 1e-4
     assert float(bundle.train.x.std()) == pytest.approx(1.0, abs=1e-3)
 
@@ -115,6 +114,7 @@ def test_cifar_archive_is_unpacked_and_checked(tmp_path: Path) -> None:
 def test_failed_download_is_one_data_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def offline(self: object) -> None:
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: no network")
+
     monkeypatch.setattr(tvd.MNIST, "download", offline)
     with pytest.raises(DataError) as info:
         load_dataset(DataConfig(source="mnist", path=str(tmp_path), download=True))

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import synthetic_curves as sc
+
 from trainers.api import TrialStore, diagnose, diagnose_trial, run_training
-from trainers.spec.config import RunConfig
 from trainers.diagnosis.diagnose import LABELS, TITLES, Diagnosis
+from trainers.spec.config import RunConfig
 from trainers.spec.errors import StoreError
 from trainers.store import EpochRecord
 
@@ -30,11 +30,21 @@ def keys(d: Diagnosis) -> list[str]:
 
 # ---- synthetic curves, one label each --------------------------------------------------------------
 
-@pytest.mark.parametrize("make, label", [
-    (sc.good_fit, "good_fit"), (sc.overfit, "overfitting"), (sc.oscillating, "lr_too_high"),
-    (sc.early_rise, "lr_too_high"), (sc.slow, "underfitting"), (sc.stalled, "underfitting"),
-    (sc.noisy_val, "too_noisy"), (sc.exploding, "diverged"),
-])
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "make, label",
+    [
+        (sc.good_fit, "good_fit"),
+        (sc.overfit, "overfitting"),
+        (sc.oscillating, "lr_too_high"),
+        (sc.early_rise, "lr_too_high"),
+        (sc.slow, "underfitting"),
+        (sc.stalled, "underfitting"),
+        (sc.noisy_val, "too_noisy"),
+        (sc.exploding, "diverged"),
+    ],
+)
 def test_each_label_on_curves_with_a_known_answer(make, label: str) -> None:
     assert labels(make) == {label}
 
@@ -100,7 +110,7 @@ def test_too_few_epochs_or_no_validation_is_too_noisy_to_tell() -> None:
         d = diagnose(sc.good_fit(0)[:n], DIGITS)
         assert d.label == "too_noisy" and d.title == "too noisy to tell" and d.evidence[0].value == n
     assert diagnose(sc.good_fit(0)[:3], DIGITS).label != "too_noisy"
-    no_val = sc.records([2.0 * 0.8 ** i for i in range(15)], None)
+    no_val = sc.records([2.0 * 0.8**i for i in range(15)], None)
     assert diagnose(no_val, DIGITS).label == "too_noisy"
 
 
@@ -128,14 +138,32 @@ def test_without_the_class_count_the_first_loss_is_the_scale() -> None:
 
 
 EDGE_CONFIGS = [
-    {}, {"model.dropout": 0.95, "optim.weight_decay": 0.9, "optim.lr": 100.0, "data.train_fraction": 1.0},
+    {},
+    {"model.dropout": 0.95, "optim.weight_decay": 0.9, "optim.lr": 100.0, "data.train_fraction": 1.0},
     {"train.epochs": 100_000, "train.batch_size": 1_000_000, "train.grad_clip": 0.5, "model.family": "cnn"},
-    {"schedule.name": "one_cycle", "schedule.max_lr": 80.0, "optim.name": "sgd", "optim.lr": 1e-6,
-     "early_stop.enabled": True, "model.dropout": 0.0, "optim.weight_decay": 0.0, "train.epochs": 2},
+    {
+        "schedule.name": "one_cycle",
+        "schedule.max_lr": 80.0,
+        "optim.name": "sgd",
+        "optim.lr": 1e-6,
+        "early_stop.enabled": True,
+        "model.dropout": 0.0,
+        "optim.weight_decay": 0.0,
+        "train.epochs": 2,
+    },
     {"data.val_split": 0.3, "data.test_split": 0.55, "model.family": "resnet18", "schedule.warmup_epochs": 1.0},
 ]
-CURVES = [sc.good_fit, sc.overfit, sc.oscillating, sc.early_rise, sc.slow, sc.stalled, sc.noisy_val,
-          sc.exploding, lambda seed: sc.good_fit(seed)[:2]]
+CURVES = [
+    sc.good_fit,
+    sc.overfit,
+    sc.oscillating,
+    sc.early_rise,
+    sc.slow,
+    sc.stalled,
+    sc.noisy_val,
+    sc.exploding,
+    lambda seed: sc.good_fit(seed)[:2],
+]
 
 
 @pytest.mark.parametrize("edge", EDGE_CONFIGS)
@@ -185,6 +213,7 @@ def digits_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_digits_large_mlp_on_a_tenth_of_the_data_overfits(digits_runs: dict) -> None:
     result, d = digits_runs["overfit"]
     assert d.label == "overfitting", d

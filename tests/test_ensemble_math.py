@@ -9,13 +9,29 @@ import numpy as np
 import pytest
 
 from trainers.ensembles.boosting_math import (
-    STOP_CHANCE, STOP_PERFECT, cross_entropy, gb_residual, line_search, samme_combine, samme_step, softmax,
+    STOP_CHANCE,
+    STOP_PERFECT,
+    cross_entropy,
+    gb_residual,
+    line_search,
+    samme_combine,
+    samme_step,
+    softmax,
 )
 from trainers.ensembles.combine import (
-    accuracy_and_loss, disagreement, fit_weights, hard_vote, predictions, soft_vote,
+    accuracy_and_loss,
+    disagreement,
+    fit_weights,
+    hard_vote,
+    predictions,
+    soft_vote,
 )
 from trainers.ensembles.stacking import (
-    StackingMeta, out_of_fold_proba, stack, stack_features, stratified_folds,
+    StackingMeta,
+    out_of_fold_proba,
+    stack,
+    stack_features,
+    stratified_folds,
 )
 
 
@@ -26,6 +42,7 @@ def _noisy_members(rng: np.random.Generator, y: np.ndarray, strengths: list[floa
 
 
 # ---- combine ----------------------------------------------------------------------------------------
+
 
 def test_accuracy_and_loss_by_hand() -> None:
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.5, 0.3]])
@@ -57,8 +74,7 @@ def _one_sample(*rows: list[float]) -> np.ndarray:
 
 def test_hard_vote_majority_wins_and_weights_can_overturn_it() -> None:
     probs = _one_sample([0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.1, 0.8, 0.1])  # votes 0, 0, 1
-    np.testing.assert_allclose(hard_vote(probs), [[0.99 * 2 / 3 + 0.01 / 3, 0.99 / 3 + 0.01 / 3, 0.01 / 3]],
-                               atol=1e-8)
+    np.testing.assert_allclose(hard_vote(probs), [[0.99 * 2 / 3 + 0.01 / 3, 0.99 / 3 + 0.01 / 3, 0.01 / 3]], atol=1e-8)
     weighted = hard_vote(probs, np.array([1.0, 1.0, 3.0]))
     np.testing.assert_allclose(weighted, [[0.99 * 0.4 + 0.01 / 3, 0.99 * 0.6 + 0.01 / 3, 0.01 / 3]], atol=1e-8)
     assert predictions(weighted)[0] == 1
@@ -183,9 +199,11 @@ def test_samme_combine_larger_alpha_wins() -> None:
 
 # ---- gradient boosting ------------------------------------------------------------------------------
 
+
 def test_gb_residual_of_zero_logits() -> None:
-    np.testing.assert_allclose(gb_residual(np.zeros((2, 4)), np.array([1, 3])),
-                               [[-0.25, 0.75, -0.25, -0.25], [-0.25, -0.25, -0.25, 0.75]])
+    np.testing.assert_allclose(
+        gb_residual(np.zeros((2, 4)), np.array([1, 3])), [[-0.25, 0.75, -0.25, -0.25], [-0.25, -0.25, -0.25, 0.75]]
+    )
 
 
 def test_softmax_is_stable() -> None:
@@ -212,6 +230,7 @@ def test_line_search_respects_its_bounds() -> None:
 
 # ---- stacking ---------------------------------------------------------------------------------------
 
+
 def test_stack_features_are_member_log_probabilities() -> None:
     probs = np.array([[[0.5, 0.5]], [[1.0, 0.0]]])
     np.testing.assert_allclose(stack_features(probs), [[math.log(0.5), math.log(0.5), 0.0, math.log(1e-12)]])
@@ -229,6 +248,7 @@ def test_stratified_folds_partition_and_balance() -> None:
     assert len(stratified_folds(np.array([0, 1, 1]), 5)) == 3
 
 
+@pytest.mark.slow
 def test_stacking_beats_or_matches_the_best_member() -> None:
     rng = np.random.default_rng(7)
     y_val, y_test = rng.integers(0, 3, size=300), rng.integers(0, 3, size=600)
@@ -240,6 +260,7 @@ def test_stacking_beats_or_matches_the_best_member() -> None:
     assert out.val_proba.shape == (300, 3) and out.meta.fitted_on == 300 and out.folds == 5
 
 
+@pytest.mark.slow
 def test_stacking_scores_validation_out_of_fold_not_in_sample() -> None:
     # Random labels: a meta-learner with many features can memorise them, but cannot predict them.
     rng = np.random.default_rng(8)
@@ -253,6 +274,7 @@ def test_stacking_scores_validation_out_of_fold_not_in_sample() -> None:
     assert out.test_proba is None
 
 
+@pytest.mark.slow
 def test_out_of_fold_row_ignores_its_own_label() -> None:
     rng = np.random.default_rng(9)
     y = rng.integers(0, 3, size=40)
@@ -265,11 +287,12 @@ def test_out_of_fold_row_ignores_its_own_label() -> None:
     after = out_of_fold_proba(x, flipped, 3, splits=splits)
     np.testing.assert_array_equal(after[splits[0]], before[splits[0]])  # fold 0's learner never saw row i
     assert not np.allclose(after[splits[1]], before[splits[1]])  # the others did
-    fit_before = StackingMeta().fit(x, y, 3).predict_proba(x[i:i + 1])
-    fit_after = StackingMeta().fit(x, flipped, 3).predict_proba(x[i:i + 1])
+    fit_before = StackingMeta().fit(x, y, 3).predict_proba(x[i : i + 1])
+    fit_after = StackingMeta().fit(x, flipped, 3).predict_proba(x[i : i + 1])
     assert not np.allclose(fit_before, fit_after)
 
 
+@pytest.mark.slow
 def test_test_probabilities_never_change_the_meta_learner() -> None:
     rng = np.random.default_rng(10)
     y = rng.integers(0, 3, size=50)

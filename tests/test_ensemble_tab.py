@@ -13,22 +13,29 @@ from typing import Iterator
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from window_helpers import (
+    ENSEMBLE_BUSY,
+    RUN_TIMEOUT_MS,
+    TRAINING_BUSY,
+    close_while_running,
+    collect,
+    type_into,
+    window_on,
+)
+from window_helpers import run_to_end as build
 
 import trainers.api as api
 from app.ensembles import EnsembleTab
 from app.ensembles import wording as text
 from app.main_window import MainWindow
 from trainers.api import TrialStore, run_training
-from trainers.spec.config import RunConfig
 from trainers.data import load_dataset
+from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
 from trainers.spec.ensemble_settings import METHODS, EnsembleSettings
-from window_helpers import (ENSEMBLE_BUSY, RUN_TIMEOUT_MS, TRAINING_BUSY, close_while_running, collect, type_into,
-                            window_on)
-from window_helpers import run_to_end as build
 
 BASE = {"train.epochs": 2, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
-SEEDS = (0, 1, 2)   # three stored trials: ids 1, 2, 3
+SEEDS = (0, 1, 2)  # three stored trials: ids 1, 2, 3
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +62,18 @@ def progress_events(tab: EnsembleTab) -> list[MemberProgress]:
 
 
 # ---- the form ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_form_shows_only_the_fields_the_method_uses(qtbot, window: MainWindow) -> None:
     tab = window.ensembles
-    expected = {"soft-vote": ["method", "top", "trials", "select_by"],
-                "stacking": ["method", "top", "trials", "select_by", "folds"],
-                "bagging": ["method", "members", "vectorise"],
-                "adaboost": ["method", "members", "boost_rate"],
-                "gradient-boost": ["method", "members", "boost_rate"],
-                "weighted": ["method", "top", "trials", "select_by", "folds"],
-                "snapshot": ["method", "members"]}
+    expected = {
+        "soft-vote": ["method", "top", "trials", "select_by"],
+        "stacking": ["method", "top", "trials", "select_by", "folds"],
+        "bagging": ["method", "members", "vectorise"],
+        "adaboost": ["method", "members", "boost_rate"],
+        "gradient-boost": ["method", "members", "boost_rate"],
+        "weighted": ["method", "top", "trials", "select_by", "folds"],
+        "snapshot": ["method", "members"],
+    }
     combo = tab.form.editor("method").focus_widget()
     assert combo.currentText() == "Soft voting" and combo.count() == len(METHODS)
     for method, fields in expected.items():
@@ -72,7 +82,10 @@ def test_form_shows_only_the_fields_the_method_uses(qtbot, window: MainWindow) -
         trains = method in ("bagging", "adaboost", "gradient-boost", "snapshot")
         assert tab.candidates.isVisible() != trains and tab.config_label.isVisible() == trains
         assert tab.form.settings().method == method
-    assert tab.config_label.text() == "Uses the Training tab's config: digits · mlp · adam · batch 128 · 2 epochs in 5 cycles"
+    assert (
+        tab.config_label.text()
+        == "Uses the Training tab's config: digits · mlp · adam · batch 128 · 2 epochs in 5 cycles"
+    )
 
 
 def test_bad_input_names_the_field_and_blocks_build(qtbot, window: MainWindow) -> None:
@@ -120,12 +133,25 @@ def test_alt_keys_in_the_tab_do_not_collide(window: MainWindow) -> None:
 
 # ---- the tables, from hand-made events -------------------------------------------------------------
 def _result() -> EnsembleResult:
-    members = (MemberScore("#1 · mlp", 1, 0.5, 0.90, 0.31, 0.88, 0.35),
-               MemberScore("#2 · mlp", 2, 0.5, 0.86, 0.40, 0.87, 0.38))
+    members = (
+        MemberScore("#1 · mlp", 1, 0.5, 0.90, 0.31, 0.88, 0.35),
+        MemberScore("#2 · mlp", 2, 0.5, 0.86, 0.40, 0.87, 0.38),
+    )
     ensemble = MemberScore("ensemble", None, None, 0.93, 0.25, 0.91, 0.29)
-    return EnsembleResult(12, "completed", "weighted", members, ensemble,
-                          {"val_acc": {"best": 0.03, "mean": 0.05}, "test_acc": {"best": 0.03, "mean": 0.035}},
-                          0.0834, "test", 1.5, "", None, "weights fitted on the validation split")
+    return EnsembleResult(
+        12,
+        "completed",
+        "weighted",
+        members,
+        ensemble,
+        {"val_acc": {"best": 0.03, "mean": 0.05}, "test_acc": {"best": 0.03, "mean": 0.035}},
+        0.0834,
+        "test",
+        1.5,
+        "",
+        None,
+        "weights fitted on the validation split",
+    )
 
 
 def test_hand_fed_events_fill_the_member_rows_and_the_bar(window: MainWindow) -> None:
@@ -133,8 +159,9 @@ def test_hand_fed_events_fill_the_member_rows_and_the_bar(window: MainWindow) ->
     tab.handle_events([EnsembleStarted(9, "bagging", ("member 1", "member 2", "member 3"), 2, True)])
     assert tab.members.rowCount() == 3 and tab.progress.maximum() == 6 and tab.progress.value() == 0
     assert "Bagging, 3 members × 2 epochs, trained together" in tab.message.text()
-    tab.handle_events([MemberProgress(m, 1, 2, 1.0 + m, 0.9, 0.75) for m in range(3)]
-                      + [MemberProgress(0, 2, 2, 0.5, 0.4, 0.9123)])
+    tab.handle_events(
+        [MemberProgress(m, 1, 2, 1.0 + m, 0.9, 0.75) for m in range(3)] + [MemberProgress(0, 2, 2, 0.5, 0.4, 0.9123)]
+    )
     assert tab.members.row_texts(0) == ["member 1", "2 / 2 epochs", "0.5000", "0.4000", "91.2 %"]
     assert tab.members.row_texts(2) == ["member 3", "1 / 2 epochs", "3.0000", "0.9000", "75.0 %"]
     assert tab.members.bar(0).value() == 2 and tab.progress.value() == 4
@@ -151,7 +178,8 @@ def test_results_table_shows_members_ensemble_gains_and_diversity(window: MainWi
     assert view.is_bold(2) and not view.is_bold(0)
     assert view.gains.text().splitlines() == [
         "Gain in validation accuracy: +3.0 points vs the best member, +5.0 points vs the mean member",
-        "Gain in test accuracy: +3.0 points vs the best member, +3.5 points vs the mean member"]
+        "Gain in test accuracy: +3.0 points vs the best member, +3.5 points vs the mean member",
+    ]
     assert view.diversity.text().startswith("Diversity: 0.083 (mean pairwise disagreement on the test split")
     assert view.note.text() == "weights fitted on the validation split" and not view.note.isHidden()
     assert "Ensemble 12: Weighted averaging of 2 members" in view.headline.text()
@@ -169,14 +197,19 @@ def test_outcome_wording() -> None:
             self.result, self.error = result, error
 
     line, kind = text.describe_outcome(Outcome(_result()))
-    assert line == "Ensemble 12 (Weighted averaging) completed in 1.5 s: test accuracy 91.0 % (+3.0 points vs " \
-                   "the best member)." and kind == "ok"
+    assert (
+        line
+        == "Ensemble 12 (Weighted averaging) completed in 1.5 s: test accuracy 91.0 % (+3.0 points vs the best member)."
+        and kind == "ok"
+    )
     assert text.describe_outcome(Outcome(None, "no trial 99"))[0] == "The ensemble could not start: no trial 99"
 
 
 # ---- with the engine -------------------------------------------------------------------------------
-def test_soft_vote_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(qtbot, window: MainWindow,
-                                                                              tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_soft_vote_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
     tab = window.ensembles
     qtbot.waitUntil(lambda: tab.candidates.trial_ids() != [], timeout=5000)
     assert sorted(tab.candidates.trial_ids()) == [1, 2, 3]  # the top 3 by rank
@@ -206,6 +239,7 @@ def test_soft_vote_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(qt
     assert tab.results.row_texts(3)[2] == text.percent(r.ensemble.val_acc)
 
 
+@pytest.mark.slow
 def test_bagging_trains_members_live_to_the_end(qtbot, window: MainWindow) -> None:
     tab = window.ensembles
     settle(tab, method="bagging", members=3)
@@ -219,6 +253,7 @@ def test_bagging_trains_members_live_to_the_end(qtbot, window: MainWindow) -> No
     assert tab.results.table.rowCount() == 4 and tab.run_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_stop_ends_the_ensemble_as_stopped_and_one_job_runs_at_a_time(qtbot, window: MainWindow) -> None:
     tab, training = window.ensembles, window.training
     training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 200, "train.batch_size": 16}))
@@ -242,6 +277,7 @@ def test_stop_ends_the_ensemble_as_stopped_and_one_job_runs_at_a_time(qtbot, win
     assert tab.run_button.isEnabled() and tab.message.text() != TRAINING_BUSY
 
 
+@pytest.mark.slow
 def test_close_while_building_asks_and_stops_it(qtbot, window: MainWindow, monkeypatch) -> None:
     tab = window.ensembles
     window.training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 200, "train.batch_size": 16}))
@@ -253,6 +289,7 @@ def test_close_while_building_asks_and_stops_it(qtbot, window: MainWindow, monke
     assert not tab.running and outcome.result.status == "stopped"
 
 
+@pytest.mark.slow
 def test_bad_trial_id_is_one_line_and_the_window_survives(qtbot, window: MainWindow) -> None:
     tab = window.ensembles
     settle(tab, trials="1, 999")
@@ -267,6 +304,7 @@ def test_bad_trial_id_is_one_line_and_the_window_survives(qtbot, window: MainWin
 
 
 # ---- the window's wiring ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_history_selection_and_the_ensemble_intervention(qtbot, window: MainWindow) -> None:
     tab, history = window.ensembles, window.history
     window.tabs.setCurrentWidget(history)

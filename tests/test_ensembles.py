@@ -47,6 +47,7 @@ def ranked_store(tmp_path_factory: pytest.TempPathFactory) -> TrialStore:
     store.close()
 
 
+@pytest.mark.slow
 def test_bagging_five_default_mlps_is_at_least_as_accurate_as_the_mean_member(tmp_path: Path) -> None:
     with TrialStore(str(tmp_path / "t.db")) as store:
         sink = ListSink()
@@ -65,6 +66,7 @@ def test_bagging_five_default_mlps_is_at_least_as_accurate_as_the_mean_member(tm
         assert trial.extra["ensemble"]["method"] == "bagging" and len(trial.extra["ensemble"]["members"]) == 5
 
 
+@pytest.mark.slow
 def test_soft_voting_the_top_three_is_within_half_a_point_of_the_best_member(ranked_store: TrialStore) -> None:
     result = run_ensemble(EnsembleSettings(method="soft-vote", top=3), store=ranked_store)
     assert result.status == "completed", result.message
@@ -79,6 +81,7 @@ def test_soft_voting_the_top_three_is_within_half_a_point_of_the_best_member(ran
         assert member.test_acc == pytest.approx(runs[member.trial_id].test_acc)
 
 
+@pytest.mark.slow
 def test_members_trained_together_match_members_trained_one_after_another(digits: object) -> None:
     from trainers.ensembles.member_fit import fit_members
     from trainers.ensembles.member_plan import MemberPlan
@@ -86,10 +89,11 @@ def test_members_trained_together_match_members_trained_one_after_another(digits
     # dropout is on (members draw their masks from their own streams, as alone); max pooling is left out: where
     # a window holds equal values, batched and plain pooling may send the gradient to different (equally valid)
     # positions, which Adam then amplifies
-    for model in ({"model.family": "mlp", "model.batch_norm": True, "model.dropout": 0.2},
-                  {"model.family": "cnn", "model.cnn_channels": 8, "model.pooling": "avg", "model.dropout": 0.3}):
-        cfg = RunConfig().replace(**{"train.epochs": 2, "optim.weight_decay": 1e-3, "train.grad_clip": 1.0,
-                                     **model})
+    for model in (
+        {"model.family": "mlp", "model.batch_norm": True, "model.dropout": 0.2},
+        {"model.family": "cnn", "model.cnn_channels": 8, "model.pooling": "avg", "model.dropout": 0.3},
+    ):
+        cfg = RunConfig().replace(**{"train.epochs": 2, "optim.weight_decay": 1e-3, "train.grad_clip": 1.0, **model})
         n = len(digits.train)
         gen = torch.Generator().manual_seed(0)
         plans = [MemberPlan(k, torch.randint(0, n, (n,), generator=gen)) for k in range(3)]
@@ -104,15 +108,16 @@ def test_members_trained_together_match_members_trained_one_after_another(digits
         assert not torch.equal(together[0].state["head.weight"], together[1].state["head.weight"])  # 3 members
 
 
-def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(ranked_store: TrialStore,
-                                                                            digits: object) -> None:
+@pytest.mark.slow
+def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(
+    ranked_store: TrialStore, digits: object
+) -> None:
     result = run_ensemble(EnsembleSettings(method="stacking", top=3, folds=5), store=ranked_store)
     assert result.status == "completed", result.message
     recipe = read_recipe(result.file)
     assert recipe.meta["fitted_on"] == len(digits.val)  # the meta-learner saw validation, nothing else
     model = load_ensemble(result.file)
-    member_probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy()
-                             for o in model.member_outputs(digits.val)])
+    member_probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy() for o in model.member_outputs(digits.val)])
     y_val = labels(digits.val)
     oof = out_of_fold_proba(stack_features(member_probs), y_val, digits.num_classes, folds=5)
     in_sample = model.predict_proba(digits.val)
@@ -124,30 +129,35 @@ def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(rank
 
 
 @pytest.mark.parametrize("method", ["weighted", "hard-vote"])
-def test_an_exported_ensemble_loads_back_and_predicts_identically(method: str, ranked_store: TrialStore,
-                                                                  digits: object, tmp_path: Path) -> None:
+def test_an_exported_ensemble_loads_back_and_predicts_identically(
+    method: str, ranked_store: TrialStore, digits: object, tmp_path: Path
+) -> None:
     result = run_ensemble(EnsembleSettings(method=method, top=3), store=ranked_store)
     path = export_ensemble(ranked_store, result.trial_id, tmp_path / "mine")
     assert path.suffix == ".tlens" and path.is_file()
     original, copy = load_ensemble(result.file), load_ensemble(path)
     p1, p2 = original.predict_proba(digits.test), copy.predict_proba(digits.test)
     assert np.array_equal(p1, p2)
-    assert accuracy_and_loss(p2, labels(digits.test)) == pytest.approx((result.ensemble.test_acc,
-                                                                        result.ensemble.test_loss))
+    assert accuracy_and_loss(p2, labels(digits.test)) == pytest.approx(
+        (result.ensemble.test_acc, result.ensemble.test_loss)
+    )
     weights = [m.weight for m in result.members]
     if method == "weighted":
         assert sum(weights) == pytest.approx(1.0) and all(w >= 0 for w in weights)
         # its validation score is out-of-fold: weights fitted on the other folds predict each fold
         from trainers.ensembles.evaluation import out_of_fold_weighted
+
         probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy() for o in copy.member_outputs(digits.val)])
         oof = out_of_fold_weighted(probs, labels(digits.val), 5)
         assert (result.ensemble.val_acc, result.ensemble.val_loss) == pytest.approx(
-            accuracy_and_loss(oof, labels(digits.val)))
+            accuracy_and_loss(oof, labels(digits.val))
+        )
     stored = load_ensemble_result(ranked_store, result.trial_id)
     assert stored.ensemble == result.ensemble and stored.members == result.members
-    assert (result.trial_id, ) == tuple(i for i, _ in ensemble_trials(ranked_store) if i == result.trial_id)
+    assert (result.trial_id,) == tuple(i for i, _ in ensemble_trials(ranked_store) if i == result.trial_id)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["adaboost", "gradient-boost", "snapshot"])
 def test_boosting_and_snapshots_train_members_and_round_trip(method: str, tmp_path: Path, digits: object) -> None:
     with TrialStore(str(tmp_path / "t.db")) as store:
@@ -170,12 +180,19 @@ def test_a_stop_request_ends_training_as_stopped(tmp_path: Path, digits: object)
                 control.stop()
 
     with TrialStore(str(tmp_path / "t.db")) as store:
-        result = run_ensemble(EnsembleSettings(method="bagging", members=3), FAST, store=store, bundle=digits,
-                              sink=StopAfterFirstEpoch(), control=control)
+        result = run_ensemble(
+            EnsembleSettings(method="bagging", members=3),
+            FAST,
+            store=store,
+            bundle=digits,
+            sink=StopAfterFirstEpoch(),
+            control=control,
+        )
         assert result.status == "stopped"
         assert store.get_trial(result.trial_id).status == "stopped"
 
 
+@pytest.mark.slow
 def test_unusable_members_are_refused_before_any_trial_exists(tmp_path: Path) -> None:
     with TrialStore(str(tmp_path / "t.db")) as store:
         a = run_training(FAST, store=store).trial_id
@@ -204,11 +221,13 @@ def test_candidates_follow_the_rank_and_the_best_members_data(ranked_store: Tria
     assert all(label.startswith(f"#{i}") for i, label in rows)
 
 
+@pytest.mark.slow
 def test_members_of_different_architectures_combine_when_they_share_the_data(tmp_path: Path) -> None:
     with TrialStore(str(tmp_path / "t.db")) as store:
         mlp = run_training(FAST, store=store).trial_id
-        cnn = run_training(FAST.replace(**{"model.family": "cnn", "model.cnn_channels": 8,
-                                           "data.augment_flip": True}), store=store).trial_id
+        cnn = run_training(
+            FAST.replace(**{"model.family": "cnn", "model.cnn_channels": 8, "data.augment_flip": True}), store=store
+        ).trial_id
         result = run_ensemble(EnsembleSettings(method="weighted", trials=f"{cnn}, {mlp}"), store=store)
         assert result.status == "completed", result.message
         assert [m.trial_id for m in result.members] == [cnn, mlp]
@@ -217,6 +236,7 @@ def test_members_of_different_architectures_combine_when_they_share_the_data(tmp
         assert [m.model.family for m in recipe.members] == ["cnn", "mlp"]
 
 
+@pytest.mark.slow
 def test_a_member_trained_on_unit_sample_weights_matches_the_ordinary_loop(digits: object) -> None:
     """The path boosting members take (sample weights, one member) against the engine's loop, with L1 and label
     smoothing on: with every weight 1 it must be the same training."""
@@ -224,11 +244,19 @@ def test_a_member_trained_on_unit_sample_weights_matches_the_ordinary_loop(digit
     from trainers.ensembles.sequential_fit import fit_one_by_one
     from trainers.ensembles.stacked_fit import fit_stacked
 
-    cfg = RunConfig().replace(**{"train.epochs": 2, "model.dropout": 0.0, "train.l1": 1e-4,
-                                 "train.label_smoothing": 0.1, "train.grad_clip": 1.0})
+    cfg = RunConfig().replace(
+        **{
+            "train.epochs": 2,
+            "model.dropout": 0.0,
+            "train.l1": 1e-4,
+            "train.label_smoothing": 0.1,
+            "train.grad_clip": 1.0,
+        }
+    )
     cpu, n = torch.device("cpu"), len(digits.train)
-    weighted = fit_stacked(cfg, digits, [MemberPlan(3, weights=torch.ones(n))], cpu, sink=ListSink(),
-                           control=RunControl())[0]
+    weighted = fit_stacked(
+        cfg, digits, [MemberPlan(3, weights=torch.ones(n))], cpu, sink=ListSink(), control=RunControl()
+    )[0]
     plain = fit_one_by_one(cfg, digits, [MemberPlan(3)], cpu, sink=ListSink(), control=RunControl())[0]
     assert weighted.best_epoch == plain.best_epoch
     for name in plain.state:
@@ -244,8 +272,9 @@ def test_sample_weights_reach_the_loss(digits: object) -> None:
     y = digits.train.y
     weights = (y != 0).float()
     weights = weights / weights.mean()  # class 0 weighs nothing
-    fitted = fit_stacked(cfg, digits, [MemberPlan(0, weights=weights)], torch.device("cpu"), sink=ListSink(),
-                         control=RunControl())[0]
+    fitted = fit_stacked(
+        cfg, digits, [MemberPlan(0, weights=weights)], torch.device("cpu"), sink=ListSink(), control=RunControl()
+    )[0]
     model = member_module(Member("m", None, cfg.model, fitted.state), digits.input_shape, 10, torch.device("cpu"))
     pred, y_val = outputs(model, digits.val, torch.device("cpu")).argmax(1), labels(digits.val)
     assert (pred[y_val == 0] == 0).mean() < 0.2  # never rewarded for class 0
@@ -261,14 +290,23 @@ def test_boosting_stops_at_a_diverged_member_instead_of_keeping_it(tmp_path: Pat
             assert result.ensemble is None and result.file is None
 
 
+@pytest.mark.slow
 def test_members_trained_together_stop_early_each_on_its_own_as_alone(digits: object) -> None:
     """Per-member early stopping on the loop's own EarlyStopping: each member ends when its own metric stalls, with
     the weights it had then (restore_best off), exactly as the same member trained alone."""
     from trainers.ensembles.member_fit import fit_members
     from trainers.ensembles.member_plan import MemberPlan
 
-    cfg = RunConfig().replace(**{"train.epochs": 8, "early_stop.enabled": True, "early_stop.monitor": "val_acc",
-                                 "early_stop.patience": 1, "early_stop.restore_best": False, "model.dropout": 0.0})
+    cfg = RunConfig().replace(
+        **{
+            "train.epochs": 8,
+            "early_stop.enabled": True,
+            "early_stop.monitor": "val_acc",
+            "early_stop.patience": 1,
+            "early_stop.restore_best": False,
+            "model.dropout": 0.0,
+        }
+    )
     n = len(digits.train)
     gen = torch.Generator().manual_seed(1)
     plans = [MemberPlan(k, torch.randint(0, n, (n,), generator=gen)) for k in range(3)]

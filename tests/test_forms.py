@@ -72,8 +72,18 @@ def test_defaults_are_a_valid_run_config(form: ConfigForm) -> None:
     assert form.editor("data.source").value() == "digits" and form.editor("model.family").value() == "mlp"
 
 
-@pytest.mark.parametrize("value, text", [(1e-3, "0.001"), (3e-4, "0.0003"), (1e-8, "1e-08"), (25.0, "25"),
-                                         (1e4, "10000"), (0.0012345678, "0.0012345678"), (7, "7")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (1e-3, "0.001"),
+        (3e-4, "0.0003"),
+        (1e-8, "1e-08"),
+        (25.0, "25"),
+        (1e4, "10000"),
+        (0.0012345678, "0.0012345678"),
+        (7, "7"),
+    ],
+)
 def test_numbers_are_compact_and_round_trip(value: float, text: str) -> None:
     assert format_value(value) == text
     assert type(value)(text) == value
@@ -170,11 +180,20 @@ def test_schedule_shows_only_its_fields(form: ConfigForm, name: str) -> None:
         assert shown(form, s.key) == (s.name in SCHEDULE_PARAMS[name] or s.name in ("name", "warmup_epochs"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", list(DATA_PARAMS))
 def test_data_source_shows_only_its_fields(form: ConfigForm, source: str) -> None:
     choose(form, "data.source", source)
-    always = ("source", "train_fraction", "val_split", "test_split", "split_seed", "augment_flip",
-              "augment_crop_padding", "normalize")
+    always = (
+        "source",
+        "train_fraction",
+        "val_split",
+        "test_split",
+        "split_seed",
+        "augment_flip",
+        "augment_crop_padding",
+        "normalize",
+    )
     for s in (s for s in field_specs() if s.section == "data"):
         assert shown(form, s.key) == (s.name in DATA_PARAMS[source] or s.name in always), s.key
     mode = form.editor("data.path").browse_mode()
@@ -223,16 +242,39 @@ def test_hidden_field_breaking_a_cross_field_rule_is_reset(qtbot, form: ConfigFo
 
 # ---- set_config ---------------------------------------------------------------------------
 def test_set_config_round_trips_exactly(qtbot, form: ConfigForm, tmp_path: Path) -> None:
-    cfg = RunConfig().replace(**{
-        "data.source": "image_folder", "data.path": str(tmp_path), "data.image_size": 48, "data.val_split": 0.2,
-        "data.augment_flip": True, "model.family": "cnn", "model.cnn_channels": 24, "model.kernel_size": 5,
-        "model.pooling": "avg", "model.dropout": 0.125, "model.hidden_units": 100,
-        "optim.name": "sgd", "optim.lr": 0.0012345678, "optim.momentum": 0.95, "optim.nesterov": True,
-        "optim.beta2": 0.98, "optim.eps": 3e-9, "schedule.name": "cosine", "schedule.min_lr": 1e-6,
-        "schedule.warmup_epochs": 1.5, "train.batch_size": 32, "train.epochs": 7, "train.device": "cpu",
-        "train.seed": 2**32 - 1, "train.checkpoints": False, "early_stop.enabled": True,
-        "early_stop.monitor": "val_acc", "early_stop.patience": 2, "early_stop.min_delta": 0.001,
-    })
+    cfg = RunConfig().replace(
+        **{
+            "data.source": "image_folder",
+            "data.path": str(tmp_path),
+            "data.image_size": 48,
+            "data.val_split": 0.2,
+            "data.augment_flip": True,
+            "model.family": "cnn",
+            "model.cnn_channels": 24,
+            "model.kernel_size": 5,
+            "model.pooling": "avg",
+            "model.dropout": 0.125,
+            "model.hidden_units": 100,
+            "optim.name": "sgd",
+            "optim.lr": 0.0012345678,
+            "optim.momentum": 0.95,
+            "optim.nesterov": True,
+            "optim.beta2": 0.98,
+            "optim.eps": 3e-9,
+            "schedule.name": "cosine",
+            "schedule.min_lr": 1e-6,
+            "schedule.warmup_epochs": 1.5,
+            "train.batch_size": 32,
+            "train.epochs": 7,
+            "train.device": "cpu",
+            "train.seed": 2**32 - 1,
+            "train.checkpoints": False,
+            "early_stop.enabled": True,
+            "early_stop.monitor": "val_acc",
+            "early_stop.patience": 2,
+            "early_stop.min_delta": 0.001,
+        }
+    )
     type_into(qtbot, form, "optim.lr", "bad")  # old errors are cleared
     with qtbot.waitSignal(form.validity_changed, timeout=1000) as signal:
         form.set_config(cfg)
@@ -244,6 +286,7 @@ def test_set_config_round_trips_exactly(qtbot, form: ConfigForm, tmp_path: Path)
 
 
 # ---- keyboard -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_tab_visits_every_visible_input_in_order(qtbot, form: ConfigForm) -> None:
     choose(form, "model.family", "resnet18")  # shows a Browse… button
     choose(form, "data.source", "csv")
@@ -303,8 +346,16 @@ def test_browse_fills_the_path(qtbot, form: ConfigForm, tmp_path: Path, monkeypa
 def test_wheel_over_an_unfocused_choice_does_not_change_it(qtbot, form: ConfigForm) -> None:
     combo = form.editor("optim.name").focus_widget()
     pos = QPointF(combo.rect().center())
-    wheel = QWheelEvent(pos, combo.mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        pos,
+        combo.mapToGlobal(pos),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(combo, wheel)
     assert combo.currentData() == "adam" and not wheel.isAccepted()
 
@@ -347,10 +398,12 @@ def test_steps_per_epoch_without_a_known_shape_is_approximate(qtbot, form: Confi
     qtbot.waitUntil(lambda: "approximate" in form.schedule_plot.caption.text(), timeout=2000)
 
 
+@pytest.mark.slow
 def test_parameter_count_once_the_engine_is_ready(qtbot, form: ConfigForm, tmp_path: Path) -> None:
     assert form.param_label.text() == "Parameters: —"
     from trainers.models import describe_model
     from trainers.spec.config import ModelConfig
+
     info = describe_model(ModelConfig(), (1, 8, 8), 10)
     form.set_engine_ready()
     expected = f"Parameters: {info.param_count:,} (trainable {info.trainable_count:,})"
@@ -366,16 +419,25 @@ def test_parameter_count_once_the_engine_is_ready(qtbot, form: ConfigForm, tmp_p
     assert form.param_label.text() == "Parameters: 1,234,567"
 
 
+@pytest.mark.slow
 def test_importing_the_forms_does_not_load_torch() -> None:
-    out = subprocess.run([sys.executable, "-c", "import app.forms, sys; print('torch' in sys.modules)"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import app.forms, sys; print('torch' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.strip() == "False"
 
 
 # ---- validated once -----------------------------------------------------------------------
-def test_one_edit_checks_that_value_once_and_the_whole_config_once(qtbot, form: ConfigForm,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_edit_checks_that_value_once_and_the_whole_config_once(
+    qtbot, form: ConfigForm, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import trainers.spec.config as config
+
     values: list[str] = []
     wholes: list[RunConfig] = []
     check_value, check_config = config.check_value, config.check_config
@@ -398,5 +460,6 @@ def test_settings_forms_use_the_same_form_class(qtbot) -> None:
     from app.ensembles.settings_form import EnsembleForm
     from app.forms import FieldForm
     from app.lr_finder.settings_form import RangeTestForm
+
     assert issubclass(RangeTestForm, FieldForm) and issubclass(EnsembleForm, FieldForm)
     assert issubclass(ConfigForm, FieldForm)

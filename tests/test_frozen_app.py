@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FROZEN = Path(os.environ.get("TUNELAB_FROZEN") or ROOT / "dist" / "tunelab" / "tunelab")
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
-pytestmark = pytest.mark.skipif(not os.access(FROZEN, os.X_OK),
-                                reason="no frozen bundle: run packaging/build_linux.sh first")
+pytestmark = pytest.mark.skipif(
+    not os.access(FROZEN, os.X_OK), reason="no frozen bundle: run packaging/build_linux.sh first"
+)
 
 
 def run_frozen(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -30,6 +31,7 @@ def test_frozen_self_test_trains_on_the_bundled_digits(tmp_path: Path) -> None:
     assert done.stdout.strip().splitlines()[-1].startswith("tunelab self-test passed: 2 epochs on digits")
 
 
+@pytest.mark.slow
 def test_frozen_version_is_pyproject_version(tmp_path: Path) -> None:
     done = run_frozen("--version", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr

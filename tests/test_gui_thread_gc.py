@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
+import pytest
 from PySide6.QtWidgets import QWidget
 
 from app.gui_thread_gc import GuiThreadCollector, collect_on_gui_thread
@@ -20,6 +21,7 @@ def test_the_window_switches_automatic_collection_to_a_gui_thread_timer(qtbot, t
     assert collector.timer.isActive()
 
 
+@pytest.mark.slow
 def test_a_qt_object_in_a_cycle_is_destroyed_on_the_gui_thread(qtbot, tmp_path) -> None:
     window = MainWindow(store_url=str(tmp_path / "t.db"))
     qtbot.addWidget(window)

@@ -23,6 +23,7 @@ def store(tmp_path: Path):
         yield s
 
 
+@pytest.mark.slow
 def test_every_finished_run_is_stored_with_its_diagnosis_label(store: TrialStore) -> None:
     good = run_training(RunConfig().replace(**FAST), store=store)
     blown = run_training(RunConfig().replace(**FAST, **{"optim.name": "sgd", "optim.lr": 5.0}), store=store)
@@ -39,6 +40,7 @@ def test_older_trials_get_their_diagnosis_filled_in_once(store: TrialStore) -> N
     assert fill_diagnoses(store, [tid]) == {}  # already there: not computed again
 
 
+@pytest.mark.slow
 def test_rerun_with_seeds_uses_seeds_the_config_has_not_used(store: TrialStore) -> None:
     cfg = RunConfig().replace(**FAST, **{"train.seed": 1})
     first = run_training(cfg, store=store).trial_id
@@ -54,6 +56,7 @@ def test_rerun_with_seeds_uses_seeds_the_config_has_not_used(store: TrialStore) 
     assert ranked[first].robust_std is not None and ranked[first].robust_std >= 0
 
 
+@pytest.mark.slow
 def test_two_picked_trials_of_one_config_get_different_new_seeds(store: TrialStore) -> None:
     cfg = RunConfig().replace(**FAST)
     a = run_training(cfg, store=store).trial_id
@@ -84,6 +87,7 @@ def test_rerun_refuses_what_it_cannot_train(store: TrialStore) -> None:
         rerun_with_seeds(store, [broken], 1)
 
 
+@pytest.mark.slow
 def test_export_writes_the_chosen_trials_as_csv_and_json(store: TrialStore, tmp_path: Path) -> None:
     a = run_training(RunConfig().replace(**FAST), store=store).trial_id
     b = run_training(RunConfig().replace(**FAST, **{"optim.lr": 0.003}), store=store).trial_id
@@ -102,7 +106,9 @@ def test_export_writes_the_chosen_trials_as_csv_and_json(store: TrialStore, tmp_
 
 def test_history_filter_text_and_query(store: TrialStore) -> None:
     assert parse_filter("model=mlp,cnn status=completed wider kernels") == (
-        (("model", "mlp"), ("model", "cnn"), ("status", "completed")), "wider kernels")
+        (("model", "mlp"), ("model", "cnn"), ("status", "completed")),
+        "wider kernels",
+    )
     with pytest.raises(ConfigError, match="--filter"):
         parse_filter("colour=red")
     q = build_query("-lr", "model=mlp", "val_loss", kind="train")

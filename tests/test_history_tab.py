@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from generated_trials import fill_store
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QFileDialog, QGroupBox, QLabel, QMessageBox
+from synthetic_curves import overfit
+from window_helpers import RERUN_BUSY, RUN_TIMEOUT_MS, close_while_running, window_on
 
 from app.history import HistoryTab, history_tab, notes_editor
 from app.history.columns import COLUMN_INDEX
@@ -23,13 +26,10 @@ from app.history.trial_model import PAGE_SIZE, TRIAL_ROLE
 from app.history.trial_text import config_toml
 from app.jobs import warm_up_engine
 from app.main_window import MainWindow
-from generated_trials import fill_store
-from synthetic_curves import overfit
 from trainers.api import TrialStore, run_training
+from trainers.jobs.setup import trial_summary
 from trainers.spec.config import RunConfig
 from trainers.spec.events import EpochEnded, FitStarted
-from trainers.jobs.setup import trial_summary
-from window_helpers import RERUN_BUSY, RUN_TIMEOUT_MS, close_while_running, window_on
 
 BASE = {"train.epochs": 4, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
 RUNS = [  # real digits runs: (changes, notes)
@@ -40,16 +40,25 @@ RUNS = [  # real digits runs: (changes, notes)
 ]
 
 
-def _insert(store: TrialStore, cfg: RunConfig, epochs: list[dict], status: str, kind: str = "train",
-            **summary) -> int:
+def _insert(store: TrialStore, cfg: RunConfig, epochs: list[dict], status: str, kind: str = "train", **summary) -> int:
     """A trial written the way the engine writes one, without training (for curves with a known diagnosis)."""
     trial_id = store.create_trial(kind, cfg.to_dict(), **{**trial_summary(cfg), **summary})
     best = None
     for e in epochs:
         best = max(best or 0.0, e["val_acc"])
-        store.add_epoch(trial_id, e["epoch"], train_loss=e["train_loss"], train_acc=e["train_acc"],
-                        val_loss=e["val_loss"], val_acc=e["val_acc"], lr=cfg.optim.lr, seconds=0.1,
-                        samples_per_sec=1e4, best_val_acc=best, best_val_loss=min(x["val_loss"] for x in epochs))
+        store.add_epoch(
+            trial_id,
+            e["epoch"],
+            train_loss=e["train_loss"],
+            train_acc=e["train_acc"],
+            val_loss=e["val_loss"],
+            val_acc=e["val_acc"],
+            lr=cfg.optim.lr,
+            seconds=0.1,
+            samples_per_sec=1e4,
+            best_val_acc=best,
+            best_val_loss=min(x["val_loss"] for x in epochs),
+        )
     store.finish_trial(trial_id, status)  # no diagnosis stored: the tab fills it in
     return trial_id
 
@@ -63,9 +72,10 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
             assert r.status == "completed"
             store.set_notes(r.trial_id, notes)
         cnn = RunConfig().replace(**{**BASE, "model.family": "cnn"})
-        _insert(store, cnn, overfit(0, onset=8, n=20), "completed", dataset="mnist")                      # 5
-        _insert(store, RunConfig().replace(**{**BASE, "model.hidden_units": 64}), overfit(1, onset=6, n=12)[:5],
-                "stopped")                                                                                 # 6
+        _insert(store, cnn, overfit(0, onset=8, n=20), "completed", dataset="mnist")  # 5
+        _insert(
+            store, RunConfig().replace(**{**BASE, "model.hidden_units": 64}), overfit(1, onset=6, n=12)[:5], "stopped"
+        )  # 6
         _insert(store, RunConfig().replace(**{**BASE, "optim.name": "sgd"}), [], "completed", kind="lr_test")  # 7
     return folder
 
@@ -103,18 +113,18 @@ def click_header(qtbot, tab: HistoryTab, key: str) -> None:
 
 
 # ---- ranking, sorting, filtering ---------------------------------------------------------------
+@pytest.mark.slow
 def test_trials_are_ranked_by_validation_accuracy_then_by_loss(window: MainWindow, store_url: str) -> None:
     tab, trials = window.history, store_trials(store_url)
     assert tab.model.rowCount() == len(trials) == 7
-    with_acc = sorted((t for t in trials.values() if t.best_val_acc is not None),
-                      key=lambda t: (-t.best_val_acc, t.id))
-    assert ids(tab)[:len(with_acc)] == [t.id for t in with_acc]
-    assert column(tab, "rank")[:len(with_acc)] == [str(i) for i in range(1, len(with_acc) + 1)]
+    with_acc = sorted((t for t in trials.values() if t.best_val_acc is not None), key=lambda t: (-t.best_val_acc, t.id))
+    assert ids(tab)[: len(with_acc)] == [t.id for t in with_acc]
+    assert column(tab, "rank")[: len(with_acc)] == [str(i) for i in range(1, len(with_acc) + 1)]
     assert column(tab, "rank")[-1] == ""  # the range test has no accuracy: unranked, last
     tab.filters.rank_by.setCurrentIndex(tab.filters.rank_by.findData("val_loss"))
     by_loss = sorted((t for t in trials.values() if t.best_val_loss is not None), key=lambda t: t.best_val_loss)
-    assert ids(tab)[:len(by_loss)] == [t.id for t in by_loss]
-    assert column(tab, "rank")[:len(by_loss)] == [str(i) for i in range(1, len(by_loss) + 1)]
+    assert ids(tab)[: len(by_loss)] == [t.id for t in by_loss]
+    assert column(tab, "rank")[: len(by_loss)] == [str(i) for i in range(1, len(by_loss) + 1)]
 
 
 def test_header_click_sorts_in_the_store_and_again_reverses(qtbot, window: MainWindow) -> None:
@@ -132,6 +142,7 @@ def test_header_click_sorts_in_the_store_and_again_reverses(qtbot, window: MainW
     assert column(tab, "rank")[:3] == ["1", "2", "3"]
 
 
+@pytest.mark.slow
 def test_each_filter_and_free_text(qtbot, window: MainWindow) -> None:
     tab, bar = window.history, window.history.filters
     assert bar.combos["status"].findData("stopped") > 0 and bar.combos["kind"].findData("lr_test") > 0
@@ -163,6 +174,7 @@ def test_old_trials_get_their_diagnosis_in_the_table(qtbot, window: MainWindow, 
 
 
 # ---- detail and compare --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_one_trial_shows_config_curves_diagnosis_and_notes(qtbot, window: MainWindow) -> None:
     tab = window.history
     select(qtbot, tab, [5])
@@ -176,6 +188,7 @@ def test_one_trial_shows_config_curves_diagnosis_and_notes(qtbot, window: MainWi
     assert len(d.curves.curves("loss")[0].getData()[0]) == 20
 
 
+@pytest.mark.slow
 def test_several_trials_are_compared_with_a_legend_and_a_scatter(qtbot, window: MainWindow) -> None:
     tab = window.history
     chosen = [1, 2, 3]
@@ -187,12 +200,15 @@ def test_several_trials_are_compared_with_a_legend_and_a_scatter(qtbot, window: 
         assert sorted(pane.curves.legend_labels(name)) == [f"#{i}" for i in chosen]  # one entry per trial
         drawn = pane.curves.drawn[name]
         assert sorted((label, split) for label, split, _c in drawn) == sorted(
-            (f"#{i}", split) for i in chosen for split in ("train", "val"))
-        for label, split, curve in drawn:
+            (f"#{i}", split) for i in chosen for split in ("train", "val")
+        )
+        for _label, split, curve in drawn:
             assert curve.opts["pen"].style() == (Qt.PenStyle.DashLine if split == "train" else Qt.PenStyle.SolidLine)
             assert len(curve.getData()[0]) == 4  # four epochs each
-    colours = {label: {c.opts["pen"].color().getRgb() for lb, _s, c in pane.curves.drawn["loss"] if lb == label}
-               for label, _s, _c in pane.curves.drawn["loss"]}
+    colours = {
+        label: {c.opts["pen"].color().getRgb() for lb, _s, c in pane.curves.drawn["loss"] if lb == label}
+        for label, _s, _c in pane.curves.drawn["loss"]
+    }
     assert all(len(c) == 1 for c in colours.values())  # a trial's two curves share its colour
     assert len({next(iter(c)) for c in colours.values()}) == len(chosen)  # and each trial has its own
     assert pane.scatter.parameter == "lr" and pane.scatter.plot.getPlotItem().ctrl.logXCheck.isChecked()
@@ -243,8 +259,7 @@ def test_apply_changes_the_form_as_the_intervention_says(qtbot, window: MainWind
     assert window.tabs.currentWidget() is window.ensembles
 
 
-def test_delete_asks_and_removes_rows_and_checkpoints(qtbot, window: MainWindow, store_url: str,
-                                                      monkeypatch) -> None:
+def test_delete_asks_and_removes_rows_and_checkpoints(qtbot, window: MainWindow, store_url: str, monkeypatch) -> None:
     tab = window.history
     folder = Path(store_url.removeprefix("sqlite:///")).parent / "trials-checkpoints" / "1"
     assert any(folder.iterdir())  # the real run saved its weights
@@ -267,8 +282,9 @@ def test_delete_asks_and_removes_rows_and_checkpoints(qtbot, window: MainWindow,
     assert not folder.exists() and {1, 6}.isdisjoint(store_trials(store_url))
 
 
-def test_export_writes_the_selected_trials_as_csv_and_json(qtbot, window: MainWindow, tmp_path: Path,
-                                                           monkeypatch) -> None:
+def test_export_writes_the_selected_trials_as_csv_and_json(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch
+) -> None:
     tab = window.history
     select(qtbot, tab, [2, 4])
     target = tmp_path / "out"
@@ -310,14 +326,16 @@ def test_ctrl_c_copies_the_config_as_toml(qtbot, window: MainWindow, store_url: 
     assert RunConfig.from_dict(tomllib.loads(text)).to_dict() == store_trials(store_url)[2].config
 
 
-def test_ctrl_s_saves_the_notes_in_the_notes_box_and_the_config_elsewhere(qtbot, window: MainWindow,
-                                                                          store_url: str, monkeypatch) -> None:
+def test_ctrl_s_saves_the_notes_in_the_notes_box_and_the_config_elsewhere(
+    qtbot, window: MainWindow, store_url: str, monkeypatch
+) -> None:
     monkeypatch.setattr(notes_editor, "SAVE_PAUSE_MS", 60_000)  # only Ctrl+S saves in this test
     dialogs: list[str] = []
 
     def save_dialog(_parent, title, *_args):
         dialogs.append(title)
         return "", ""  # cancelled
+
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
     tab = window.history
     select(qtbot, tab, [4])
@@ -386,13 +404,14 @@ def test_clone_and_copy_read_only_the_trial_they_use(qtbot, tmp_path: Path, monk
 
 
 # ---- runs ----------------------------------------------------------------------------------------
-def test_a_running_trial_shows_live_and_ends_ranked(qtbot, window: MainWindow, store_url: str,
-                                                    monkeypatch) -> None:
+@pytest.mark.slow
+def test_a_running_trial_shows_live_and_ends_ranked(qtbot, window: MainWindow, store_url: str, monkeypatch) -> None:
     monkeypatch.setattr(history_tab, "LIVE_REFRESH_MS", 100)  # digits epochs are quicker than a second
     tab, training = window.history, window.training
-    training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 10, "train.batch_size": 4,
-                                                    "optim.lr": 3e-4}))
-    seen: list[tuple[str, str, str]] = []   # (status, best val acc, rank) of the new row after each refresh
+    training.form.set_config(
+        RunConfig().replace(**{**BASE, "train.epochs": 10, "train.batch_size": 4, "optim.lr": 3e-4})
+    )
+    seen: list[tuple[str, str, str]] = []  # (status, best val acc, rank) of the new row after each refresh
     new_id: list[int] = []
     training.events_received.connect(lambda ev: new_id.extend(e.trial_id for e in ev if isinstance(e, FitStarted)))
 
@@ -413,22 +432,27 @@ def test_a_running_trial_shows_live_and_ends_ranked(qtbot, window: MainWindow, s
     status, best, rank = seen[-1]
     trial = store_trials(store_url)[new_id[0]]
     assert status == "completed" and float(best) == pytest.approx(trial.best_val_acc, abs=1e-4)
-    better = sum(1 for t in store_trials(store_url).values()
-                 if t.best_val_acc is not None and t.best_val_acc > trial.best_val_acc)
+    better = sum(
+        1
+        for t in store_trials(store_url).values()
+        if t.best_val_acc is not None and t.best_val_acc > trial.best_val_acc
+    )
     assert rank == str(better + 1)
     assert tab.selected_trials()[0].id == new_id[0]
 
 
+@pytest.mark.slow
 def test_live_diagnosis_appears_on_the_training_tab_after_three_epochs(qtbot, window: MainWindow) -> None:
     training = window.training
     window.tabs.setCurrentWidget(training)
     training.form.set_config(RunConfig().replace(**{**BASE, "train.epochs": 5}))
-    seen: list[tuple[int, bool]] = []   # (epochs the run has reported so far, label visible) per batch
+    seen: list[tuple[int, bool]] = []  # (epochs the run has reported so far, label visible) per batch
 
     def note(events: list) -> None:
         epochs = [e.epoch for e in events if isinstance(e, EpochEnded)]
         if epochs:  # the worker may deliver several epochs in one batch
             seen.append((max(epochs), training.diagnosis.isVisible()))
+
     training.events_received.connect(note)
     with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
         training.start()
@@ -438,8 +462,10 @@ def test_live_diagnosis_appears_on_the_training_tab_after_three_epochs(qtbot, wi
     assert "Diagnosis" in training.diagnosis.text() and "after 5 epochs" in training.diagnosis.text()
 
 
-def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainWindow, store_url: str,
-                                                            monkeypatch) -> None:
+@pytest.mark.slow
+def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(
+    qtbot, window: MainWindow, store_url: str, monkeypatch
+) -> None:
     tab = window.history
     finished: list[int] = []
     job_finished = tab.job_finished
@@ -447,9 +473,15 @@ def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainW
     select(qtbot, tab, [1])
     tab.rerun.seeds.setValue(2)
     blocked: list[tuple[bool, str, bool]] = []
-    tab.run_started.connect(lambda: blocked.append((window.training.panel.train_button.isEnabled(),
-                                                    window.training.panel.message.text(),
-                                                    window.lr_finder.run_button.isEnabled())))
+    tab.run_started.connect(
+        lambda: blocked.append(
+            (
+                window.training.panel.train_button.isEnabled(),
+                window.training.panel.message.text(),
+                window.lr_finder.run_button.isEnabled(),
+            )
+        )
+    )
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as done:
         qtbot.mouseClick(tab.rerun.button, Qt.MouseButton.LeftButton)
     assert blocked == [(False, RERUN_BUSY, False)]  # one job at a time
@@ -473,8 +505,8 @@ def test_rerun_with_two_seeds_adds_trials_and_a_robust_rank(qtbot, window: MainW
     assert set(ids(tab)[:3]) == {1, *(t.id for t in new)}
 
 
-def test_closing_during_reruns_asks_and_stops_them(qtbot, window: MainWindow, store_url: str,
-                                                   monkeypatch) -> None:
+@pytest.mark.slow
+def test_closing_during_reruns_asks_and_stops_them(qtbot, window: MainWindow, store_url: str, monkeypatch) -> None:
     tab = window.history
     select(qtbot, tab, [1, 2])
     tab.rerun.seeds.setValue(5)
@@ -488,6 +520,7 @@ def test_closing_during_reruns_asks_and_stops_them(qtbot, window: MainWindow, st
 
 
 # ---- big stores ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_big_store_is_read_a_page_at_a_time(qtbot, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'big.db'}"
     with TrialStore(url) as store:

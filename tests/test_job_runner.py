@@ -105,14 +105,26 @@ def test_every_other_tab_waits_saying_the_running_jobs_label(qtbot, window: Main
 
 def test_a_tabs_job_delivers_its_events_to_that_tab_only(qtbot, window: MainWindow, monkeypatch) -> None:
     batches = tuple(BatchEnded(1, i, i, 1.0 / i, 0.1, 1.0, 8) for i in range(1, 6))
-    steps = (RangeTestStarted(None, 1, 1, 3, 1e-4, 1e-2, "exp"),
-             *(RangeTestStep(1, i, 10.0 ** (-4 + i), 2.0, 2.0) for i in range(1, 4)))
-    monkeypatch.setattr(training_tab, "training_job",
-                        lambda *_a: EngineJob(emits_then_fails(batches, "no data"), "Training", "Training"))
-    monkeypatch.setattr(lr_finder_tab, "range_test_job",
-                        lambda *_a: EngineJob(emits_then_fails(steps, "no data"), "An LR finder test", "LR finder"))
-    tabs = {"training": window.training, "lr_finder": window.lr_finder, "history": window.history,
-            "ensembles": window.ensembles}
+    steps = (
+        RangeTestStarted(None, 1, 1, 3, 1e-4, 1e-2, "exp"),
+        *(RangeTestStep(1, i, 10.0 ** (-4 + i), 2.0, 2.0) for i in range(1, 4)),
+    )
+    monkeypatch.setattr(
+        training_tab,
+        "training_job",
+        lambda *_a: EngineJob(emits_then_fails(batches, "no data"), "Training", "Training"),
+    )
+    monkeypatch.setattr(
+        lr_finder_tab,
+        "range_test_job",
+        lambda *_a: EngineJob(emits_then_fails(steps, "no data"), "An LR finder test", "LR finder"),
+    )
+    tabs = {
+        "training": window.training,
+        "lr_finder": window.lr_finder,
+        "history": window.history,
+        "ensembles": window.ensembles,
+    }
     seen: dict[str, list] = {name: [] for name in tabs}
     for name, tab in tabs.items():
         tab.events_received.connect(lambda events, name=name: seen[name].extend(events))
@@ -129,9 +141,15 @@ def test_a_tabs_job_delivers_its_events_to_that_tab_only(qtbot, window: MainWind
     assert labels == sorted(labels, key=lambda label: label != "Training")  # each job's batches, in turn
 
 
+@pytest.mark.slow
 def test_a_jobs_error_reaches_the_status_bar_and_its_tabs_line(qtbot, window: MainWindow, monkeypatch) -> None:
-    monkeypatch.setattr(lr_finder_tab, "range_test_job", lambda *_a: EngineJob(
-        emits_then_fails((), "train.csv, row 7: 'x' is not a number"), "An LR finder test", "LR finder"))
+    monkeypatch.setattr(
+        lr_finder_tab,
+        "range_test_job",
+        lambda *_a: EngineJob(
+            emits_then_fails((), "train.csv, row 7: 'x' is not a number"), "An LR finder test", "LR finder"
+        ),
+    )
     with qtbot.waitSignal(window.runner.failed, timeout=RUN_TIMEOUT_MS) as failed:
         assert window.lr_finder.start()
     line = "An LR finder test could not run: train.csv, row 7: 'x' is not a number"
@@ -151,6 +169,9 @@ def test_a_failed_trial_is_one_line_naming_the_job() -> None:
 
     assert failure_line(job, JobOutcome([ended(4, "completed"), ended(5, "stopped")])) == ""
     assert failure_line(job, JobOutcome([ended(4, "completed"), ended(5, "failed", "bad.csv: row 3")])) == (
-        "Re-runs with other seeds: trial 5 failed (1 of 2 failed): bad.csv: row 3")
-    assert failure_line(job, JobOutcome(None, "DataError: nope")) == "Re-runs with other seeds could not run: " \
-                                                                     "DataError: nope"
+        "Re-runs with other seeds: trial 5 failed (1 of 2 failed): bad.csv: row 3"
+    )
+    assert (
+        failure_line(job, JobOutcome(None, "DataError: nope")) == "Re-runs with other seeds could not run: "
+        "DataError: nope"
+    )

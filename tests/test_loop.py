@@ -32,8 +32,13 @@ def blobs(n: int = 600, features: int = 10, classes: int = 3, noise: float = 1.0
 
 
 def cfg_for(**changes: object) -> RunConfig:
-    base: dict[str, object] = {"train.device": "cpu", "train.epochs": 3, "train.batch_size": 32,
-                               "model.hidden_units": 32, "train.threads": 1}
+    base: dict[str, object] = {
+        "train.device": "cpu",
+        "train.epochs": 3,
+        "train.batch_size": 32,
+        "model.hidden_units": 32,
+        "train.threads": 1,
+    }
     base.update(changes)
     return RunConfig().replace(**base)
 
@@ -62,7 +67,7 @@ def test_engine_equals_a_hand_written_loop(store: TrialStore) -> None:
         model.train()
         perm = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y), cfg.train.batch_size):
-            idx = perm[i:i + cfg.train.batch_size]
+            idx = perm[i : i + cfg.train.batch_size]
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -94,10 +99,17 @@ def test_events_and_store_agree(store: TrialStore) -> None:
 def test_early_stopping_ends_the_run_and_restores_best(store: TrialStore) -> None:
     # labels are noise, so validation loss stops improving almost at once while training memorises
     g = torch.Generator().manual_seed(1)
-    noise = bundle_from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,),
-                                                                                                generator=g))
-    cfg = cfg_for(**{"train.epochs": 60, "early_stop.enabled": True, "early_stop.patience": 2,
-                     "model.hidden_units": 256, "model.dropout": 0.0, "optim.lr": 0.01})
+    noise = bundle_from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,), generator=g))
+    cfg = cfg_for(
+        **{
+            "train.epochs": 60,
+            "early_stop.enabled": True,
+            "early_stop.patience": 2,
+            "model.hidden_units": 256,
+            "model.dropout": 0.0,
+            "optim.lr": 0.01,
+        }
+    )
     sink = ListSink()
     result = run_training(cfg, sink=sink, store=store, bundle=noise)
     assert result.status == "completed"
@@ -137,8 +149,7 @@ class _StopAt:
 def test_stop_is_honoured_within_one_batch(store: TrialStore) -> None:
     control = RunControl()
     sink = _StopAt(control, step=5)
-    result = run_training(cfg_for(**{"train.epochs": 50}), sink=sink, control=control, store=store,
-                          bundle=blobs())
+    result = run_training(cfg_for(**{"train.epochs": 50}), sink=sink, control=control, store=store, bundle=blobs())
     assert result.status == "stopped"
     assert sink.after == 0
     assert store.get_trial(result.trial_id).status == "stopped"
@@ -165,8 +176,9 @@ def test_pause_blocks_between_batches_and_resume_continues(store: TrialStore) ->
 
     helper = threading.Thread(target=resume_later)
     helper.start()
-    result = run_training(cfg_for(**{"train.epochs": 2}), sink=PauseOnce(), control=control, store=store,
-                          bundle=blobs())
+    result = run_training(
+        cfg_for(**{"train.epochs": 2}), sink=PauseOnce(), control=control, store=store, bundle=blobs()
+    )
     helper.join()
     assert result.status == "completed" and result.epochs_run == 2
     assert seen_while_paused == []
@@ -195,8 +207,17 @@ def test_gradient_clipping_bounds_each_update(store: TrialStore) -> None:
             self.sizes.append(float(torch.cat(diffs).norm()))
 
     probe = StepSize()
-    cfg = cfg_for(**{"optim.name": "sgd", "optim.lr": 1.0, "optim.momentum": 0.0, "optim.weight_decay": 0.0,
-                     "train.grad_clip": 0.01, "train.epochs": 1, "model.dropout": 0.0})
+    cfg = cfg_for(
+        **{
+            "optim.name": "sgd",
+            "optim.lr": 1.0,
+            "optim.momentum": 0.0,
+            "optim.weight_decay": 0.0,
+            "train.grad_clip": 0.01,
+            "train.epochs": 1,
+            "model.dropout": 0.0,
+        }
+    )
     sink = ListSink()
     run_training(cfg, sink=sink, store=store, bundle=blobs(), extra_callbacks=[probe])
     assert max(probe.sizes) <= 0.01 + 1e-6
@@ -205,8 +226,7 @@ def test_gradient_clipping_bounds_each_update(store: TrialStore) -> None:
 
 def test_l1_and_label_smoothing_change_training_but_not_the_reported_loss_definition(store: TrialStore) -> None:
     plain = run_training(cfg_for(), store=store, bundle=blobs())
-    regular = run_training(cfg_for(**{"train.l1": 1e-3, "train.label_smoothing": 0.2}), store=store,
-                           bundle=blobs())
+    regular = run_training(cfg_for(**{"train.l1": 1e-3, "train.label_smoothing": 0.2}), store=store, bundle=blobs())
     p, r = store.epochs(plain.trial_id)[0], store.epochs(regular.trial_id)[0]
     assert p.train_loss != r.train_loss
     # training loss is recorded as plain cross-entropy, so it stays on the validation loss's scale
@@ -220,6 +240,7 @@ def test_a_failing_model_is_recorded_as_failed_not_raised(store: TrialStore) -> 
     assert store.get_trial(result.trial_id).status == "failed"
 
 
+@pytest.mark.slow
 def test_paused_time_is_left_out_of_epoch_timings(store: TrialStore) -> None:
     control = RunControl()
     resumed = threading.Event()
@@ -247,8 +268,9 @@ def test_pause_after_stop_does_not_hang(store: TrialStore) -> None:
                 control.stop()
                 control.pause()
 
-    result = run_training(cfg_for(**{"train.epochs": 50}), sink=StopThenPause(), control=control, store=store,
-                          bundle=blobs())
+    result = run_training(
+        cfg_for(**{"train.epochs": 50}), sink=StopThenPause(), control=control, store=store, bundle=blobs()
+    )
     assert result.status == "stopped"
     assert result.epochs_run == store.get_trial(result.trial_id).epochs_run == 0  # no epoch finished
 
@@ -260,8 +282,13 @@ def test_thread_setting_is_restored_after_a_run(store: TrialStore) -> None:
 
 
 def test_restore_best_false_scores_the_last_weights(store: TrialStore) -> None:
-    base = {"train.epochs": 12, "early_stop.enabled": True, "early_stop.patience": 100,
-            "model.dropout": 0.0, "optim.lr": 0.05}
+    base = {
+        "train.epochs": 12,
+        "early_stop.enabled": True,
+        "early_stop.patience": 100,
+        "model.dropout": 0.0,
+        "optim.lr": 0.05,
+    }
     best = run_training(cfg_for(**base), store=store, bundle=blobs(noise=4.0))
     last = run_training(cfg_for(**base, **{"early_stop.restore_best": False}), store=store, bundle=blobs(noise=4.0))
     assert best.best_epoch == last.best_epoch < 12  # so the best and the last weights differ
@@ -269,8 +296,9 @@ def test_restore_best_false_scores_the_last_weights(store: TrialStore) -> None:
 
 
 def test_amp_on_cpu_is_reported_not_silently_dropped(store: TrialStore) -> None:
-    result = run_training(cfg_for(**{"train.device": "auto", "train.amp": True, "train.epochs": 1}), store=store,
-                          bundle=blobs())
+    result = run_training(
+        cfg_for(**{"train.device": "auto", "train.amp": True, "train.epochs": 1}), store=store, bundle=blobs()
+    )
     if torch.cuda.is_available():
         assert "mixed precision" not in result.message
     else:
@@ -280,15 +308,23 @@ def test_amp_on_cpu_is_reported_not_silently_dropped(store: TrialStore) -> None:
 def test_reduce_on_plateau_lowers_the_rate_when_validation_stalls(store: TrialStore) -> None:
     g = torch.Generator().manual_seed(2)
     noise = bundle_from_tensors("noise", torch.randn(300, 20, generator=g), torch.randint(0, 3, (300,), generator=g))
-    cfg = cfg_for(**{"train.epochs": 12, "schedule.name": "plateau", "schedule.plateau_patience": 0,
-                     "schedule.plateau_factor": 0.5, "model.hidden_units": 256, "model.dropout": 0.0,
-                     "optim.lr": 0.01})
+    cfg = cfg_for(
+        **{
+            "train.epochs": 12,
+            "schedule.name": "plateau",
+            "schedule.plateau_patience": 0,
+            "schedule.plateau_factor": 0.5,
+            "model.hidden_units": 256,
+            "model.dropout": 0.0,
+            "optim.lr": 0.01,
+        }
+    )
     sink = ListSink()
     run_training(cfg, sink=sink, store=store, bundle=noise)
     lrs = [e.lr for e in sink.of(EpochEnded)]
     assert lrs[0] == pytest.approx(0.01)
     assert lrs[-1] < 0.01 and all(b <= a for a, b in zip(lrs, lrs[1:]))
-    assert {round(lr / 0.01, 6) for lr in lrs} <= {round(0.5 ** k, 6) for k in range(13)}  # whole halvings only
+    assert {round(lr / 0.01, 6) for lr in lrs} <= {round(0.5**k, 6) for k in range(13)}  # whole halvings only
 
 
 def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
@@ -303,8 +339,13 @@ def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
         p.requires_grad = False  # a frozen backbone's norm layer
     x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
     data = DatasetBundle("t", (4,), 2, ["a", "b"], Split(x, y), Split(x, y), None)
-    learner = Learner(model, torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1), data,
-                      TrainSettings(batch_size=8, epochs=1), torch.device("cpu"))
+    learner = Learner(
+        model,
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1),
+        data,
+        TrainSettings(batch_size=8, epochs=1),
+        torch.device("cpu"),
+    )
     train_mode(model)
     assert model.training and not model[1].training
     before = model[1].running_mean.clone()
@@ -314,8 +355,17 @@ def test_evaluation_leaves_frozen_batch_norms_in_eval_mode() -> None:
     assert torch.equal(model[1].running_mean, before)
 
 
-BATCH_STAGES = ("before_batch", "before_pred", "after_pred", "after_loss", "before_backward", "after_backward",
-                "before_step", "after_step", "after_batch")
+BATCH_STAGES = (
+    "before_batch",
+    "before_pred",
+    "after_pred",
+    "after_loss",
+    "before_backward",
+    "after_backward",
+    "before_step",
+    "after_step",
+    "after_batch",
+)
 
 
 class StageProbe(Callback):
@@ -338,6 +388,7 @@ class StageProbe(Callback):
                 self.had_grads = weight.grad is not None
             if stage == self.at:
                 raise self.cancel()  # type: ignore[misc]
+
         return hook
 
 
@@ -355,8 +406,15 @@ def one_batch_learner(probe: Callback, step: object | None = None) -> Learner:
     x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
     data = DatasetBundle("t", (4,), 3, ["a", "b", "c"], Split(x, y), Split(x, y), None)
     kwargs = {"batch_step": step} if step is not None else {}
-    return Learner(model, torch.optim.SGD(model.parameters(), lr=0.5), data, TrainSettings(batch_size=16, epochs=1),
-                   torch.device("cpu"), [probe], **kwargs)
+    return Learner(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.5),
+        data,
+        TrainSettings(batch_size=16, epochs=1),
+        torch.device("cpu"),
+        [probe],
+        **kwargs,
+    )
 
 
 def test_a_batch_runs_its_stages_in_order_and_trains() -> None:
@@ -374,7 +432,7 @@ def test_cancel_batch_at_any_stage_skips_the_rest_of_the_batch(at: str) -> None:
     probe = StageProbe(at, CancelBatch)
     learner = one_batch_learner(probe)
     learner.fit()
-    assert probe.seen == list(BATCH_STAGES[:BATCH_STAGES.index(at) + 1])  # nothing after it, after_batch neither
+    assert probe.seen == list(BATCH_STAGES[: BATCH_STAGES.index(at) + 1])  # nothing after it, after_batch neither
     assert weights_kept(probe, learner) and learner.epoch == 1  # the fit went on
 
 
@@ -384,8 +442,16 @@ def test_cancel_backward_leaves_no_gradients_so_the_step_changes_nothing() -> No
     probe = StageProbe("before_backward", CancelBackward)
     learner = one_batch_learner(probe)
     learner.fit()
-    assert probe.seen == ["before_batch", "before_pred", "after_pred", "after_loss", "before_backward",
-                          "before_step", "after_step", "after_batch"]
+    assert probe.seen == [
+        "before_batch",
+        "before_pred",
+        "after_pred",
+        "after_loss",
+        "before_backward",
+        "before_step",
+        "after_step",
+        "after_batch",
+    ]
     assert not probe.had_grads and weights_kept(probe, learner)
     assert learner.grad_norm == 0.0 and math.isfinite(learner.loss_value)
 
@@ -396,8 +462,16 @@ def test_cancel_step_keeps_the_weights_but_not_the_rest_of_the_batch() -> None:
     probe = StageProbe("before_step", CancelStep)
     learner = one_batch_learner(probe)
     learner.fit()
-    assert probe.seen == ["before_batch", "before_pred", "after_pred", "after_loss", "before_backward",
-                          "after_backward", "before_step", "after_batch"]
+    assert probe.seen == [
+        "before_batch",
+        "before_pred",
+        "after_pred",
+        "after_loss",
+        "before_backward",
+        "after_backward",
+        "before_step",
+        "after_batch",
+    ]
     assert probe.had_grads and weights_kept(probe, learner)
     assert learner.train_loss == pytest.approx(learner.loss_value)  # the batch still counts in the epoch's loss
 

@@ -12,16 +12,15 @@ import torch
 from torch import nn
 
 from trainers.api import TrialStore, load_range_test, range_test_trials, run_range_test
-from trainers.spec.config import RunConfig
 from trainers.data import load_dataset
-from trainers.spec.errors import ConfigError
-from trainers.spec.events import ListSink, RangeTestResult, RangeTestStarted, RangeTestStep, RunControl
-from trainers.training.loop import CancelFit, Learner
 from trainers.lr_finder.range_test import RangeTestCallback, range_test, sweep_lr
 from trainers.models import build_model
-from trainers.training.optim import build_optimizer
+from trainers.spec.config import RunConfig
+from trainers.spec.errors import ConfigError
+from trainers.spec.events import ListSink, RangeTestResult, RangeTestStarted, RangeTestStep, RunControl
 from trainers.spec.lr_finder_settings import RangeTestSettings
-from trainers.training.loop import settings_from
+from trainers.training.loop import CancelFit, Learner, settings_from
+from trainers.training.optim import build_optimizer
 
 CPU = torch.device("cpu")
 
@@ -57,9 +56,11 @@ def assert_same_tensors(a, b, where: str = "") -> None:
 
 def clone_state(obj) -> dict:
     import copy
+
     return copy.deepcopy(obj.state_dict())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_model_optimizer_and_scheduler_are_bitwise_equal_after_a_test(digits, optimizer: str) -> None:
     cfg = RunConfig().replace(**{"optim.name": optimizer, "model.batch_norm": True})
@@ -71,12 +72,18 @@ def test_model_optimizer_and_scheduler_are_bitwise_equal_after_a_test(digits, op
     for p in model.parameters():  # gradients left over from the last step must come back too
         p.grad = torch.randn_like(p)
     model.eval()
-    before = (clone_state(model), clone_state(opt), clone_state(scheduler),
-              [p.grad.clone() for p in model.parameters()], torch.get_rng_state())
+    before = (
+        clone_state(model),
+        clone_state(opt),
+        clone_state(scheduler),
+        [p.grad.clone() for p in model.parameters()],
+        torch.get_rng_state(),
+    )
     assert opt.state, "the optimizer must have state for the test to mean anything"
 
-    curve = range_test(model, opt, digits, settings_from(cfg), RangeTestSettings(iterations=40), CPU,
-                       scheduler=scheduler)
+    curve = range_test(
+        model, opt, digits, settings_from(cfg), RangeTestSettings(iterations=40), CPU, scheduler=scheduler
+    )
 
     assert len(curve.lrs) > 10
     assert_same_tensors(model.state_dict(), before[0], "model")
@@ -108,6 +115,7 @@ def test_the_sweep_runs_from_start_to_end_over_the_iterations(mode: str) -> None
     assert max(steps) == pytest.approx(min(steps), rel=1e-6)  # constant ratio (exp) or difference (linear)
 
 
+@pytest.mark.slow
 def test_a_sweep_longer_than_an_epoch_records_every_iteration_without_validation_passes(digits, monkeypatch) -> None:
     cfg = RunConfig()
     evaluated = []
@@ -162,6 +170,7 @@ def test_a_non_finite_loss_ends_the_sweep_at_once() -> None:
     assert "nan" in cb.stop_reason and len(cb.losses) == 2
 
 
+@pytest.mark.slow
 def test_sgd_at_huge_learning_rates_blows_up_and_the_sweep_stops_early(digits) -> None:
     cfg = RunConfig().replace(**{"optim.name": "sgd"})
     model, opt = trained_a_little(cfg, digits)
@@ -170,6 +179,7 @@ def test_sgd_at_huge_learning_rates_blows_up_and_the_sweep_stops_early(digits) -
     assert "exceeded 4 × its best" in curve.stop_reason or "loss became" in curve.stop_reason
 
 
+@pytest.mark.slow
 def test_run_range_test_stores_an_lr_test_trial_that_loads_back(tmp_path: Path) -> None:
     with TrialStore(str(tmp_path / "t.db")) as store:
         sink = ListSink()
@@ -191,6 +201,7 @@ def test_run_range_test_stores_an_lr_test_trial_that_loads_back(tmp_path: Path) 
         assert listed[0][0] == result.trial_id and "digits / mlp / adam" in listed[0][1]
 
 
+@pytest.mark.slow
 def test_suggestions_from_repeats_carry_their_spread() -> None:
     with TrialStore("sqlite://") as store:
         result = run_range_test(RunConfig(), RangeTestSettings(repeats=3), store=store)

@@ -11,19 +11,26 @@ from typing import Iterator
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from window_helpers import (
+    LR_FINDER_BUSY,
+    RUN_TIMEOUT_MS,
+    TRAINING_BUSY,
+    close_while_running,
+    collect,
+    type_into,
+    window_on,
+)
+from window_helpers import run_to_end as run_test
 
 from app.lr_finder import wording as text
-from app.main_window import MainWindow
 from app.lr_finder.curve_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
 from app.lr_finder.lr_finder_tab import LrFinderTab
+from app.main_window import MainWindow
+from trainers.lr_finder.suggest import SUGGESTION_NAMES
 from trainers.spec.config import RunConfig
 from trainers.spec.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
-from trainers.lr_finder.suggest import SUGGESTION_NAMES
 from trainers.spec.lr_finder_settings import RangeTestSettings
 from trainers.spec.rates import recommended_rate
-from window_helpers import (LR_FINDER_BUSY, RUN_TIMEOUT_MS, TRAINING_BUSY, close_while_running, collect, type_into,
-                            window_on)
-from window_helpers import run_to_end as run_test
 
 RATE = re.compile(r"^\d\.\de[-+]\d\d")
 SHORT = {"iterations": 30, "start_lr": 1e-5, "end_lr": 1.0}
@@ -48,6 +55,7 @@ def finite_equal(a, b) -> bool:
 
 
 # ---- a test on digits, live ------------------------------------------------------------------------
+@pytest.mark.slow
 def test_range_test_draws_live_and_shows_suggestions(qtbot, window: MainWindow) -> None:
     tab = window.lr_finder
     settle(tab, **SHORT)
@@ -82,6 +90,7 @@ def test_range_test_draws_live_and_shows_suggestions(qtbot, window: MainWindow) 
     assert tab.run_button.isEnabled() and tab.form.editor("iterations").isEnabled()
 
 
+@pytest.mark.slow
 def test_use_this_lr_sets_the_training_form(qtbot, window: MainWindow) -> None:
     tab, form = window.lr_finder, window.training.form
     settle(tab, **SHORT)
@@ -153,6 +162,7 @@ def test_validation_samples_only_shown_with_validation_loss(qtbot, window: MainW
     assert not form.is_shown("val_samples") and form.settings() == RangeTestSettings()
 
 
+@pytest.mark.slow
 def test_failed_test_says_why_in_one_line_and_tab_stays_usable(qtbot, window: MainWindow, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n" + "".join(f"{i},{i},x\n" for i in range(30)))
@@ -168,6 +178,7 @@ def test_failed_test_says_why_in_one_line_and_tab_stays_usable(qtbot, window: Ma
     assert run_test(qtbot, tab).result.status == "completed"
 
 
+@pytest.mark.slow
 def test_stored_tests_are_listed_and_load_back(qtbot, window: MainWindow) -> None:
     tab = window.lr_finder
     settle(tab, **SHORT)
@@ -193,6 +204,7 @@ def test_stored_tests_are_listed_and_load_back(qtbot, window: MainWindow) -> Non
     assert window.training.form.config().optim.lr == chosen
 
 
+@pytest.mark.slow
 def test_one_job_at_a_time(qtbot, window: MainWindow) -> None:
     tab, training = window.lr_finder, window.training
     settle(tab, iterations=20_000, start_lr=1e-6, end_lr=1e-3, diverge_factor=1e6)
@@ -221,6 +233,7 @@ def test_one_job_at_a_time(qtbot, window: MainWindow) -> None:
     assert tab.suggestions.use_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_close_during_range_test_asks_and_stops_it(qtbot, window: MainWindow, monkeypatch) -> None:
     tab = window.lr_finder
     settle(tab, iterations=20_000, start_lr=1e-6, end_lr=1e-3, diverge_factor=1e6)
@@ -233,20 +246,27 @@ def test_close_during_range_test_asks_and_stops_it(qtbot, window: MainWindow, mo
 
 # ---- the plot and the wording, without the engine -------------------------------------------------
 def _curve(seed: int, lrs, smoothed, val=None) -> RangeCurve:
-    return RangeCurve(seed, tuple(lrs), tuple(s + 0.05 for s in smoothed), tuple(smoothed),
-                      None if val is None else tuple(val), "")
+    return RangeCurve(
+        seed, tuple(lrs), tuple(s + 0.05 for s in smoothed), tuple(smoothed), None if val is None else tuple(val), ""
+    )
 
 
 def _three_seeds() -> RangeTestResult:
     lrs = [10.0 ** (-5 + i * 0.5) for i in range(10)]
     a = [2.3, 2.3, 2.2, 2.0, 1.5, 1.0, 0.8, 1.2, 4.0, math.inf]
-    b = [2.3, 2.25, 2.1, 1.9, 1.4, 1.1, 0.9, 3.9]              # diverged earlier
+    b = [2.3, 2.25, 2.1, 1.9, 1.4, 1.1, 0.9, 3.9]  # diverged earlier
     c = [2.3, 2.3, 2.3, 2.1, 1.6, 1.2, 0.7, 1.0, 2.0, 5.0]
-    return RangeTestResult(7, "completed", (_curve(0, lrs, a, val=[x + 0.1 for x in a]), _curve(1, lrs[:8], b),
-                                            _curve(2, lrs, c)),
-                           {"steepest": 1e-3, "valley": 2e-3, "min_div_10": None},
-                           {"steepest": (8e-4, 1.5e-3), "valley": (1e-3, 3e-3), "min_div_10": None},
-                           (1e-3, 2e-3), ("steepest", "valley"), "", 1.0)
+    return RangeTestResult(
+        7,
+        "completed",
+        (_curve(0, lrs, a, val=[x + 0.1 for x in a]), _curve(1, lrs[:8], b), _curve(2, lrs, c)),
+        {"steepest": 1e-3, "valley": 2e-3, "min_div_10": None},
+        {"steepest": (8e-4, 1.5e-3), "valley": (1e-3, 3e-3), "min_div_10": None},
+        (1e-3, 2e-3),
+        ("steepest", "valley"),
+        "",
+        1.0,
+    )
 
 
 def test_plot_draws_several_seeds_as_a_band_with_markers(qtbot) -> None:

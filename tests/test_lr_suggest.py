@@ -9,16 +9,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainers.lr_finder.suggest import (AGREEMENT_FACTOR, SUGGESTION_NAMES, Suggestions, agreement, combine, spreads,
-                                 suggest)
+from trainers.lr_finder.suggest import (
+    AGREEMENT_FACTOR,
+    SUGGESTION_NAMES,
+    Suggestions,
+    agreement,
+    combine,
+    spreads,
+    suggest,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LRS = np.logspace(-7, 1, 100)
 TRUE_STEEPEST = 1e-3
 
 
-def loss_curve(lrs: np.ndarray, blow_up_after: float = 1e-2, centre: float = TRUE_STEEPEST,
-               width: float = 2.0) -> np.ndarray:
+def loss_curve(
+    lrs: np.ndarray, blow_up_after: float = 1e-2, centre: float = TRUE_STEEPEST, width: float = 2.0
+) -> np.ndarray:
     """Flat at 2.3, a sigmoid descent in log10(lr) steepest at `centre`, then a quadratic blow-up."""
     t = np.log10(lrs)
     descent = 2.0 / (1.0 + np.exp(-(t - np.log10(centre)) * width))
@@ -30,7 +38,7 @@ def ema(values: np.ndarray, beta: float = 0.9) -> np.ndarray:
     avg, out = 0.0, []
     for n, value in enumerate(values, start=1):
         avg = beta * avg + (1 - beta) * value
-        out.append(avg / (1 - beta ** n))
+        out.append(avg / (1 - beta**n))
     return np.array(out)
 
 
@@ -70,7 +78,7 @@ def test_a_steep_fall_after_the_minimum_is_never_suggested() -> None:
     loss = loss_curve(LRS, blow_up_after=1e-1)
     i_min = int(np.argmin(loss))
     # The diverging loss spikes and falls back steeply, far more steeply than the real descent.
-    loss[i_min + 3:i_min + 6] += [20.0, 40.0, 5.0]
+    loss[i_min + 3 : i_min + 6] += [20.0, 40.0, 5.0]
     s = suggest(LRS, loss)
     assert s.indices["min_div_10"] == i_min
     assert all(s.indices[name] <= i_min for name in SUGGESTION_NAMES)
@@ -163,8 +171,7 @@ def test_agreement_of_two_leaves_the_far_one_out() -> None:
 
 def test_no_agreement_and_none_values() -> None:
     assert agreement({"steepest": 1e-5, "valley": 1e-3, "min_div_10": 1e-1}) == (None, ())
-    assert agreement({"steepest": None, "valley": 1e-3, "min_div_10": 2e-3}) == ((1e-3, 2e-3),
-                                                                                ("valley", "min_div_10"))
+    assert agreement({"steepest": None, "valley": 1e-3, "min_div_10": 2e-3}) == ((1e-3, 2e-3), ("valley", "min_div_10"))
     assert agreement({"steepest": None, "valley": None, "min_div_10": 1e-3}) == (None, ())
     assert agreement(dict.fromkeys(SUGGESTION_NAMES)) == (None, ())
 
@@ -178,8 +185,9 @@ def test_agreement_ties_prefer_valley_and_factor_is_a_parameter() -> None:
         agreement(values, factor=0.5)
 
 
-def run(steepest: float | None, valley: float | None, min_div_10: float | None, message: str = "",
-        index: int = 0) -> Suggestions:
+def run(
+    steepest: float | None, valley: float | None, min_div_10: float | None, message: str = "", index: int = 0
+) -> Suggestions:
     values = {"steepest": steepest, "valley": valley, "min_div_10": min_div_10}
     band, names = agreement(values)
     return Suggestions(values, dict.fromkeys(SUGGESTION_NAMES, index), band, names, message)
@@ -209,8 +217,10 @@ def test_combine_keeps_the_message_when_no_run_descends() -> None:
 
 def test_combine_of_real_repeats() -> None:
     loss = loss_curve(LRS)
-    runs = [suggest(LRS, ema(raw), raw) for raw in
-            (loss * np.random.default_rng(seed).lognormal(0.0, 0.1, len(LRS)) for seed in range(5))]
+    runs = [
+        suggest(LRS, ema(raw), raw)
+        for raw in (loss * np.random.default_rng(seed).lognormal(0.0, 0.1, len(LRS)) for seed in range(5))
+    ]
     c, spread = combine(runs), spreads(runs)
     for name in SUGGESTION_NAMES:
         lo, hi = spread[name]
@@ -246,6 +256,7 @@ def test_lists_are_accepted_and_short_curves_say_so(end: float) -> None:
     assert "too few points (4)" in suggest(LRS[:10], list(loss[:4]) + [end] * 6).message
 
 
+@pytest.mark.slow
 def test_the_module_loads_neither_torch_nor_qt() -> None:
     probe = "import trainers.lr_finder.suggest, sys; print('\\n'.join(sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.ensembles import EnsembleTab
 from app.history import HistoryTab
-from app.main_window import MainWindow
 from app.lr_finder.lr_finder_tab import LrFinderTab
+from app.main_window import MainWindow
 from trainers.spec.config import RunConfig
 from trainers.spec.events import BatchEnded, EpochEnded
 from trainers.store import TrialStore
@@ -50,13 +50,15 @@ def run_to_end(qtbot, window: MainWindow, start=None):
     return blocker.args[0]
 
 
+@pytest.mark.slow
 def test_train_from_widgets_fills_plots_and_store(qtbot, window: MainWindow) -> None:
     type_into(qtbot, window, "train.epochs", "3")
     type_into(qtbot, window, "train.batch_size", "128")
     assert window.training.panel.train_button.isEnabled()
     epochs_seen: list[int] = []
     window.training.events_received.connect(
-        lambda events: epochs_seen.extend(e.epoch for e in events if isinstance(e, EpochEnded)))
+        lambda events: epochs_seen.extend(e.epoch for e in events if isinstance(e, EpochEnded))
+    )
     outcome = run_to_end(qtbot, window)
     r = outcome.result
     assert r.status == "completed" and r.epochs_run == 3
@@ -72,7 +74,8 @@ def test_train_from_widgets_fills_plots_and_store(qtbot, window: MainWindow) -> 
         assert trial.status == "completed" and trial.epochs_run == 3
         assert trial.config["train"]["batch_size"] == 128
         assert [e.val_acc for e in store.epochs(r.trial_id)] == pytest.approx(
-            list(plots.plot("accuracy").buffer("validation").y))
+            list(plots.plot("accuracy").buffer("validation").y)
+        )
     assert "completed" in window.training.panel.message.text()
     assert window.training.form.editor("train.epochs").focus_widget().isEnabled()  # unlocked after the run
 
@@ -89,6 +92,7 @@ def test_invalid_field_disables_train_with_reason(qtbot, window: MainWindow) -> 
     assert "Cannot train" not in panel.message.text()
 
 
+@pytest.mark.slow
 def test_pause_resume_then_stop_mid_epoch(qtbot, window: MainWindow) -> None:
     configure(window, **{"train.epochs": 50, "train.batch_size": 1})  # ~1,200 tiny batches an epoch
     batches: list[BatchEnded] = []
@@ -114,6 +118,7 @@ def test_pause_resume_then_stop_mid_epoch(qtbot, window: MainWindow) -> None:
     assert window.training.panel.train_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_worker_error_is_shown_and_next_run_works(qtbot, window: MainWindow, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n" + "".join(f"{i},{i},x\n" for i in range(30)))
@@ -130,6 +135,7 @@ def test_worker_error_is_shown_and_next_run_works(qtbot, window: MainWindow, tmp
     assert run_to_end(qtbot, window).result.status == "completed"
 
 
+@pytest.mark.slow
 def test_close_during_run_asks_stops_and_records_stopped(qtbot, window: MainWindow, monkeypatch) -> None:
     configure(window, **{"train.epochs": 500})
     started: list = []
@@ -149,8 +155,7 @@ def test_close_during_run_asks_stops_and_records_stopped(qtbot, window: MainWind
         assert store.get_trial(r.trial_id).status == "stopped"
 
 
-def test_save_new_open_round_trip_through_file_menu(qtbot, window: MainWindow, tmp_path: Path,
-                                                   monkeypatch) -> None:
+def test_save_new_open_round_trip_through_file_menu(qtbot, window: MainWindow, tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "run.toml"
     type_into(qtbot, window, "optim.lr", "0.003")
     type_into(qtbot, window, "train.epochs", "7")
@@ -186,27 +191,38 @@ def test_tabs_lr_finder_history_and_ensembles_are_real(window: MainWindow) -> No
     assert window.tabs.widget(3) is window.ensembles and isinstance(window.ensembles, EnsembleTab)
 
 
+@pytest.mark.slow
 def test_window_shows_without_importing_torch() -> None:
-    code = ("import sys\nfrom app.launch import make_application\nfrom app.main_window import MainWindow\n"
-            "app = make_application(); w = MainWindow(); w.show(); app.processEvents()\n"
-            "print('torch' in sys.modules, w.isVisible())")
+    code = (
+        "import sys\nfrom app.launch import make_application\nfrom app.main_window import MainWindow\n"
+        "app = make_application(); w = MainWindow(); w.show(); app.processEvents()\n"
+        "print('torch' in sys.modules, w.isVisible())"
+    )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["False", "True"], out.stderr
 
 
+@pytest.mark.slow
 def test_version_and_help_need_no_display() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     for flag, expected in (("--version", "tunelab "), ("--help", "open the TuneLab window")):
-        out = subprocess.run([sys.executable, "-m", "app", flag], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "app", flag], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
         assert out.returncode == 0 and expected in out.stdout, out.stderr
 
 
+@pytest.mark.slow
 def test_self_test_trains_and_reports_one_line() -> None:
-    out = subprocess.run([sys.executable, "-m", "app", "--self-test"], cwd=ROOT, env=os.environ.copy(),
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--self-test"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tunelab self-test passed: 2 epochs on digits")
@@ -223,8 +239,13 @@ def test_alt_keys_of_tabs_menus_and_run_buttons_do_not_collide(qtbot, window) ->
     window_wide += [key(window.tabs.tabText(i)) for i in range(window.tabs.count())]
     assert all(window_wide) and len(set(window_wide)) == len(window_wide)
     panel = window.training.panel
-    texts = [panel.train_button.text(), panel.stop_button.text(), panel.pause_button.text(),
-             window.lr_finder.run_button.text(), window.ensembles.run_button.text()]
+    texts = [
+        panel.train_button.text(),
+        panel.stop_button.text(),
+        panel.pause_button.text(),
+        window.lr_finder.run_button.text(),
+        window.ensembles.run_button.text(),
+    ]
     panel.set_paused(True)
     texts.append(panel.pause_button.text())
     for text in texts:

@@ -11,8 +11,6 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-from trainers.spec.config import MODEL_FAMILIES, TORCHVISION_MODELS, ModelConfig
-from trainers.spec.errors import ConfigError, ModelError
 from trainers.models import (
     ModelInfo,
     build_model,
@@ -21,6 +19,8 @@ from trainers.models import (
     model_summary,
     pretrained_weights_path,
 )
+from trainers.spec.config import MODEL_FAMILIES, TORCHVISION_MODELS, ModelConfig
+from trainers.spec.errors import ConfigError, ModelError
 
 IMAGE_SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
 CASES = [("mlp", (64,))] + [(family, shape) for family in MODEL_FAMILIES for shape in IMAGE_SHAPES]
@@ -67,6 +67,7 @@ def _saved_resnet18(path: Path) -> dict[str, torch.Tensor]:
 
 
 # ---- every family on every input shape it supports ------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(("family", "shape"), CASES, ids=[f"{f}-{'x'.join(map(str, s))}" for f, s in CASES])
 def test_forward_and_backward(family: str, shape: tuple[int, ...]) -> None:
     model = build_model(ModelConfig(family=family, hidden_units=32, cnn_channels=8), shape, 5)
@@ -97,6 +98,7 @@ def test_cnn_channels_double_each_block() -> None:
 
 
 # ---- dropout ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("family", MODEL_FAMILIES)
 def test_dropout_acts_in_train_mode_only(family: str) -> None:
     shape = (64,) if family == "mlp" else (3, 32, 32)
@@ -173,21 +175,29 @@ def test_tabular_input_to_image_models_is_a_model_error(family: str) -> None:
         describe_model(ModelConfig(family=family), (64,), 3)
 
 
-@pytest.mark.parametrize(("cfg", "shape", "classes", "match"), [
-    (ModelConfig(), (64,), 1, "at least 2 classes"),
-    (ModelConfig(), (64,), 0, "at least 2 classes"),
-    (ModelConfig(), (0, 4), 3, "at least 1"),
-])
+@pytest.mark.parametrize(
+    ("cfg", "shape", "classes", "match"),
+    [
+        (ModelConfig(), (64,), 1, "at least 2 classes"),
+        (ModelConfig(), (64,), 0, "at least 2 classes"),
+        (ModelConfig(), (0, 4), 3, "at least 1"),
+    ],
+)
 def test_bad_settings_are_model_errors(cfg: ModelConfig, shape: tuple[int, ...], classes: int, match: str) -> None:
     with pytest.raises(ModelError, match=match):
         build_model(cfg, shape, classes)
 
 
-@pytest.mark.parametrize(("fields", "match"), [
-    ({"family": "cnn", "kernel_size": 4}, "kernel_size"), ({"activation": "swish"}, "activation"),
-    ({"family": "transformer"}, "family"), ({"dropout": 1.0}, "dropout"),
-    ({"family": "resnet18", "freeze_backbone": True}, "freeze_backbone"),
-])
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"family": "cnn", "kernel_size": 4}, "kernel_size"),
+        ({"activation": "swish"}, "activation"),
+        ({"family": "transformer"}, "family"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"family": "resnet18", "freeze_backbone": True}, "freeze_backbone"),
+    ],
+)
 def test_bad_model_settings_cannot_be_built(fields: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):  # a ModelConfig is valid by construction
         ModelConfig(**fields)
@@ -217,6 +227,7 @@ def test_pretrained_weights_path_rejects_families_without_weights() -> None:
         pretrained_weights_path("mlp")
 
 
+@pytest.mark.slow
 def test_pretrained_resnet18_loads_backbone_and_freezes_it(hub_dir: Path) -> None:
     saved = _saved_resnet18(hub_dir / "checkpoints" / RESNET_FILE)
     cfg = ModelConfig(family="resnet18", pretrained=True, freeze_backbone=True, dropout=0.3)
@@ -231,6 +242,7 @@ def test_pretrained_resnet18_loads_backbone_and_freezes_it(hub_dir: Path) -> Non
     _forward_backward(model, (3, 32, 32), 7)
 
 
+@pytest.mark.slow
 def test_pretrained_resnet18_from_weights_path_averages_rgb_into_one_channel(tmp_path: Path, hub_dir: Path) -> None:
     path = tmp_path / "my-resnet.pth"
     saved = _saved_resnet18(path)
@@ -268,8 +280,11 @@ class _Opaque:
 
 
 def _url(family: str) -> str:
-    enums = {"resnet18": tvm.ResNet18_Weights, "mobilenet_v3_small": tvm.MobileNet_V3_Small_Weights,
-             "efficientnet_b0": tvm.EfficientNet_B0_Weights}
+    enums = {
+        "resnet18": tvm.ResNet18_Weights,
+        "mobilenet_v3_small": tvm.MobileNet_V3_Small_Weights,
+        "efficientnet_b0": tvm.EfficientNet_B0_Weights,
+    }
     return str(enums[family].DEFAULT.url)
 
 

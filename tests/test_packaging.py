@@ -34,11 +34,26 @@ def test_icon_pngs_are_the_sizes_their_names_say() -> None:
 
 def test_spec_bundles_resources_and_leaves_out_unused_qt_and_triton() -> None:
     spec = (PACKAGING / "tunelab.spec").read_text()
-    for needed in ('"resources" / "data"', '"resources/icons"', 'copy_metadata("tunelab")',
-                   '"torch": "pyz+py"', 'collect_dynamic_libs("torchvision"'):
+    for needed in (
+        '"resources" / "data"',
+        '"resources/icons"',
+        'copy_metadata("tunelab")',
+        '"torch": "pyz+py"',
+        'collect_dynamic_libs("torchvision"',
+    ):
         assert needed in spec, needed
-    for left_out in ("QtWebEngineCore", "QtQml", "QtQuick", "Qt3DCore", "QtMultimedia", "QtDesigner", "QtCharts",
-                     "QtPdf", '"triton"', "/translations/"):
+    for left_out in (
+        "QtWebEngineCore",
+        "QtQml",
+        "QtQuick",
+        "Qt3DCore",
+        "QtMultimedia",
+        "QtDesigner",
+        "QtCharts",
+        "QtPdf",
+        '"triton"',
+        "/translations/",
+    ):
         assert left_out in spec, left_out
     # ...but never a module the app or pyqtgraph imports.
     for used in ("QtCore", "QtGui", "QtWidgets", "QtSvg", "QtOpenGL", "QtOpenGLWidgets"):
@@ -65,16 +80,29 @@ def test_control_template_names_qts_system_libraries() -> None:
     control = (PACKAGING / "linux" / "control.in").read_text()
     depends = shlib_report.depends(PACKAGING / "linux" / "control.in")
     assert {"libxcb-cursor0", "libxkbcommon-x11-0", "libegl1", "libgl1", "libfontconfig1", "libdbus-1-3"} <= depends
-    for field in ("Package: tunelab", "Version: @VERSION@", "Architecture: @ARCH@", "Installed-Size: @INSTALLED_SIZE@",
-                  "Maintainer: ", "Section: ", "Description: ", "libc6 (>= @GLIBC@)"):
+    for field in (
+        "Package: tunelab",
+        "Version: @VERSION@",
+        "Architecture: @ARCH@",
+        "Installed-Size: @INSTALLED_SIZE@",
+        "Maintainer: ",
+        "Section: ",
+        "Description: ",
+        "libc6 (>= @GLIBC@)",
+    ):
         assert field in control, field
 
 
 def test_deb_layout_in_make_deb() -> None:
     script = (PACKAGING / "linux" / "make_deb.sh").read_text()
-    for path in ('"$stage/opt/tunelab"', 'ln -s /opt/tunelab/tunelab "$stage/usr/bin/tunelab"',
-                 "usr/share/applications/tunelab.desktop", "usr/share/icons/hicolor/${size}x${size}/apps/tunelab.png",
-                 "usr/share/icons/hicolor/scalable/apps/tunelab.svg", "--root-owner-group"):
+    for path in (
+        '"$stage/opt/tunelab"',
+        'ln -s /opt/tunelab/tunelab "$stage/usr/bin/tunelab"',
+        "usr/share/applications/tunelab.desktop",
+        "usr/share/icons/hicolor/${size}x${size}/apps/tunelab.png",
+        "usr/share/icons/hicolor/scalable/apps/tunelab.svg",
+        "--root-owner-group",
+    ):
         assert path in script, path
     for name in ("build_linux.sh", "linux/make_deb.sh", "linux/postinst", "linux/postrm", "macos/make_dmg.sh"):
         text = (PACKAGING / name).read_text()
@@ -105,9 +133,11 @@ def entry(dest: str, source: str, kind: str = "BINARY") -> tuple[str, str, str]:
 
 
 def test_bundle_filter_takes_the_desktop_stack_from_the_system() -> None:
-    links = {"/site/PySide6/Qt/plugins/platforms/libqxcb.so": ["libQt6XcbQpa.so.6", "libxcb.so.1"],
-             "/site/PySide6/Qt/lib/libQt6XcbQpa.so.6": ["libxcb.so.1", "libz.so.1"],
-             "/site/PySide6/Qt/lib/libQt6Network.so.6": ["libkrb5.so.3"]}
+    links = {
+        "/site/PySide6/Qt/plugins/platforms/libqxcb.so": ["libQt6XcbQpa.so.6", "libxcb.so.1"],
+        "/site/PySide6/Qt/lib/libQt6XcbQpa.so.6": ["libxcb.so.1", "libz.so.1"],
+        "/site/PySide6/Qt/lib/libQt6Network.so.6": ["libkrb5.so.3"],
+    }
     binaries = [
         entry("PySide6/Qt/plugins/platforms/libqxcb.so", "/site/PySide6/Qt/plugins/platforms/libqxcb.so"),
         entry("PySide6/Qt/plugins/platforms/libqvnc.so", "/site/PySide6/Qt/plugins/platforms/libqvnc.so"),
@@ -120,15 +150,24 @@ def test_bundle_filter_takes_the_desktop_stack_from_the_system() -> None:
         entry("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),
     ]
     kept = {e[0] for e in bundle_filter.prune(binaries, lambda source: links.get(source, []))}
-    assert kept == {"PySide6/Qt/plugins/platforms/libqxcb.so", "PySide6/Qt/lib/libQt6XcbQpa.so.6", "libz.so.1",
-                    "libQt6XcbQpa.so.6"}
+    assert kept == {
+        "PySide6/Qt/plugins/platforms/libqxcb.so",
+        "PySide6/Qt/lib/libQt6XcbQpa.so.6",
+        "libz.so.1",
+        "libQt6XcbQpa.so.6",
+    }
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Depends: libc6 (>= 2.36), libgl1,\n libxcb1 | libxcb1-alt\nRecommends: libwayland-client0\n",
-     {"libc6", "libgl1", "libxcb1", "libxcb1-alt"}),
-    ("Package: x\nRecommends: a\n", set()),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Depends: libc6 (>= 2.36), libgl1,\n libxcb1 | libxcb1-alt\nRecommends: libwayland-client0\n",
+            {"libc6", "libgl1", "libxcb1", "libxcb1-alt"},
+        ),
+        ("Package: x\nRecommends: a\n", set()),
+    ],
+)
 def test_shlib_report_reads_depends(tmp_path: Path, text: str, expected: set[str]) -> None:
     (tmp_path / "control").write_text(text)
     assert shlib_report.depends(tmp_path / "control") == expected

@@ -24,9 +24,10 @@ finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 # -- GrowingBuffer --------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.tuples(finite, finite),
-                          st.lists(st.tuples(finite, finite), max_size=40)), max_size=60),
-       st.integers(min_value=1, max_value=8))
+@given(
+    st.lists(st.one_of(st.tuples(finite, finite), st.lists(st.tuples(finite, finite), max_size=40)), max_size=60),
+    st.integers(min_value=1, max_value=8),
+)
 def test_buffer_growth_keeps_every_point(ops: list, capacity: int) -> None:
     buf = GrowingBuffer(capacity)
     expected: list[tuple[float, float]] = []
@@ -205,8 +206,12 @@ def test_export_png_and_csv(tmp_path, live: LivePlot) -> None:
         rows = list(csv.reader(f))
     assert rows[0] == ["curve", "x", "y"]
     got = [(r[0], float(r[1]), float(r[2])) for r in rows[1:]]
-    assert got == [("train, batch", 0.1, 1 / 3), ("train, batch", 0.2, 2 / 3),
-                   ("train, batch", 0.30000000000000004, 1e-300), ("val", 1.0, 0.1 + 0.2)]
+    assert got == [
+        ("train, batch", 0.1, 1 / 3),
+        ("train, batch", 0.2, 2 / 3),
+        ("train, batch", 0.30000000000000004, 1e-300),
+        ("val", 1.0, 0.1 + 0.2),
+    ]
 
 
 def test_tool_buttons_take_keyboard_focus(live: LivePlot) -> None:
@@ -223,11 +228,23 @@ def _run_events(epochs: int = 3, steps: int = 4, seed: int = 0, with_val: bool =
     for e in range(1, epochs + 1):
         for b in range(1, steps + 1):
             step += 1
-            events.append(BatchEnded(e, b, step, float(rng.uniform(0.5, 2.0)), 0.01 * step,
-                                     float(rng.uniform(0, 3)), 25))
+            events.append(
+                BatchEnded(e, b, step, float(rng.uniform(0.5, 2.0)), 0.01 * step, float(rng.uniform(0, 3)), 25)
+            )
         val = None if (not with_val or e == 2) else float(rng.uniform(0.5, 1.5))
-        events.append(EpochEnded(e, float(rng.uniform(0.5, 1.5)), 0.1 * e, val,
-                                 None if val is None else 0.05 * e, 0.01 * step, 1.0, 100.0, False))
+        events.append(
+            EpochEnded(
+                e,
+                float(rng.uniform(0.5, 1.5)),
+                0.1 * e,
+                val,
+                None if val is None else 0.05 * e,
+                0.01 * step,
+                1.0,
+                100.0,
+                False,
+            )
+        )
     events.append(FitEnded(1, "completed", epochs, 1, 0.1, 0.5, None, None, 3.0))
     return events
 
@@ -257,7 +274,7 @@ def test_training_plots_positions_smoothing_and_gap(plots: TrainingPlots) -> Non
     avg, smoothed = 0.0, []
     for n, b in enumerate(batches, start=1):  # bias-corrected EMA written out by hand
         avg = 0.98 * avg + 0.02 * b.loss
-        smoothed.append(avg / (1 - 0.98 ** n))
+        smoothed.append(avg / (1 - 0.98**n))
     assert _points(plots, "loss", "train (smoothed)")[1] == pytest.approx(smoothed, rel=1e-12)
     assert _points(plots, "loss", "train (epoch)") == ([1.0, 2.0, 3.0], [e.train_loss for e in epochs])
     assert _points(plots, "loss", "validation (epoch)") == ([1.0, 3.0], [epochs[0].val_loss, epochs[2].val_loss])
@@ -290,8 +307,10 @@ def test_live_timer_paints_and_stop_live_flushes(qtbot, plots: TrainingPlots) ->
     assert plots.is_live
     plots.handle_events(_run_events(epochs=2, steps=5))
     assert curve.getOriginalDataset()[0] is None  # nothing is painted on arrival ...
-    qtbot.waitUntil(lambda: len(curve.getOriginalDataset()[0] if curve.getOriginalDataset()[0] is not None
-                                else []) == 10, timeout=2000)  # ... the timer does it
+    qtbot.waitUntil(
+        lambda: len(curve.getOriginalDataset()[0] if curve.getOriginalDataset()[0] is not None else []) == 10,
+        timeout=2000,
+    )  # ... the timer does it
     plots.stop_live()
     assert not plots.is_live
     plots.handle_events([BatchEnded(3, 1, 11, 0.3, 0.1, 0.1, 8)])
@@ -333,11 +352,17 @@ def test_unknown_plot_name_is_a_clear_error(plots: TrainingPlots) -> None:
         plots.plot("nope")
 
 
+@pytest.mark.slow
 def test_importing_plots_does_not_load_torch() -> None:
     code = "import app.plots, sys; assert 'torch' not in sys.modules, 'torch was imported'"
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -372,17 +397,25 @@ def test_rate_axis_labels_only_1_2_5_ticks_in_log_mode(qtbot) -> None:
     assert all(axis.tickStrings([0.1, 0.2, 0.3], 1.0, 0.1))
 
 
+@pytest.mark.slow
 def test_the_window_imports_pyqtgraph_without_its_cuda_probe_and_leaves_cuda_importable() -> None:
     import subprocess
     import sys
 
-    code = ("import importlib.util, sys\n"
-            "import app.launch\n"
-            "assert 'pyqtgraph' in sys.modules\n"
-            "print('cuda.bindings.runtime' in sys.modules, sys.modules.get('cuda.bindings.runtime', 1) is None)\n"
-            "if importlib.util.find_spec('cuda') is not None:\n"
-            "    import cuda.bindings.runtime\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    code = (
+        "import importlib.util, sys\n"
+        "import app.launch\n"
+        "assert 'pyqtgraph' in sys.modules\n"
+        "print('cuda.bindings.runtime' in sys.modules, sys.modules.get('cuda.bindings.runtime', 1) is None)\n"
+        "if importlib.util.find_spec('cuda') is not None:\n"
+        "    import cuda.bindings.runtime\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]  # not loaded, and no blocking entry left behind

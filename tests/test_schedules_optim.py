@@ -8,8 +8,8 @@ import pytest
 from torch import nn
 
 from trainers.spec.config import RunConfig
-from trainers.training.optim import build_optimizer, parameter_groups
 from trainers.spec.schedules import sched_cos, sched_exp, sched_lin, schedule_preview, scheduled_lr
+from trainers.training.optim import build_optimizer, parameter_groups
 
 
 def _cfg(**changes: object) -> RunConfig:

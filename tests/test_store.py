@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -33,25 +33,57 @@ def store(tmp_path: Path):
 
 
 def _epoch(store: TrialStore, trial_id: int, epoch: int, loss: float = 1.0) -> None:
-    store.add_epoch(trial_id, epoch, train_loss=loss, train_acc=0.5, val_loss=loss + 0.1, val_acc=0.4,
-                    lr=0.01, seconds=1.5, samples_per_sec=1000.0)
+    store.add_epoch(
+        trial_id,
+        epoch,
+        train_loss=loss,
+        train_acc=0.5,
+        val_loss=loss + 0.1,
+        val_acc=0.4,
+        lr=0.01,
+        seconds=1.5,
+        samples_per_sec=1000.0,
+    )
 
 
 def test_round_trip_of_everything(store: TrialStore) -> None:
-    config = {"data": {"name": "digits", "val_fraction": 0.1}, "optim": {"lr": 3e-4, "betas": [0.9, 0.999]},
-              "note": "ünïcode ✓", "flags": [True, False, None]}
-    tid = store.create_trial("train", config, name="first", dataset="digits", model="mlp", optimizer="adamw",
-                             lr=3e-4, batch_size=128, dropout=0.1, weight_decay=0.01, seed=7, epochs_planned=3,
-                             extra={"tag": "a"})
+    config = {
+        "data": {"name": "digits", "val_fraction": 0.1},
+        "optim": {"lr": 3e-4, "betas": [0.9, 0.999]},
+        "note": "ünïcode ✓",
+        "flags": [True, False, None],
+    }
+    tid = store.create_trial(
+        "train",
+        config,
+        name="first",
+        dataset="digits",
+        model="mlp",
+        optimizer="adamw",
+        lr=3e-4,
+        batch_size=128,
+        dropout=0.1,
+        weight_decay=0.01,
+        seed=7,
+        epochs_planned=3,
+        extra={"tag": "a"},
+    )
     record = store.get_trial(tid)
     assert record.status == "running" and record.running and record.kind == "train"
     assert record.ended_at is None and record.epochs_run == 0 and record.notes == "" and record.message == ""
     for epoch in (1, 2, 3):
         _epoch(store, tid, epoch, loss=1.0 / epoch)
-    store.update_trial(tid, best_epoch=3, best_val_acc=0.93, best_val_loss=0.2, checkpoint_best=Path("/x/best.pt"),
-                       extra={"more": [1, 2]})
-    store.finish_trial(tid, "completed", final_train_loss=0.33, test_acc=0.91, test_loss=0.25,
-                       checkpoint_last="/x/last.pt")
+    store.update_trial(
+        tid,
+        best_epoch=3,
+        best_val_acc=0.93,
+        best_val_loss=0.2,
+        checkpoint_best=Path("/x/best.pt"),
+        extra={"more": [1, 2]},
+    )
+    store.finish_trial(
+        tid, "completed", final_train_loss=0.33, test_acc=0.91, test_loss=0.25, checkpoint_last="/x/last.pt"
+    )
 
     r = store.get_trial(tid)
     assert isinstance(r, TrialRecord)
@@ -64,7 +96,7 @@ def test_round_trip_of_everything(store: TrialStore) -> None:
     assert (r.checkpoint_best, r.checkpoint_last) == (str(Path("/x/best.pt")), "/x/last.pt")
     assert r.status == "completed" and not r.running
     for stamp in (r.created_at, r.started_at, r.ended_at):
-        assert stamp is not None and stamp.tzinfo == timezone.utc
+        assert stamp is not None and stamp.tzinfo == UTC
     assert r.duration_s == pytest.approx((r.ended_at - r.started_at).total_seconds())
     assert r.duration_s >= 0
     assert r.host and r.pid is not None
@@ -92,8 +124,17 @@ def test_epochs_come_back_ordered_and_nan_is_none(store: TrialStore) -> None:
     tid = store.create_trial("train", {})
     for epoch in (3, 1, 2):
         _epoch(store, tid, epoch)
-    store.add_epoch(tid, 4, train_loss=float("nan"), train_acc=None, val_loss=float("inf"), val_acc=np.float32(0.5),
-                    lr=np.float64(0.1), seconds=2, samples_per_sec=None)
+    store.add_epoch(
+        tid,
+        4,
+        train_loss=float("nan"),
+        train_acc=None,
+        val_loss=float("inf"),
+        val_acc=np.float32(0.5),
+        lr=np.float64(0.1),
+        seconds=2,
+        samples_per_sec=None,
+    )
     epochs = store.epochs(tid)
     assert [e.epoch for e in epochs] == [1, 2, 3, 4]
     last = epochs[-1]
@@ -104,8 +145,13 @@ def test_epochs_come_back_ordered_and_nan_is_none(store: TrialStore) -> None:
 
 def _ranked(store: TrialStore) -> dict[str, int]:
     ids = {}
-    for name, acc, kind in (("mid", 0.5, "train"), ("none1", None, "train"), ("top", 0.9, "lr_test"),
-                            ("low", 0.1, "train"), ("none2", None, "ensemble")):
+    for name, acc, kind in (
+        ("mid", 0.5, "train"),
+        ("none1", None, "train"),
+        ("top", 0.9, "lr_test"),
+        ("low", 0.1, "train"),
+        ("none2", None, "ensemble"),
+    ):
         ids[name] = store.create_trial(kind, {}, name=name)
         if acc is not None:
             store.update_trial(ids[name], best_val_acc=acc)
@@ -121,7 +167,12 @@ def test_ordering_puts_nulls_last_in_both_directions(store: TrialStore) -> None:
     assert [r.name for r in store.list_trials(limit=2)] == ["top", "mid"]
     assert [r.name for r in store.list_trials(limit=2, offset=1)] == ["mid", "low"]
     assert [r.name for r in store.list_trials(order_by="id", descending=False)] == [
-        "mid", "none1", "top", "low", "none2"]
+        "mid",
+        "none1",
+        "top",
+        "low",
+        "none2",
+    ]
 
 
 def test_filters_and_counts(store: TrialStore) -> None:
@@ -201,8 +252,9 @@ def test_two_stores_in_one_folder_keep_separate_checkpoints(tmp_path: Path) -> N
         assert (a.checkpoint_dir(ta) / "best.pt").read_bytes() == b"a"
 
 
-def test_in_memory_store_keeps_checkpoints_apart_from_the_data_dir(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_memory_store_keeps_checkpoints_apart_from_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(tmp_path / "data"))
     with TrialStore("sqlite://") as s:
         tid = s.create_trial("train", {})
@@ -215,29 +267,33 @@ def test_in_memory_store_keeps_checkpoints_apart_from_the_data_dir(tmp_path: Pat
         assert seen == [1]
 
 
-@pytest.mark.parametrize("call", [
-    lambda s, t: s.update_trial(t, no_such_field=1),
-    lambda s, t: s.update_trial(t, status="completed"),
-    lambda s, t: s.update_trial(t, lr="fast"),
-    lambda s, t: s.update_trial(t, batch_size=1.5),
-    lambda s, t: s.update_trial(t, name=None),
-    lambda s, t: s.update_trial(t, extra=[1]),
-    lambda s, t: s.finish_trial(t, "done"),
-    lambda s, t: s.finish_trial(t, "running"),
-    lambda s, t: s.get_trial(t + 100),
-    lambda s, t: s.epochs(t + 100),
-    lambda s, t: s.update_trial(t + 100, notes="x"),
-    lambda s, t: s.finish_trial(t + 100, "completed"),
-    lambda s, t: s.delete_trial(t + 100),
-    lambda s, t: _epoch(s, t + 100, 1),
-    lambda s, t: _epoch(s, t, 1),  # already recorded
-    lambda s, t: s.list_trials(order_by="config_json"),
-    lambda s, t: s.list_trials(order_by="nope"),
-    lambda s, t: s.list_trials(status="complete"),
-    lambda s, t: s.create_trial("", {}),
-    lambda s, t: s.create_trial("train", {"f": object()}),
-    lambda s, t: s.create_trial("train", ["not", "a", "dict"]),
-])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, t: s.update_trial(t, no_such_field=1),
+        lambda s, t: s.update_trial(t, status="completed"),
+        lambda s, t: s.update_trial(t, lr="fast"),
+        lambda s, t: s.update_trial(t, batch_size=1.5),
+        lambda s, t: s.update_trial(t, name=None),
+        lambda s, t: s.update_trial(t, extra=[1]),
+        lambda s, t: s.finish_trial(t, "done"),
+        lambda s, t: s.finish_trial(t, "running"),
+        lambda s, t: s.get_trial(t + 100),
+        lambda s, t: s.epochs(t + 100),
+        lambda s, t: s.update_trial(t + 100, notes="x"),
+        lambda s, t: s.finish_trial(t + 100, "completed"),
+        lambda s, t: s.delete_trial(t + 100),
+        lambda s, t: _epoch(s, t + 100, 1),
+        lambda s, t: _epoch(s, t, 1),  # already recorded
+        lambda s, t: s.list_trials(order_by="config_json"),
+        lambda s, t: s.list_trials(order_by="nope"),
+        lambda s, t: s.list_trials(status="complete"),
+        lambda s, t: s.create_trial("", {}),
+        lambda s, t: s.create_trial("train", {"f": object()}),
+        lambda s, t: s.create_trial("train", ["not", "a", "dict"]),
+    ],
+)
 def test_bad_requests_raise_store_error(store: TrialStore, call) -> None:
     tid = store.create_trial("train", {})
     _epoch(store, tid, 1)
@@ -316,6 +372,7 @@ def test_default_store_follows_the_environment(tmp_path: Path, monkeypatch: pyte
     assert (tmp_path / "env" / "t.db").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ["directory", "garbage", "dialect"])
 def test_unopenable_store_names_the_location(tmp_path: Path, make: str) -> None:
     if make == "directory":
@@ -342,6 +399,7 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory):
 _metric = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(*[_metric] * len(METRICS)), max_size=8))
 def test_metric_sequences_round_trip(shared_store: TrialStore, rows: list[tuple]) -> None:
@@ -356,13 +414,15 @@ def test_metric_sequences_round_trip(shared_store: TrialStore, rows: list[tuple]
     assert shared_store.get_trial(tid).epochs_run == len(rows)
 
 
+@pytest.mark.slow
 def test_processes_opening_a_fresh_store_together(tmp_path: Path) -> None:
     db = str(tmp_path / "fresh" / "trials.db")
     repo = Path(__file__).resolve().parents[1]
     code = "import sys\nfrom trainers.store import TrialStore\nTrialStore(sys.argv[1]).create_trial('train', {})\n"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
-    children = [subprocess.Popen([sys.executable, "-c", code, db], cwd=repo, env=env, stderr=subprocess.PIPE)
-                for _ in range(4)]
+    children = [
+        subprocess.Popen([sys.executable, "-c", code, db], cwd=repo, env=env, stderr=subprocess.PIPE) for _ in range(4)
+    ]
     errors = [child.communicate(timeout=120)[1] for child in children]
     assert [child.returncode for child in children] == [0] * 4, errors
     with TrialStore(db) as store:

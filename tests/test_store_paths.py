@@ -33,8 +33,9 @@ def test_a_plain_path_is_one_file_named_exactly_so(tmp_path: Path, name: str) ->
     assert folder == tmp_path / f"{Path(name).stem}-checkpoints" / "1"
 
 
-def test_two_paths_that_differ_after_a_question_mark_are_two_stores(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_paths_that_differ_after_a_question_mark_are_two_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with TrialStore("runs?v1.db") as one:
         one.create_trial("train", {}, name="first")
@@ -82,12 +83,23 @@ def _leftover_running_trial(db: Path) -> int:
     """A store holding a trial whose process has gone, as a kill -9 leaves it."""
     with TrialStore(str(db)) as store:
         trial_id = store.create_trial("train", {"optim": {"lr": 0.1}}, name="left running")
-        store.add_epoch(trial_id, 1, train_loss=1.0, train_acc=0.5, val_loss=1.1, val_acc=0.4, lr=0.01,
-                        seconds=0.1, samples_per_sec=10.0)
+        store.add_epoch(
+            trial_id,
+            1,
+            train_loss=1.0,
+            train_acc=0.5,
+            val_loss=1.1,
+            val_acc=0.4,
+            lr=0.01,
+            seconds=0.1,
+            samples_per_sec=10.0,
+        )
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     con = sqlite3.connect(db)
-    con.execute("UPDATE trials SET pid = ?, host = ?, process_start = NULL WHERE id = ?",
-                (int(child.stdout), host_name(), trial_id))
+    con.execute(
+        "UPDATE trials SET pid = ?, host = ?, process_start = NULL WHERE id = ?",
+        (int(child.stdout), host_name(), trial_id),
+    )
     con.commit()
     con.close()
     return trial_id
@@ -101,6 +113,7 @@ def _status(db: Path, trial_id: int) -> str:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_read_only_open_lists_without_recovering_or_writing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     trial_id = _leftover_running_trial(db)
@@ -132,6 +145,7 @@ with TrialStore(sys.argv[1], read_only=True) as store:
 """
 
 
+@pytest.mark.slow
 def test_a_store_in_a_read_only_folder_can_be_listed(tmp_path: Path) -> None:
     folder = Path(tempfile.mkdtemp(prefix="tunelab-ro-"))  # outside tmp_path, whose parents only root may enter
     db = folder / "s.db"
@@ -140,8 +154,13 @@ def test_a_store_in_a_read_only_folder_can_be_listed(tmp_path: Path) -> None:
         assert _names(folder) == {"s.db"}  # closed cleanly: no WAL files beside it
         os.chmod(db, 0o444)
         os.chmod(folder, 0o555)
-        child = subprocess.run([sys.executable, "-c", _LIST_AS_READER, str(db), str(trial_id)], cwd=REPO,
-                               capture_output=True, text=True, timeout=120)
+        child = subprocess.run(
+            [sys.executable, "-c", _LIST_AS_READER, str(db), str(trial_id)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert child.returncode == 0, child.stderr
         assert child.stdout.split() == ["running", "1"]
         assert _names(folder) == {"s.db"} and _status(db, trial_id) == "running"

@@ -13,8 +13,18 @@ from trainers.store import TrialQuery, TrialStore
 from trainers.store.config_key import config_key
 
 
-def add(store: TrialStore, *, acc: float | None, lr: float = 1e-3, seed: int = 0, status: str = "completed",
-        model: str = "mlp", kind: str = "train", name: str = "", duration: float | None = None) -> int:
+def add(
+    store: TrialStore,
+    *,
+    acc: float | None,
+    lr: float = 1e-3,
+    seed: int = 0,
+    status: str = "completed",
+    model: str = "mlp",
+    kind: str = "train",
+    name: str = "",
+    duration: float | None = None,
+) -> int:
     cfg = RunConfig().replace(**{"optim.lr": lr, "train.seed": seed}).to_dict()
     tid = store.create_trial(kind, cfg, name=name, dataset="digits", model=model, lr=lr, seed=seed)
     if status != "running":
@@ -28,8 +38,8 @@ def store(tmp_path: Path):
         yield s
 
 
-def ranks(store: TrialStore, q: TrialQuery = TrialQuery(), **page) -> list[tuple[int, int | None]]:
-    return [(r.trial.id, r.rank) for r in store.query_trials(q, **page)]
+def ranks(store: TrialStore, q: TrialQuery | None = None, **page) -> list[tuple[int, int | None]]:
+    return [(r.trial.id, r.rank) for r in store.query_trials(q or TrialQuery(), **page)]
 
 
 def test_rank_follows_the_metric_with_ties_sharing_a_rank_and_unscored_trials_last(store: TrialStore) -> None:
@@ -56,7 +66,11 @@ def test_sorting_by_any_column_keeps_empty_values_last(store: TrialStore) -> Non
     assert up == [ids[2], ids[0], ids[1], nolr] and down == [ids[1], ids[0], ids[2], nolr]
     # the rank column stays the metric's rank whatever the sort
     assert {r.trial.id: r.rank for r in store.query_trials(TrialQuery(sort="lr"))} == {
-        ids[0]: 1, ids[1]: 2, ids[2]: 3, nolr: None}
+        ids[0]: 1,
+        ids[1]: 2,
+        ids[2]: 3,
+        nolr: None,
+    }
 
 
 def test_filters_and_free_text(store: TrialStore) -> None:
@@ -71,14 +85,16 @@ def test_filters_and_free_text(store: TrialStore) -> None:
     assert ids(TrialQuery(filters=(("model", "cnn"),))) == {b, c}
     assert ids(TrialQuery(filters=(("model", "cnn"), ("status", "completed")))) == {b}
     assert ids(TrialQuery(filters=(("status", "completed"), ("status", "diverged")))) == {a, b, c}
-    assert ids(TrialQuery(text="wider")) == {b}   # notes, case-insensitive
-    assert ids(TrialQuery(text="BASE")) == {a}    # name
-    assert ids(TrialQuery(text=f"#{c}")) == {c}   # id
+    assert ids(TrialQuery(text="wider")) == {b}  # notes, case-insensitive
+    assert ids(TrialQuery(text="BASE")) == {a}  # name
+    assert ids(TrialQuery(text=f"#{c}")) == {c}  # id
     assert store.count_matching(TrialQuery(filters=(("model", "cnn"),))) == 2
     assert store.distinct_values("model") == ["cnn", "mlp"]
     # ranks are within what the filter shows
     assert [(r.trial.id, r.rank) for r in store.query_trials(TrialQuery(filters=(("model", "cnn"),)))] == [
-        (b, 1), (c, 2)]
+        (b, 1),
+        (c, 2),
+    ]
 
 
 def test_bad_queries_name_what_is_allowed() -> None:
@@ -99,7 +115,9 @@ def test_robust_rank_groups_seeds_of_one_config_and_a_lucky_single_seed_does_not
     rows = {r.trial.id: r for r in store.query_trials()}
     assert rows[lucky].rank == 1 and rows[lucky].robust_rank is None and rows[lucky].robust_n == 0
     s = rows[steady[0]]
-    assert s.robust_n == 3 and s.robust_mean == pytest.approx(0.91) and s.robust_std == pytest.approx(0.01, 1e-6)  # sample std of 0.90, 0.91, 0.92
+    assert (
+        s.robust_n == 3 and s.robust_mean == pytest.approx(0.91) and s.robust_std == pytest.approx(0.01, 1e-6)
+    )  # sample std of 0.90, 0.91, 0.92
     j = rows[jumpy[0]]
     assert j.robust_mean == pytest.approx(0.8867, abs=1e-4)
     assert s.robust_rank == 1 and j.robust_rank == 2  # jumpy's best seed (0.99) does not carry it
@@ -146,8 +164,11 @@ def test_a_range_test_of_a_config_is_not_counted_among_its_seeds(store: TrialSto
 
 def test_robust_stats_count_seeds_not_trials_and_keep_diverged_seeds(store: TrialStore) -> None:
     twice = [add(store, acc=0.9, lr=1e-3, seed=0), add(store, acc=0.9, lr=1e-3, seed=0)]  # one seed run twice
-    shaky = [add(store, acc=0.9, lr=1e-2, seed=0), add(store, acc=0.9, lr=1e-2, seed=1),
-             add(store, acc=0.3, lr=1e-2, seed=2, status="diverged")]
+    shaky = [
+        add(store, acc=0.9, lr=1e-2, seed=0),
+        add(store, acc=0.9, lr=1e-2, seed=1),
+        add(store, acc=0.3, lr=1e-2, seed=2, status="diverged"),
+    ]
     honest = [add(store, acc=a, lr=3e-3, seed=s) for s, a in enumerate((0.88, 0.86))]
     rows = {r.trial.id: r for r in store.query_trials()}
     assert rows[twice[0]].robust_n == 0 and rows[twice[0]].robust_rank is None  # one seed: no spread to judge

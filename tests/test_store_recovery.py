@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,8 +29,17 @@ def _python(code: str, *args: str, **popen: object) -> subprocess.Popen:
 
 
 def _epoch(store: TrialStore, trial_id: int, epoch: int) -> None:
-    store.add_epoch(trial_id, epoch, train_loss=1.0, train_acc=0.5, val_loss=1.1, val_acc=0.4, lr=0.01,
-                    seconds=0.1, samples_per_sec=10.0)
+    store.add_epoch(
+        trial_id,
+        epoch,
+        train_loss=1.0,
+        train_acc=0.5,
+        val_loss=1.1,
+        val_acc=0.4,
+        lr=0.01,
+        seconds=0.1,
+        samples_per_sec=10.0,
+    )
 
 
 def _set(store: TrialStore, trial_id: int, **values: object) -> None:
@@ -50,6 +59,7 @@ def _dead_pid() -> int:
     return child.pid
 
 
+@pytest.mark.slow
 def test_trial_of_a_dead_process_is_interrupted(db: str) -> None:
     code = (
         "import sys\nfrom trainers.store import TrialStore\n"
@@ -95,6 +105,7 @@ def test_reused_pid_is_told_apart_by_start_time(db: str) -> None:
         assert len(store.epochs(tid)) == 1
 
 
+@pytest.mark.slow
 def test_other_hosts_and_finished_trials_are_left_alone(db: str) -> None:
     dead = _dead_pid()
     with TrialStore(db) as store:
@@ -109,12 +120,14 @@ def test_other_hosts_and_finished_trials_are_left_alone(db: str) -> None:
         assert store.recovered_ids == ()
 
 
+@pytest.mark.slow
 def test_process_alive() -> None:
     assert process_alive(os.getpid(), process_start_time(os.getpid()))
     assert not process_alive(_dead_pid(), None)
     assert not process_alive(0, None) and not process_alive(-1, None)
 
 
+@pytest.mark.slow
 @on_linux
 def test_unreaped_child_counts_as_ended() -> None:
     child = _python("pass")
@@ -131,7 +144,7 @@ def test_unreaped_child_counts_as_ended() -> None:
 def test_recover_interrupted_with_a_given_liveness_check(db: str) -> None:
     with TrialStore(db) as store:
         a, b = store.create_trial("train", {}), store.create_trial("train", {})
-        now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        now = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
         with Session(store.engine) as session, session.begin():
             marked = recover_interrupted(session, host=host_name(), now=now, alive=lambda pid, start: False)
         assert marked == [a, b]
@@ -140,6 +153,7 @@ def test_recover_interrupted_with_a_given_liveness_check(db: str) -> None:
             assert recover_interrupted(session, host=host_name(), now=now, alive=lambda p, s: False) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_store_survives_sigkill_in_the_middle_of_writing(db: str) -> None:
     with TrialStore(db) as store:

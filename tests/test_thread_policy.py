@@ -70,7 +70,7 @@ def test_a_second_job_in_the_process_gets_one_thread(monkeypatch: pytest.MonkeyP
         release.set()
         t.join(10)
     with torch_threads(0):
-        assert torch.get_num_threads() == 3      # the first job has ended: alone again
+        assert torch.get_num_threads() == 3  # the first job has ended: alone again
 
 
 @pytest.mark.slow
@@ -80,12 +80,14 @@ def test_the_entry_point_sets_a_passive_wait_policy_before_torch_loads(preset: s
     import subprocess
     import sys
 
-    code = ("import os, sys\n"
-            "import app.__main__ as entry\n"
-            "loaded = 'torch' in sys.modules\n"
-            "import trainers.cli.main as cli\n"
-            "cli.main = lambda args: print(os.environ.get('OMP_WAIT_POLICY'), loaded) or 0\n"
-            "sys.exit(entry.main(['history']))\n")
+    code = (
+        "import os, sys\n"
+        "import app.__main__ as entry\n"
+        "loaded = 'torch' in sys.modules\n"
+        "import trainers.cli.main as cli\n"
+        "cli.main = lambda args: print(os.environ.get('OMP_WAIT_POLICY'), loaded) or 0\n"
+        "sys.exit(entry.main(['history']))\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     if preset:
         env["OMP_WAIT_POLICY"] = preset

@@ -17,6 +17,7 @@ def _batch(i: int) -> BatchEnded:
     return BatchEnded(epoch=1, batch=i, step=i, loss=1.0 / i, lr=0.1, grad_norm=1.0, samples=8)
 
 
+@pytest.mark.slow
 def test_sink_coalesces_and_keeps_order() -> None:
     deliveries: list[list] = []
     sink = CoalescingSink(deliveries.append)
@@ -67,10 +68,13 @@ def test_worker_delivers_events_then_outcome(qtbot) -> None:
     assert [e.step for e in received] == list(range(1, 501))  # all events arrive before the outcome
 
 
-@pytest.mark.parametrize("exc, expected", [
-    (DataError("train.csv, row 7: 'x' is not a number"), "train.csv, row 7: 'x' is not a number"),
-    (RuntimeError("CUDA out of memory\nmore lines"), "RuntimeError: CUDA out of memory"),
-])
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (DataError("train.csv, row 7: 'x' is not a number"), "train.csv, row 7: 'x' is not a number"),
+        (RuntimeError("CUDA out of memory\nmore lines"), "RuntimeError: CUDA out of memory"),
+    ],
+)
 def test_worker_error_becomes_one_line(qtbot, exc: Exception, expected: str) -> None:
     def job(sink, control):
         raise exc
@@ -139,6 +143,7 @@ class _Counter(QObject):
         self.count += 1
 
 
+@pytest.mark.slow
 def test_100k_cross_thread_signals_reach_the_gui(qtbot) -> None:
     """PySide6 6.12.0 aborts the process on this (bool_dealloc refcount error); the pin keeps us below it."""
     n = 100_000

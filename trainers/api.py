@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
-
-
 from trainers.diagnosis.diagnose import Diagnosis, diagnose, diagnose_trial, fill_diagnoses
-from trainers.jobs.device import describe_devices
 from trainers.ensembles.ensemble_file import EnsembleModel, load_ensemble
 from trainers.ensembles.ensemble_run import run_ensemble
+from trainers.ensembles.stored_ensembles import (
+    ensemble_candidates,
+    ensemble_trials,
+    export_ensemble,
+    load_ensemble_result,
+)
+from trainers.jobs.device import describe_devices
+from trainers.jobs.setup import trial_summary
+from trainers.lr_finder.trial import load_range_test, range_test_trials, run_range_test
+from trainers.models import ModelInfo, describe_model
 from trainers.spec.ensemble_events import EnsembleResult
 from trainers.spec.ensemble_settings import EnsembleSettings
-from trainers.ensembles.stored_ensembles import (ensemble_candidates, ensemble_trials, export_ensemble,
-                                                 load_ensemble_result)
 from trainers.spec.events import FitEnded, RangeTestResult
-from trainers.models import ModelInfo, describe_model
 from trainers.spec.lr_finder_settings import RangeTestSettings
-from trainers.lr_finder.trial import load_range_test, range_test_trials, run_range_test
-from trainers.jobs.setup import trial_summary
+from trainers.store import RANK_METRICS, RankedTrial, TrialQuery, TrialStore
+from trainers.training.run import run_training
+from trainers.trials.export import export_trials
 from trainers.trials.ranked_rows import parse_filter
 from trainers.trials.reruns import rerun_with_seeds
-from trainers.training.run import run_training
-from trainers.store import RANK_METRICS, RankedTrial, TrialQuery, TrialStore
-from trainers.trials.export import export_trials
 
 # What the GUI uses besides run_training: the store and its ranked queries, the model description for the
 # forms, the range test, the diagnosis, re-runs with other seeds, ensembles, export and the device line for About.
-__all__ = ["RANK_METRICS", "Diagnosis", "EnsembleModel", "EnsembleResult", "EnsembleSettings", "ModelInfo",
-           "RangeTestResult", "RangeTestSettings", "RankedTrial", "RunResult", "TrialQuery", "TrialStore",
-           "describe_devices", "describe_model", "diagnose", "diagnose_trial", "ensemble_candidates",
-           "ensemble_trials", "export_ensemble", "export_trials", "fill_diagnoses", "load_ensemble",
-           "load_ensemble_result", "load_range_test", "parse_filter", "range_test_trials", "rerun_with_seeds", "run_ensemble",
-           "run_range_test", "run_training", "trial_summary"]
+__all__ = [
+    "RANK_METRICS",
+    "Diagnosis",
+    "EnsembleModel",
+    "EnsembleResult",
+    "EnsembleSettings",
+    "ModelInfo",
+    "RangeTestResult",
+    "RangeTestSettings",
+    "RankedTrial",
+    "RunResult",
+    "TrialQuery",
+    "TrialStore",
+    "describe_devices",
+    "describe_model",
+    "diagnose",
+    "diagnose_trial",
+    "ensemble_candidates",
+    "ensemble_trials",
+    "export_ensemble",
+    "export_trials",
+    "fill_diagnoses",
+    "load_ensemble",
+    "load_ensemble_result",
+    "load_range_test",
+    "parse_filter",
+    "range_test_trials",
+    "rerun_with_seeds",
+    "run_ensemble",
+    "run_range_test",
+    "run_training",
+    "trial_summary",
+]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.
 RunResult = FitEnded

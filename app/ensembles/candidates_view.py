@@ -19,8 +19,9 @@ class CandidatesView(QWidget):
         self.title = QLabel("Will c&ombine:")
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.list.setToolTip("The stored trials this method combines: the top K by the chosen metric, or the "
-                             "trials named in Trial ids")
+        self.list.setToolTip(
+            "The stored trials this method combines: the top K by the chosen metric, or the trials named in Trial ids"
+        )
         self.list.setMaximumHeight(110)
         self.title.setBuddy(self.list)
         self.status = QLabel()

@@ -15,16 +15,16 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFileDialog, QGroupBox, QSplitter, QVBoxLayout, QWidget
 
+from app.config_model import ConfigModel
 from app.earlier_box import EarlierBox
 from app.ensembles import wording as text
 from app.ensembles.candidates_view import CandidatesView
 from app.ensembles.member_table import MemberTable
 from app.ensembles.results_view import ResultsView
-from app.config_model import ConfigModel
 from app.ensembles.settings_form import EnsembleForm
 from app.job_runner import JobRunner
-from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
 from app.job_tab import JobTab, push_button
+from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
 from app.lr_finder.wording import config_summary
 from app.training.panes import inputs_beside_view
 from app.worker import JobOutcome, one_line
@@ -33,7 +33,7 @@ from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, Membe
 
 EXPORT_SUFFIX = ".tlens"
 EXPORT_FILTER = "TuneLab ensemble (*.tlens)"
-CANDIDATES_DELAY_MS = 150   # typing trial ids asks the store once the typing pauses
+CANDIDATES_DELAY_MS = 150  # typing trial ids asks the store once the typing pauses
 # (trial id, kind) of the trials selected in the History tab, the current one first
 Selection = Callable[[], list[tuple[int, str]]]
 
@@ -41,13 +41,27 @@ Selection = Callable[[], list[tuple[int, str]]]
 class EnsembleTab(JobTab):
     CANNOT = "Cannot build the ensemble"
 
-    def __init__(self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None,
-                 history_selection: Selection | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        runner: JobRunner,
+        config_model: ConfigModel,
+        store_url: str | None = None,
+        history_selection: Selection | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         earlier = EarlierBox("ensemble", "Earlier e&nsembles:", "Show an ensemble from the trial store again")
         # Alt+R is the Run menu, Alt+E the Ensembles tab
         run_button = push_button("B&uild ensemble", "Build the ensemble with these settings")
-        super().__init__(runner, config_model, store_url, EnsembleForm(), earlier, run_button,
-                         "Stop before the next batch (Esc)", parent)
+        super().__init__(
+            runner,
+            config_model,
+            store_url,
+            EnsembleForm(),
+            earlier,
+            run_button,
+            "Stop before the next batch (Esc)",
+            parent,
+        )
         self.history_selection = history_selection
         self.candidates = CandidatesView()
         self.export_button = push_button("E&xport…", "Save the ensemble on show as one file that loads back")
@@ -74,9 +88,17 @@ class EnsembleTab(JobTab):
         left = self._inputs_column("Ensemble", before_config=(self.candidates,), after_earlier=(self.export_button,))
         inputs_beside_view(self, left, right, width=400)
         # Tab walks the settings, what they combine, Build, Stop, the earlier ensembles, Export, then the tables.
-        chain = [*(e.focus_widget() for e in self.form.editors().values()), self.candidates.list,
-                 self.candidates.use_button, self.run_button, self.stop_button, self.earlier.combo,
-                 self.export_button, self.members, self.results.table]
+        chain = [
+            *(e.focus_widget() for e in self.form.editors().values()),
+            self.candidates.list,
+            self.candidates.use_button,
+            self.run_button,
+            self.stop_button,
+            self.earlier.combo,
+            self.export_button,
+            self.members,
+            self.results.table,
+        ]
         for first, second in zip(chain, chain[1:]):
             QWidget.setTabOrder(first, second)
 
@@ -94,8 +116,10 @@ class EnsembleTab(JobTab):
     def _config_line(self, cfg: RunConfig | None) -> str:
         if cfg is None:
             return "The Training tab's config is invalid."
-        return f"Uses the Training tab's config: {config_summary(cfg)} · " \
-               f"{text.epochs_plan(cfg.train.epochs, self.form.method(), self._members())}"
+        return (
+            f"Uses the Training tab's config: {config_summary(cfg)} · "
+            f"{text.epochs_plan(cfg.train.epochs, self.form.method(), self._members())}"
+        )
 
     # ---- actions -----------------------------------------------------------------------------
     def start(self) -> bool:
@@ -118,8 +142,10 @@ class EnsembleTab(JobTab):
         ids = [trial_id for trial_id, kind in chosen if kind == "train"]
         others = [trial_id for trial_id, kind in chosen if kind != "train"]
         if len(ids) < 2:
-            self._show("Select at least two training trials in the History tab (Ctrl+click adds a row), "
-                       "then use them here.", "warn")
+            self._show(
+                "Select at least two training trials in the History tab (Ctrl+click adds a row), then use them here.",
+                "warn",
+            )
             return False
         self.form.set_field("trials", ", ".join(str(i) for i in ids))
         skipped = f"; left out {', '.join(f'#{i}' for i in others)} (not training runs)" if others else ""
@@ -131,8 +157,9 @@ class EnsembleTab(JobTab):
         result = self.results.result
         if result is None or result.trial_id is None:
             return None
-        path, _ = QFileDialog.getSaveFileName(self, f"Export ensemble {result.trial_id}",
-                                              f"ensemble-{result.trial_id}{EXPORT_SUFFIX}", EXPORT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export ensemble {result.trial_id}", f"ensemble-{result.trial_id}{EXPORT_SUFFIX}", EXPORT_FILTER
+        )
         return self.export_to(path) if path else None
 
     def export_to(self, path: str | Path) -> Path | None:
@@ -146,7 +173,7 @@ class EnsembleTab(JobTab):
             target = target.with_suffix(EXPORT_SUFFIX)
         try:
             written = export_stored_ensemble(result.trial_id, target, self.store_url)
-        except Exception as exc:  # noqa: BLE001 - an unwritable file or a missing checkpoint, in one line
+        except Exception as exc:
             self._show(f"Could not export ensemble {result.trial_id}: {one_line(exc)}", "error")
             return None
         self._show(f"Exported ensemble {result.trial_id} to {written}", "ok")
@@ -196,7 +223,7 @@ class EnsembleTab(JobTab):
         else:
             try:
                 self.candidates.show_candidates(ensemble_members_now(settings, self.store_url))
-            except Exception as exc:  # noqa: BLE001 - the reason (too few trials, unknown id) is the answer
+            except Exception as exc:
                 self.candidates.show_problem(one_line(exc))
 
     def _stored_rows(self) -> list[tuple[int, str]]:
@@ -211,15 +238,17 @@ class EnsembleTab(JobTab):
             return False
         try:
             result = stored_ensemble(trial_id, self.store_url)
-        except Exception as exc:  # noqa: BLE001 - shown as one line; the tab stays usable
+        except Exception as exc:
             self._show(f"Could not load ensemble {trial_id}: {one_line(exc)}", "error")
             return False
         self.members.clear_members()
         self.results.show_result(result)
         self.earlier.mark(trial_id)
         self._set_running(False)
-        self._show(f"Showing ensemble {trial_id} ({text.method_label(result.method)}, {result.status})"
-                   + (f": {result.message}" if result.message else ""))
+        self._show(
+            f"Showing ensemble {trial_id} ({text.method_label(result.method)}, {result.status})"
+            + (f": {result.message}" if result.message else "")
+        )
         return True
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -249,7 +278,7 @@ class EnsembleTab(JobTab):
         self.candidates.use_button.setEnabled(not running and self.history_selection is not None)
         self.export_button.setEnabled(self._can_export())
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._engine_ready and not self.running and not self.form.trains():
             self._candidates_timer.start()  # trials may have been trained or deleted meanwhile

@@ -23,7 +23,7 @@ class MemberTable(QTableWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.resizeSection(1, 200)
         self.epochs = 0
-        self._done: list[int] = []   # epochs each member has finished
+        self._done: list[int] = []  # epochs each member has finished
 
     def start(self, event: EnsembleStarted) -> None:
         """One row per member, each bar empty (or "loaded" for stored trials, which are not trained)."""
@@ -50,8 +50,11 @@ class MemberTable(QTableWidget):
         bar.setMaximum(max(1, event.epochs))
         bar.setFormat("%v / %m epochs")
         bar.setValue(min(event.epoch, event.epochs))
-        for column, value in ((2, text.loss(event.train_loss)), (3, text.loss(event.val_loss)),
-                              (4, text.percent(event.val_acc))):
+        for column, value in (
+            (2, text.loss(event.train_loss)),
+            (3, text.loss(event.val_loss)),
+            (4, text.percent(event.val_acc)),
+        ):
             self.item(row, column).setText(value)
 
     def finish_all(self) -> None:
@@ -85,8 +88,11 @@ class MemberTable(QTableWidget):
         return widget
 
     def row_texts(self, row: int) -> list[str]:
-        return [self.item(row, 0).text(), self.bar(row).text(),
-                *(self.item(row, c).text() for c in range(2, len(HEADERS)))]
+        return [
+            self.item(row, 0).text(),
+            self.bar(row).text(),
+            *(self.item(row, c).text() for c in range(2, len(HEADERS))),
+        ]
 
     @staticmethod
     def _number(value: str) -> QTableWidgetItem:

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ensembles import wording as text
 from trainers.spec.ensemble_events import EnsembleResult, MemberScore
@@ -55,19 +62,25 @@ class ResultsView(QWidget):
                 label.setVisible(False)
             return
         who = f"Ensemble {result.trial_id}" if result.trial_id is not None else "Ensemble"
-        self.headline.setText(f"{who}: {text.method_label(result.method)} of {len(result.members)} members "
-                              f"({result.status})")
+        self.headline.setText(
+            f"{who}: {text.method_label(result.method)} of {len(result.members)} members ({result.status})"
+        )
         gains = text.gains_lines(result.gains)
         self.gains.setText("\n".join(gains))
-        self.diversity.setText(text.diversity_line(result.diversity, result.diversity_split)
-                               if result.members else "")
+        self.diversity.setText(text.diversity_line(result.diversity, result.diversity_split) if result.members else "")
         self.note.setText(result.member_note)
         for label in (self.gains, self.diversity, self.note):
             label.setVisible(bool(label.text()))
 
     def _fill_row(self, row: int, score: MemberScore, bold: bool) -> None:
-        cells = (score.label, text.weight(score.weight), text.percent(score.val_acc), text.loss(score.val_loss),
-                 text.percent(score.test_acc), text.loss(score.test_loss))
+        cells = (
+            score.label,
+            text.weight(score.weight),
+            text.percent(score.val_acc),
+            text.loss(score.val_loss),
+            text.percent(score.test_acc),
+            text.loss(score.test_loss),
+        )
         for column, value in enumerate(cells):
             item = QTableWidgetItem(value)
             if column:

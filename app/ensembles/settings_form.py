@@ -17,9 +17,16 @@ from trainers.spec.ensemble_settings import COMBINE_METHODS, SECTION, TABLE, Ens
 
 # Row labels with their Alt keys. Rows shown together never share a key, and none takes a window-wide one
 # (menus F R V H, tabs G L Y E); select_by and members share B because they are never shown together.
-LABELS = {"method": "&Method", "top": "Top &K", "trials": "Trial &ids", "select_by": "Rank &by",
-          "folds": "Fol&ds", "members": "Mem&bers", "boost_rate": "Boost r&ate",
-          "vectorise": "Ve&ctorise"}
+LABELS = {
+    "method": "&Method",
+    "top": "Top &K",
+    "trials": "Trial &ids",
+    "select_by": "Rank &by",
+    "folds": "Fol&ds",
+    "members": "Mem&bers",
+    "boost_rate": "Boost r&ate",
+    "vectorise": "Ve&ctorise",
+}
 SELECT_BY_LABELS = {"val_acc": "Validation accuracy (best)", "val_loss": "Validation loss (lowest)"}
 # method -> the fields it uses besides the method itself
 USES = {
@@ -28,7 +35,7 @@ USES = {
     "weighted": ("top", "trials", "select_by", "folds"),
     "stacking": ("top", "trials", "select_by", "folds"),
     "bagging": ("members", "vectorise"),
-    "adaboost": ("members", "boost_rate"),         # each member depends on the one before: never together
+    "adaboost": ("members", "boost_rate"),  # each member depends on the one before: never together
     "gradient-boost": ("members", "boost_rate"),
     "snapshot": ("members",),
 }

@@ -47,8 +47,9 @@ def gains_lines(gains: dict[str, dict[str, float | None]]) -> list[str]:
         gain = gains.get(key) or {}
         if gain.get("best") is None and gain.get("mean") is None:
             continue
-        lines.append(f"{name}: {points(gain.get('best'))} vs the best member, "
-                     f"{points(gain.get('mean'))} vs the mean member")
+        lines.append(
+            f"{name}: {points(gain.get('best'))} vs the best member, {points(gain.get('mean'))} vs the mean member"
+        )
     return lines
 
 
@@ -56,8 +57,10 @@ def diversity_line(diversity: float | None, split: str) -> str:
     if diversity is None:
         return "Diversity: not measured"
     where = {"test": "the test split", "val": "the validation split"}.get(split, split or "held-out data")
-    return (f"Diversity: {diversity:.3f} (mean pairwise disagreement on {where}: two members disagree on "
-            f"{100 * diversity:.1f} % of its samples)")
+    return (
+        f"Diversity: {diversity:.3f} (mean pairwise disagreement on {where}: two members disagree on "
+        f"{100 * diversity:.1f} % of its samples)"
+    )
 
 
 def describe_outcome(outcome: Any) -> tuple[str, str]:
@@ -77,7 +80,8 @@ def describe_outcome(outcome: Any) -> tuple[str, str]:
         if ens is not None and ens.test_acc is not None:
             best = (r.gains.get("test_acc") or {}).get("best")
             text += f": test accuracy {percent(ens.test_acc)}" + (
-                f" ({points(best)} vs the best member)" if best is not None else "")
+                f" ({points(best)} vs the best member)" if best is not None else ""
+            )
         text += "."
     if r.message:
         text += f" {r.message}"

@@ -23,8 +23,9 @@ from trainers.spec.config import RunConfig
 from trainers.spec.settings_table import RUN_CONFIG
 
 DEBOUNCE_MS = 150  # coalesces a burst of keystrokes into one recount / redraw
-RUN_CONFIG_RULES = FormRules(shown=is_shown, switched_on=is_switched_on, browse=browse_mode, triggers=TRIGGERS,
-                             groups=GROUP_TITLES)
+RUN_CONFIG_RULES = FormRules(
+    shown=is_shown, switched_on=is_switched_on, browse=browse_mode, triggers=TRIGGERS, groups=GROUP_TITLES
+)
 
 
 class ConfigForm(FieldForm[RunConfig]):

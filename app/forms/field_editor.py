@@ -33,9 +33,11 @@ BROWSABLE = ("data.path", "model.weights_path")
 ERROR_COLOR = "#d0312d"
 # A dynamic property drives the red border, so the platform style stays untouched while valid. The form
 # sets this once for all its editors: a style sheet per editor cost ~10 ms more at window start-up.
-INVALID_FIELD_STYLE = (f'QLineEdit[invalid="true"], QComboBox[invalid="true"] {{ border: 1px solid {ERROR_COLOR}; '
-          f'border-radius: 2px; padding: 1px; }}'
-          f'QCheckBox[invalid="true"] {{ color: {ERROR_COLOR}; }}')
+INVALID_FIELD_STYLE = (
+    f'QLineEdit[invalid="true"], QComboBox[invalid="true"] {{ border: 1px solid {ERROR_COLOR}; '
+    f"border-radius: 2px; padding: 1px; }}"
+    f'QCheckBox[invalid="true"] {{ color: {ERROR_COLOR}; }}'
+)
 
 
 def format_value(value: Any) -> str:
@@ -70,8 +72,9 @@ class FieldEditor(QWidget):
 
     edited = Signal()  # every change made by the user (typing, picking, toggling, browsing)
 
-    def __init__(self, spec: FieldSpec, parent: QWidget | None = None,
-                 check: Callable[[str, Any], Any] = check_value) -> None:
+    def __init__(
+        self, spec: FieldSpec, parent: QWidget | None = None, check: Callable[[str, Any], Any] = check_value
+    ) -> None:
         super().__init__(parent)
         self._spec = spec
         self._check = check  # (key, raw) -> value or ConfigError; another settings table brings its own
@@ -198,7 +201,7 @@ class FieldEditor(QWidget):
 
     # ---- browsing ------------------------------------------------------------------------
     def set_browse_mode(self, mode: str, name_filter: str = "") -> None:
-        """"dir" picks a folder, "file" a file matching name_filter (e.g. "CSV files (*.csv)")."""
+        """ "dir" picks a folder, "file" a file matching name_filter (e.g. "CSV files (*.csv)")."""
         if mode not in ("dir", "file"):
             raise ValueError(f"browse mode must be 'dir' or 'file', not {mode!r}")
         self._browse_mode, self._browse_filter = mode, name_filter

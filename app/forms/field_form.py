@@ -37,10 +37,10 @@ def _no_browsing(_key: str, _values: Values) -> tuple[str, str] | None:
 class FormRules:
     """How a form reads for the current choices. `values` passed to the rules: the raw input of each trigger."""
 
-    shown: Callable[[str, Values], bool] = _always        # the row is visible
+    shown: Callable[[str, Values], bool] = _always  # the row is visible
     switched_on: Callable[[str, Values], bool] = _always  # the input is enabled (shown greyed out otherwise)
     browse: Callable[[str, Values], tuple[str, str] | None] = _no_browsing  # ("dir" | "file", name filter)
-    triggers: frozenset[str] | None = None   # keys whose change can show or hide others; None: every key
+    triggers: frozenset[str] | None = None  # keys whose change can show or hide others; None: every key
     groups: Mapping[str, str] | None = None  # section → group-box title; None: one list of rows
     labels: Mapping[str, str] = field(default_factory=dict)  # key or name → row label (with its Alt key)
 
@@ -51,7 +51,7 @@ def reason_text(exc: ConfigError) -> str:
 
 
 class FieldForm(QWidget, Generic[T]):
-    changed = Signal()               # after every edit, and after set_object / set_field / set_values
+    changed = Signal()  # after every edit, and after set_object / set_field / set_values
     validity_changed = Signal(bool)  # only when validity flips
 
     def __init__(self, table: FieldTable[T], rules: FormRules | None = None, parent: QWidget | None = None) -> None:
@@ -63,9 +63,9 @@ class FieldForm(QWidget, Generic[T]):
         self._layouts: dict[str, QFormLayout] = {}
         self._labels: dict[str, QLabel] = {}
         self._values: dict[str, Any] = {s.key: s.default for s in specs}  # each field's last valid value
-        self._last_good: dict[str, Any] = dict(self._values)              # of the last valid whole
-        self._value_errors: dict[str, ConfigError] = {}                    # fields invalid on their own
-        self._errors: dict[str, ConfigError] = {}                          # everything marked now
+        self._last_good: dict[str, Any] = dict(self._values)  # of the last valid whole
+        self._value_errors: dict[str, ConfigError] = {}  # fields invalid on their own
+        self._errors: dict[str, ConfigError] = {}  # everything marked now
         self._active: dict[str, bool] = {}
         self._obj: T | None = None
         self._valid = True

@@ -43,6 +43,7 @@ def describe(model_fields: Mapping[str, Any], source: str) -> CountText:
         return CountText(str(exc), str(exc), is_error=True)
     # Imported here: trainers.models imports torch and torchvision, which must not load with the form.
     from trainers.api import describe_model
+
     try:
         info = describe_model(model_cfg, shape.input_shape, shape.num_classes)
     except TuneLabError as exc:  # ModelError or ConfigError: a message the user can act on

@@ -59,8 +59,11 @@ class SchedulePlot(QWidget):
         self.curve.setData(np.asarray(x, dtype=np.float64), np.asarray(lrs, dtype=np.float64))
         self.curve.setPen(self._pen)
         self.plot.getPlotItem().setXRange(0, float(cfg.train.epochs), padding=0.02)
-        text = f"{cfg.train.epochs} epochs × {steps:,} steps" if exact else \
-            f"{cfg.train.epochs} epochs × ~{steps} steps (approximate: the data's size is known once it is read)"
+        text = (
+            f"{cfg.train.epochs} epochs × {steps:,} steps"
+            if exact
+            else f"{cfg.train.epochs} epochs × ~{steps} steps (approximate: the data's size is known once it is read)"
+        )
         if cfg.schedule.name == "plateau":
             text += "; reduce-on-plateau decays only when validation stalls, so the drop is not shown"
         self.caption.setText(text)

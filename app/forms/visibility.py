@@ -13,15 +13,28 @@ from trainers.spec.config import DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SC
 
 # The field whose choice decides each section's relevant fields, and the engine's table for it.
 CONTROLLERS: dict[str, str] = {
-    "data": "data.source", "model": "model.family", "optim": "optim.name", "schedule": "schedule.name",
+    "data": "data.source",
+    "model": "model.family",
+    "optim": "optim.name",
+    "schedule": "schedule.name",
 }
 _TABLES: dict[str, Mapping[str, tuple[str, ...]]] = {
-    "data": DATA_PARAMS, "model": MODEL_PARAMS, "optim": OPTIMIZER_PARAMS, "schedule": SCHEDULE_PARAMS,
+    "data": DATA_PARAMS,
+    "model": MODEL_PARAMS,
+    "optim": OPTIMIZER_PARAMS,
+    "schedule": SCHEDULE_PARAMS,
 }
 # Read whatever the choice is (besides the controller itself).
 _ALWAYS: dict[str, tuple[str, ...]] = {
-    "data": ("train_fraction", "val_split", "test_split", "split_seed", "augment_flip", "augment_crop_padding",
-             "normalize"),
+    "data": (
+        "train_fraction",
+        "val_split",
+        "test_split",
+        "split_seed",
+        "augment_flip",
+        "augment_crop_padding",
+        "normalize",
+    ),
     "model": ("dropout",),
     "optim": ("lr", "weight_decay"),
     "schedule": ("warmup_epochs",),

@@ -9,10 +9,18 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 # Ranking metrics as the rank-by choice names them (the store's TrialQuery.metric values).
-METRIC_NAMES = {"val_acc": "best validation accuracy", "val_loss": "best validation loss",
-                "test_acc": "test accuracy", "duration": "duration"}
-METRIC_COLUMNS = {"val_acc": "best_val_acc", "val_loss": "best_val_loss", "test_acc": "test_acc",
-                  "duration": "duration_s"}
+METRIC_NAMES = {
+    "val_acc": "best validation accuracy",
+    "val_loss": "best validation loss",
+    "test_acc": "test accuracy",
+    "duration": "duration",
+}
+METRIC_COLUMNS = {
+    "val_acc": "best_val_acc",
+    "val_loss": "best_val_loss",
+    "test_acc": "test_acc",
+    "duration": "duration_s",
+}
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -33,7 +41,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def robust_text(r: Any) -> str:
-    """"rank 2 · 0.9712 ± 0.0031 (3 seeds)", or "" for a config run with fewer than two seeds."""
+    """ "rank 2 · 0.9712 ± 0.0031 (3 seeds)", or "" for a config run with fewer than two seeds."""
     if r.robust_mean is None or not r.robust_n:
         return ""
     return f"rank {r.robust_rank} · {r.robust_mean:.4f} ± {r.robust_std or 0.0:.4f} ({r.robust_n} seeds)"
@@ -41,11 +49,11 @@ def robust_text(r: Any) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    key: str                        # a stable name for tests and code
+    key: str  # a stable name for tests and code
     header: str
-    sort: str                       # TrialQuery.sort for a click on this header
-    text: Callable[[Any], str]      # RankedTrial -> cell text
-    numeric: bool = False           # right-aligned
+    sort: str  # TrialQuery.sort for a click on this header
+    text: Callable[[Any], str]  # RankedTrial -> cell text
+    numeric: bool = False  # right-aligned
     width: int = 80
     tip: str = ""
 
@@ -55,11 +63,25 @@ def _trial(name: str, fmt: Callable[[Any], str] = lambda v: "" if v is None else
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("rank", "Rank", "rank", lambda r: "" if r.rank is None else str(r.rank), True, 50,
-           "Position by the rank-by metric among the trials shown (empty: no value yet)"),
-    Column("robust", "Robust", "robust", robust_text, True, 235,
-           "Mean ± standard deviation of the metric over every seed of this config, and the config's rank by "
-           "its worst plausible score (mean ∓ std), so one lucky seed does not win"),
+    Column(
+        "rank",
+        "Rank",
+        "rank",
+        lambda r: "" if r.rank is None else str(r.rank),
+        True,
+        50,
+        "Position by the rank-by metric among the trials shown (empty: no value yet)",
+    ),
+    Column(
+        "robust",
+        "Robust",
+        "robust",
+        robust_text,
+        True,
+        235,
+        "Mean ± standard deviation of the metric over every seed of this config, and the config's rank by "
+        "its worst plausible score (mean ∓ std), so one lucky seed does not win",
+    ),
     Column("id", "#", "id", _trial("id"), True, 50, "Trial number"),
     Column("status", "Status", "status", _trial("status"), False, 85),
     Column("kind", "Kind", "kind", _trial("kind"), False, 60),
@@ -70,17 +92,51 @@ COLUMNS: tuple[Column, ...] = (
     Column("batch_size", "Batch", "batch_size", _trial("batch_size"), True, 55, "Batch size"),
     Column("epochs_run", "Epochs", "epochs_run", _trial("epochs_run"), True, 60, "Epochs run"),
     Column("dropout", "Dropout", "dropout", _trial("dropout", lambda v: "" if v is None else f"{v:g}"), True, 65),
-    Column("weight_decay", "Weight decay", "weight_decay",
-           _trial("weight_decay", lambda v: "" if v is None else f"{v:g}"), True, 95),
-    Column("best_val_acc", "Best val acc", "best_val_acc", _trial("best_val_acc", _num), True, 95,
-           "Best validation accuracy"),
-    Column("best_val_loss", "Best val loss", "best_val_loss", _trial("best_val_loss", _num), True, 95,
-           "Best validation loss"),
-    Column("test_acc", "Test acc", "test_acc", _trial("test_acc", _num), True, 70,
-           "Test accuracy (scored once, after training)"),
+    Column(
+        "weight_decay",
+        "Weight decay",
+        "weight_decay",
+        _trial("weight_decay", lambda v: "" if v is None else f"{v:g}"),
+        True,
+        95,
+    ),
+    Column(
+        "best_val_acc",
+        "Best val acc",
+        "best_val_acc",
+        _trial("best_val_acc", _num),
+        True,
+        95,
+        "Best validation accuracy",
+    ),
+    Column(
+        "best_val_loss",
+        "Best val loss",
+        "best_val_loss",
+        _trial("best_val_loss", _num),
+        True,
+        95,
+        "Best validation loss",
+    ),
+    Column(
+        "test_acc",
+        "Test acc",
+        "test_acc",
+        _trial("test_acc", _num),
+        True,
+        70,
+        "Test accuracy (scored once, after training)",
+    ),
     Column("duration", "Duration", "duration_s", _trial("duration_s", format_duration), True, 95),
-    Column("diagnosis", "Diagnosis", "diagnosis", _trial("diagnosis"), False, 95,
-           "What the curves say (select the trial for the evidence and what to try)"),
+    Column(
+        "diagnosis",
+        "Diagnosis",
+        "diagnosis",
+        _trial("diagnosis"),
+        False,
+        95,
+        "What the curves say (select the trial for the evidence and what to try)",
+    ),
     Column("notes", "Notes", "notes", _trial("notes", lambda v: (v or "").replace("\n", " ")), False, 200),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from app.plots.epoch_curves import CurveSet, EpochCurves, colour
 from app.plots.hyper_scatter import PARAMETERS, HyperScatter, Point
 
-MAX_COMPARED = 12   # beyond a dozen curves sets nobody can tell the colours apart
+MAX_COMPARED = 12  # beyond a dozen curves sets nobody can tell the colours apart
 
 
 class ComparePane(QWidget):
@@ -33,14 +33,26 @@ class ComparePane(QWidget):
         layout.addWidget(split, 1)
         self.trial_ids: list[int] = []
 
-    def show_trials(self, trials: Sequence[Any], epochs: dict[int, Sequence[Any]], metric_column: str,
-                    metric_name: str, selected: int) -> None:
+    def show_trials(
+        self,
+        trials: Sequence[Any],
+        epochs: dict[int, Sequence[Any]],
+        metric_column: str,
+        metric_name: str,
+        selected: int,
+    ) -> None:
         """`trials` (TrialRecords, at most MAX_COMPARED) out of `selected`; `epochs` maps id -> its epochs."""
         self.trial_ids = [t.id for t in trials]
         more = f" (the first {len(trials)} of {selected} selected)" if selected > len(trials) else ""
-        self.title.setText(f"Comparing {len(trials)} trials{more}: one colour each, training dashed, validation "
-                           f"solid. Right: a hyperparameter against the {metric_name}.")
-        self.curves.show_sets([CurveSet(f"#{t.id}", colour(i), epochs.get(t.id, ()))
-                               for i, t in enumerate(trials)])
-        self.scatter.show_points([Point(f"#{t.id}", colour(i), {k: getattr(t, k) for k in PARAMETERS},
-                                        getattr(t, metric_column)) for i, t in enumerate(trials)], metric_name)
+        self.title.setText(
+            f"Comparing {len(trials)} trials{more}: one colour each, training dashed, validation "
+            f"solid. Right: a hyperparameter against the {metric_name}."
+        )
+        self.curves.show_sets([CurveSet(f"#{t.id}", colour(i), epochs.get(t.id, ())) for i, t in enumerate(trials)])
+        self.scatter.show_points(
+            [
+                Point(f"#{t.id}", colour(i), {k: getattr(t, k) for k in PARAMETERS}, getattr(t, metric_column))
+                for i, t in enumerate(trials)
+            ],
+            metric_name,
+        )

@@ -13,7 +13,7 @@ APPLY_TEXT = {"lr_finder": "Open in LR finder", "ensemble": "Go to Ensembles"}
 
 
 class DiagnosisView(QGroupBox):
-    apply_requested = Signal(object)   # the trainers Intervention chosen
+    apply_requested = Signal(object)  # the trainers Intervention chosen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Diagnosis", parent)

@@ -17,7 +17,7 @@ ALL = "all"
 
 
 class FilterBar(QWidget):
-    changed = Signal()   # rank-by, a filter or the (settled) text changed
+    changed = Signal()  # rank-by, a filter or the (settled) text changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,8 +61,9 @@ class FilterBar(QWidget):
 
     def apply_to(self, parts: QueryParts) -> QueryParts:
         """`parts` with this bar's metric, filters and text (the sort is the header's)."""
-        filters = tuple((column, combo.currentData()) for column, combo in self.combos.items()
-                        if combo.currentData() is not None)
+        filters = tuple(
+            (column, combo.currentData()) for column, combo in self.combos.items() if combo.currentData() is not None
+        )
         return parts.replace(metric=self.rank_by.currentData(), filters=filters, text=self.search.text().strip())
 
     def set_choices(self, values: dict[str, list[str]]) -> None:

@@ -13,8 +13,19 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QSplitter,
-                               QStackedWidget, QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.history.columns import COLUMNS, METRIC_COLUMNS, METRIC_NAMES
 from app.history.compare_pane import MAX_COMPARED, ComparePane
@@ -30,25 +41,25 @@ from app.training.run_panel import show_message
 from app.worker import JobOutcome, one_line
 from trainers.spec.events import EpochEnded, FitEnded, FitStarted
 
-LIVE_REFRESH_MS = 1000   # at most one table refresh a second while a run reports epochs
-MAX_FOLLOWED = 50        # selected trials looked for again after a refresh
+LIVE_REFRESH_MS = 1000  # at most one table refresh a second while a run reports epochs
+MAX_FOLLOWED = 50  # selected trials looked for again after a refresh
 HINT = "Select a trial to see its diagnosis, notes, curves and config; select several to compare them."
 NOT_LOADED = "The trial history appears once the training engine has loaded…"
 
 
 class HistoryTab(QWidget):
-    run_started = Signal()              # a re-run began
-    run_finished = Signal(object)       # JobOutcome of the re-run
-    events_received = Signal(object)    # the re-run's engine events
+    run_started = Signal()  # a re-run began
+    run_finished = Signal(object)  # JobOutcome of the re-run
+    events_received = Signal(object)  # the re-run's engine events
 
     def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store_url = store_url
         self.source: TrialSource | None = None
-        self._stale = False          # a refresh was skipped while the tab was hidden
-        self._restoring = False      # selection changes made by a refresh are not the user's
+        self._stale = False  # a refresh was skipped while the tab was hidden
+        self._restoring = False  # selection changes made by a refresh are not the user's
         self._last_refresh = 0.0
-        self._shown: tuple[list[int], str] = ([], "")   # trial ids and metric on show
+        self._shown: tuple[list[int], str] = ([], "")  # trial ids and metric on show
         self._shown_running = False  # a trial on show was running: the next refresh redraws it
         self._detail_trial: Any = None
 
@@ -89,7 +100,8 @@ class HistoryTab(QWidget):
         if self._detail is None:
             self._detail = TrialDetail()
             self._detail.diagnosis.apply_requested.connect(
-                lambda item: self._detail_trial is not None and self.actions.apply(self._detail_trial, item))
+                lambda item: self._detail_trial is not None and self.actions.apply(self._detail_trial, item)
+            )
             self._detail.notes.save_requested.connect(self._save_notes)
             self.stack.addWidget(self._detail)
         return self._detail
@@ -155,7 +167,7 @@ class HistoryTab(QWidget):
             return
         try:
             self.source = TrialSource(self.store_url)
-        except Exception as exc:  # noqa: BLE001 - the message names the store and why
+        except Exception as exc:
             self.show_message(f"Could not open the trial store: {one_line(exc)}", "error")
             return
         self.model.set_source(self.source)
@@ -192,10 +204,10 @@ class HistoryTab(QWidget):
             return
         try:
             self.filters.set_choices({c: self.source.distinct(c) for c in FILTER_COLUMNS})
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.show_message(f"Could not read the filter choices: {one_line(exc)}", "error")
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._stale:
             QTimer.singleShot(0, lambda: self.refresh(choices=True))
@@ -281,7 +293,7 @@ class HistoryTab(QWidget):
         self._shown_running = any(t.running for t in trials)
         try:
             self._show(trials, count)
-        except Exception as exc:  # noqa: BLE001 - e.g. the trial was deleted by another process
+        except Exception as exc:
             self.show_message(f"Could not read the selected trials: {one_line(exc)}", "error")
 
     def _show(self, trials: list[Any], count: int) -> None:
@@ -317,7 +329,7 @@ class HistoryTab(QWidget):
             return
         try:
             self.source.set_notes(trial_id, text)
-        except Exception as exc:  # noqa: BLE001 - kept in the editor; Save tries again
+        except Exception as exc:
             self.detail.notes.mark_saved(False, f"Not saved: {one_line(exc)}")
             return
         self.model.patch_trial(trial_id, notes=text)

@@ -14,7 +14,7 @@ SAVE_PAUSE_MS = 800
 
 
 class NotesEditor(QGroupBox):
-    save_requested = Signal(int, str)   # trial id, the whole text
+    save_requested = Signal(int, str)  # trial id, the whole text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Notes", parent)
@@ -81,7 +81,7 @@ class NotesEditor(QGroupBox):
         self.state.setText("Edited" if self.dirty else "")
         self._timer.start()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.edit:
             kind = event.type()
             if kind == QEvent.Type.FocusOut:

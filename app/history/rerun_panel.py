@@ -21,8 +21,8 @@ MAX_SEEDS = 50
 class RerunPanel(QWidget):
     rerun_clicked = Signal()
     run_started = Signal()
-    run_finished = Signal(object)      # JobOutcome; its result is the runs' FitEnded list
-    events_received = Signal(object)   # each list of engine events
+    run_finished = Signal(object)  # JobOutcome; its result is the runs' FitEnded list
+    events_received = Signal(object)  # each list of engine events
 
     def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -23,30 +23,47 @@ EXPORT_FILTERS = {"csv": "CSV file (*.csv)", "json": "JSON file (*.json)"}
 
 
 class TrialActions(QObject):
-    config_chosen = Signal(object, str, str)   # RunConfig, message, tab to show ("training" or "lr_finder")
-    tab_requested = Signal(str, str)           # tab ("ensembles"), message
-    trials_deleted = Signal(list)              # ids removed from the store
-    message = Signal(str, str)                 # text, kind (info, ok, warn, error)
+    config_chosen = Signal(object, str, str)  # RunConfig, message, tab to show ("training" or "lr_finder")
+    tab_requested = Signal(str, str)  # tab ("ensembles"), message
+    trials_deleted = Signal(list)  # ids removed from the store
+    message = Signal(str, str)  # text, kind (info, ok, warn, error)
 
-    def __init__(self, parent: QWidget, selected: Callable[..., list[Any]],
-                 source: Callable[[], TrialSource | None]) -> None:
+    def __init__(
+        self, parent: QWidget, selected: Callable[..., list[Any]], source: Callable[[], TrialSource | None]
+    ) -> None:
         super().__init__(parent)
         self._parent = parent
-        self._selected = selected   # selected(limit=None): the selected trials (TrialRecords), the current one first
+        self._selected = selected  # selected(limit=None): the selected trials (TrialRecords), the current one first
         self._source = source
-        self.clone = self._action("C&lone into training form", "Put the trial's config into the Training tab",
-                                  self.clone_selected)
-        self.delete = self._action("&Delete…", "Delete the selected trials and their checkpoints (Delete)",
-                                   self.delete_selected, QKeySequence.StandardKey.Delete)
-        self.export_csv = self._action("Export &CSV…", "Write the selected trials to a CSV file (config flattened)",
-                                       lambda: self.export_selected("csv"))
-        self.export_json = self._action("Export &JSON…", "Write the selected trials, with their epochs, to JSON",
-                                        lambda: self.export_selected("json"))
-        self.copy_toml = self._action("Copy config as &TOML", "Copy the trial's config to the clipboard (Ctrl+C)",
-                                      self.copy_selected, QKeySequence.StandardKey.Copy)
+        self.clone = self._action(
+            "C&lone into training form", "Put the trial's config into the Training tab", self.clone_selected
+        )
+        self.delete = self._action(
+            "&Delete…",
+            "Delete the selected trials and their checkpoints (Delete)",
+            self.delete_selected,
+            QKeySequence.StandardKey.Delete,
+        )
+        self.export_csv = self._action(
+            "Export &CSV…",
+            "Write the selected trials to a CSV file (config flattened)",
+            lambda: self.export_selected("csv"),
+        )
+        self.export_json = self._action(
+            "Export &JSON…",
+            "Write the selected trials, with their epochs, to JSON",
+            lambda: self.export_selected("json"),
+        )
+        self.copy_toml = self._action(
+            "Copy config as &TOML",
+            "Copy the trial's config to the clipboard (Ctrl+C)",
+            self.copy_selected,
+            QKeySequence.StandardKey.Copy,
+        )
 
-    def _action(self, text: str, tip: str, slot: Callable[[], Any],
-                shortcut: QKeySequence.StandardKey | None = None) -> QAction:
+    def _action(
+        self, text: str, tip: str, slot: Callable[[], Any], shortcut: QKeySequence.StandardKey | None = None
+    ) -> QAction:
         action = QAction(text, self)
         action.setToolTip(tip)
         if shortcut is not None:
@@ -89,8 +106,9 @@ class TrialActions(QObject):
         if intervention.key == "lr_finder":
             self.config_chosen.emit(cfg, f"config from trial {trial.id}: run the range test on it", "lr_finder")
         else:
-            self.config_chosen.emit(cfg, f"config from trial {trial.id} with {intervention.title.lower()}: "
-                                         f"ready to train", "training")
+            self.config_chosen.emit(
+                cfg, f"config from trial {trial.id} with {intervention.title.lower()}: ready to train", "training"
+            )
         return True
 
     def copy_selected(self) -> bool:
@@ -112,10 +130,13 @@ class TrialActions(QObject):
             return False
         ids = [t.id for t in trials]
         answer = QMessageBox.question(
-            self._parent, "Delete trials?",
+            self._parent,
+            "Delete trials?",
             f"Delete {id_list(ids, limit=20)}, with {'its' if len(ids) == 1 else 'their'} epochs and checkpoints? "
-            "This cannot be undone.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
+            "This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         if answer != QMessageBox.StandardButton.Yes:
             return False
         deleted: list[int] = []
@@ -123,7 +144,7 @@ class TrialActions(QObject):
             for trial_id in ids:
                 source.delete(trial_id)
                 deleted.append(trial_id)
-        except Exception as exc:  # noqa: BLE001 - say what went wrong; what was deleted stays deleted
+        except Exception as exc:
             self.message.emit(f"Deleted {len(deleted)} of {len(ids)} trials; then: {one_line(exc)}", "error")
         else:
             self.message.emit(f"Deleted {id_list(ids)}", "ok")
@@ -137,15 +158,16 @@ class TrialActions(QObject):
             return None
         ids = [t.id for t in trials]
         default = f"trial-{ids[0]}.{fmt}" if len(ids) == 1 else f"trials.{fmt}"
-        path, _ = QFileDialog.getSaveFileName(self._parent, f"Export {id_list(ids)} as {fmt.upper()}", default,
-                                              EXPORT_FILTERS[fmt])
+        path, _ = QFileDialog.getSaveFileName(
+            self._parent, f"Export {id_list(ids)} as {fmt.upper()}", default, EXPORT_FILTERS[fmt]
+        )
         if not path:
             return None
         if not path.lower().endswith(f".{fmt}"):
             path += f".{fmt}"
         try:
             written = source.export(ids, path)
-        except Exception as exc:  # noqa: BLE001 - a StoreError or OSError names the file
+        except Exception as exc:
             self.message.emit(f"Could not export: {one_line(exc)}", "error")
             return None
         self.message.emit(f"Exported {id_list(ids)} to {written}", "ok")

@@ -19,18 +19,23 @@ from app.history.trial_source import QueryParts, TrialSource
 from app.worker import one_line
 
 PAGE_SIZE = 100
-MAX_PAGES = 6            # pages kept; a page read again costs one short query
-DIAGNOSE_CHUNK = 8       # old trials diagnosed per event-loop turn, so painting never waits for many
-TRIAL_ROLE = Qt.ItemDataRole.UserRole          # the row's RankedTrial
-ID_ROLE = Qt.ItemDataRole.UserRole + 1         # the row's trial id
-_STATUS_COLOURS = {"running": "#1565c0", "diverged": "#b00020", "failed": "#b00020", "interrupted": "#8a5a00",
-                   "stopped": "#8a5a00"}
+MAX_PAGES = 6  # pages kept; a page read again costs one short query
+DIAGNOSE_CHUNK = 8  # old trials diagnosed per event-loop turn, so painting never waits for many
+TRIAL_ROLE = Qt.ItemDataRole.UserRole  # the row's RankedTrial
+ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's trial id
+_STATUS_COLOURS = {
+    "running": "#1565c0",
+    "diverged": "#b00020",
+    "failed": "#b00020",
+    "interrupted": "#8a5a00",
+    "stopped": "#8a5a00",
+}
 _INDEX = QModelIndex | QPersistentModelIndex
 
 
 class TrialTableModel(QAbstractTableModel):
-    loaded = Signal()          # after every (re)load: count known, pages dropped
-    failed = Signal(str)       # a store read failed; the message is for the user
+    loaded = Signal()  # after every (re)load: count known, pages dropped
+    failed = Signal(str)  # a store read failed; the message is for the user
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -40,7 +45,7 @@ class TrialTableModel(QAbstractTableModel):
         self._count = 0
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         self._to_diagnose: list[int] = []
-        self._robust: dict[str, Any] | None = None   # the query's robust table, read once per load
+        self._robust: dict[str, Any] | None = None  # the query's robust table, read once per load
         self._robust_timer = QTimer(self)
         self._robust_timer.setSingleShot(True)
         self._robust_timer.setInterval(0)
@@ -80,7 +85,7 @@ class TrialTableModel(QAbstractTableModel):
             try:
                 self._query = self._source.query(self._parts)
                 self._count = self._source.count(self._query)
-            except Exception as exc:  # noqa: BLE001 - a bad store or filter must not take the tab down
+            except Exception as exc:
                 self.failed.emit(f"Cannot list the trials: {one_line(exc)}")
         self.endResetModel()
         self.loaded.emit()
@@ -88,14 +93,15 @@ class TrialTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """A header click: the store sorts by that column (rank ascending = best first)."""
         if 0 <= column < len(COLUMNS):
-            self.set_parts(self._parts.replace(sort=COLUMNS[column].sort,
-                                               descending=order == Qt.SortOrder.DescendingOrder))
+            self.set_parts(
+                self._parts.replace(sort=COLUMNS[column].sort, descending=order == Qt.SortOrder.DescendingOrder)
+            )
 
     # ---- rows ---------------------------------------------------------------------------------
-    def rowCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: N802 - Qt override
+    def rowCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
         return 0 if parent.isValid() else self._count
 
-    def columnCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: N802 - Qt override
+    def columnCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
         return 0 if parent.isValid() else len(COLUMNS)
 
     def trial_at(self, row: int) -> Any:
@@ -148,8 +154,12 @@ class TrialTableModel(QAbstractTableModel):
             return r.trial.id
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -181,18 +191,25 @@ class TrialTableModel(QAbstractTableModel):
                     self._robust = self._source.robust_table(self._query)
                 # Otherwise the first rows show without it and the Robust column fills one event-loop turn
                 # later: grouping every trial is most of a first page's cost on a big store.
-                page = self._source.page(self._query, number * PAGE_SIZE, PAGE_SIZE,
-                                         self._robust if self._robust is not None else {})
+                page = self._source.page(
+                    self._query, number * PAGE_SIZE, PAGE_SIZE, self._robust if self._robust is not None else {}
+                )
                 if self._robust is None:
                     self._robust_timer.start()
-            except Exception as exc:  # noqa: BLE001 - shown once; the rows stay "…"
+            except Exception as exc:
                 self.failed.emit(f"Could not read trials from the store: {one_line(exc)}")
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
         # Trials recorded before diagnoses were stored get theirs a few at a time, after this paint.
-        self._to_diagnose += [r.trial.id for r in page if r.trial.diagnosis is None and r.trial.kind == "train"
-                              and not r.trial.running and r.trial.id not in self._to_diagnose]
+        self._to_diagnose += [
+            r.trial.id
+            for r in page
+            if r.trial.diagnosis is None
+            and r.trial.kind == "train"
+            and not r.trial.running
+            and r.trial.id not in self._to_diagnose
+        ]
         if self._to_diagnose:
             self._diagnose_timer.start()
         return page
@@ -207,15 +224,16 @@ class TrialTableModel(QAbstractTableModel):
             return
         try:
             self._robust = self._source.robust_table(self._query)
-        except Exception as exc:  # noqa: BLE001 - the column stays empty
+        except Exception as exc:
             self.failed.emit(f"Could not rank configs by their seeds: {one_line(exc)}")
             return
         for page in self._pages.values():
             for i, r in enumerate(page):
                 stats = self._robust.get(r.trial.config_key) if r.trial.kind == "train" else None
                 if stats is not None:
-                    page[i] = dataclasses.replace(r, robust_mean=stats.mean, robust_std=stats.std,
-                                                  robust_n=stats.n, robust_rank=stats.rank)
+                    page[i] = dataclasses.replace(
+                        r, robust_mean=stats.mean, robust_std=stats.std, robust_n=stats.n, robust_rank=stats.rank
+                    )
         column = COLUMN_INDEX["robust"]
         if self._count:
             self.dataChanged.emit(self.index(0, column), self.index(self._count - 1, column))
@@ -226,7 +244,7 @@ class TrialTableModel(QAbstractTableModel):
             return
         try:
             labels = self._source.fill_diagnoses(ids)
-        except Exception:  # noqa: BLE001 - a trial deleted meanwhile; its cell stays empty
+        except Exception:
             labels = {}
         for trial_id, label in labels.items():
             self.patch_trial(trial_id, diagnosis=label)
@@ -234,5 +252,11 @@ class TrialTableModel(QAbstractTableModel):
             self._diagnose_timer.start()
 
 
-_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.ForegroundRole,
-          Qt.ItemDataRole.ToolTipRole, TRIAL_ROLE, ID_ROLE)
+_ROLES = (
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.ToolTipRole,
+    TRIAL_ROLE,
+    ID_ROLE,
+)

@@ -26,9 +26,10 @@ class TrialSource:
 
     def __init__(self, store_url: str | None = None) -> None:
         import trainers.api as api
+
         self._api = api
         self.store = api.TrialStore(store_url)
-        self.rows_fetched = 0      # trials read through query_trials: the lazy-loading test counts them
+        self.rows_fetched = 0  # trials read through query_trials: the lazy-loading test counts them
 
     def close(self) -> None:
         self.store.close()
@@ -37,14 +38,16 @@ class TrialSource:
     def query(self, parts: QueryParts) -> Any:
         """A TrialQuery; free text may hold column=value words (`model=cnn wider`), as the CLI's --filter."""
         from trainers.api import parse_filter
+
         filters, text = parts.filters, parts.text
         try:
             extra, text = parse_filter(parts.text)
             filters = filters + extra
-        except Exception:  # noqa: BLE001 - unbalanced quotes: search for the text as typed
+        except Exception:
             text = parts.text
-        return self._api.TrialQuery(metric=parts.metric, sort=parts.sort, descending=parts.descending,
-                                    filters=filters, text=text)
+        return self._api.TrialQuery(
+            metric=parts.metric, sort=parts.sort, descending=parts.descending, filters=filters, text=text
+        )
 
     def count(self, query: Any) -> int:
         return self.store.count_matching(query)

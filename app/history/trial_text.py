@@ -12,7 +12,7 @@ from trainers.spec.errors import ConfigError
 
 
 def id_list(ids: Sequence[int], limit: int = 8) -> str:
-    """"trial 3", "trials 3 and 5", "trials 3, 5, 7 and 9 more"."""
+    """ "trial 3", "trials 3 and 5", "trials 3, 5, 7 and 9 more"."""
     shown = [f"{i}" for i in ids[:limit]]
     if len(ids) == 1:
         return f"trial {shown[0]}"
@@ -41,8 +41,10 @@ def config_toml(trial: Any) -> str:
 
 def headline(trial: Any) -> str:
     """One line over the detail pane: which trial, how it ended, its best numbers."""
-    parts = [f"Trial {trial.id} ({trial.kind}) {trial.status}",
-             f"{trial.epochs_run} of {trial.epochs_planned or '?'} epochs"]
+    parts = [
+        f"Trial {trial.id} ({trial.kind}) {trial.status}",
+        f"{trial.epochs_run} of {trial.epochs_planned or '?'} epochs",
+    ]
     if trial.best_val_acc is not None:
         parts.append(f"best validation accuracy {trial.best_val_acc:.4f} at epoch {trial.best_epoch}")
     if trial.test_acc is not None:
@@ -58,8 +60,10 @@ def rerun_summary(results: Sequence[Any], trial_ids: Sequence[int], seeds: int) 
     if not results:
         return f"No re-run of {id_list(trial_ids)} finished.", "warn"
     done = sum(1 for r in results if r.status == "completed")
-    text = (f"Re-ran {id_list(trial_ids)} with {seeds} new seed{'s' if seeds != 1 else ''} each: "
-            f"{len(results)} run{'s' if len(results) != 1 else ''}, {done} completed "
-            f"(trials {', '.join(str(r.trial_id) for r in results)}). The Robust column ranks each config by "
-            f"mean ± standard deviation over its seeds.")
+    text = (
+        f"Re-ran {id_list(trial_ids)} with {seeds} new seed{'s' if seeds != 1 else ''} each: "
+        f"{len(results)} run{'s' if len(results) != 1 else ''}, {done} completed "
+        f"(trials {', '.join(str(r.trial_id) for r in results)}). The Robust column ranks each config by "
+        f"mean ± standard deviation over its seeds."
+    )
     return text, "ok" if done == len(results) else "warn"

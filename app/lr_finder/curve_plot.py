@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.plots.live_plot import LivePlot
 from app.lr_finder.wording import format_lr, label
+from app.plots.live_plot import LivePlot
 from trainers.spec.events import RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.spec.lr_finder_settings import SUGGESTION_NAMES
 
@@ -61,21 +61,27 @@ class RangeTestPlot(QWidget):
         # the top is left to the suggestion labels.
         widget.plotItem.legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(10, -10))
         widget.getAxis("bottom").enableAutoSIPrefix(False)  # "(x0.001)" beside log ticks reads as a wrong rate
-        self._band = pg.FillBetweenItem(self.live.curve(BAND_LOW), self.live.curve(BAND_HIGH),
-                                        brush=pg.mkBrush(_BAND_FILL))
+        self._band = pg.FillBetweenItem(
+            self.live.curve(BAND_LOW), self.live.curve(BAND_HIGH), brush=pg.mkBrush(_BAND_FILL)
+        )
         self._band.setZValue(-10)  # behind the curves
         widget.addItem(self._band)
-        self._agreed = pg.LinearRegionItem(orientation="vertical", movable=False, brush=pg.mkBrush(_AGREED_FILL),
-                                           pen=pg.mkPen(None))
+        self._agreed = pg.LinearRegionItem(
+            orientation="vertical", movable=False, brush=pg.mkBrush(_AGREED_FILL), pen=pg.mkPen(None)
+        )
         self._agreed.setZValue(-20)
         self._agreed.setVisible(False)
         widget.addItem(self._agreed, ignoreBounds=True)
         self._markers: dict[str, pg.InfiniteLine] = {}
         for i, name in enumerate(SUGGESTION_NAMES):
             color = _MARKER_COLORS.get(name, _OTHER_MARKER)
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
-                                   label=label(name), labelOpts={"position": 0.95 - 0.09 * i, "color": color,
-                                                                 "movable": False, "fill": (255, 255, 255, 200)})
+            line = pg.InfiniteLine(
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
+                label=label(name),
+                labelOpts={"position": 0.95 - 0.09 * i, "color": color, "movable": False, "fill": (255, 255, 255, 200)},
+            )
             line.setVisible(False)
             widget.addItem(line, ignoreBounds=True)
             self._markers[name] = line
@@ -236,8 +242,9 @@ class RangeTestPlot(QWidget):
         return self._timer.isActive()
 
 
-def loss_span(series: Sequence[np.ndarray], first: float | None,
-              low_only: Sequence[np.ndarray] = ()) -> tuple[float, float] | None:
+def loss_span(
+    series: Sequence[np.ndarray], first: float | None, low_only: Sequence[np.ndarray] = ()
+) -> tuple[float, float] | None:
     """The y range worth showing: the lowest finite loss up to Y_HEADROOM × the first (or the top, if lower).
 
     `low_only` (the noisy raw loss) may lower the bottom but never raises the top: its spikes are clipped."""

@@ -13,15 +13,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from app.config_model import ConfigModel
-from app.lr_finder import wording as text
 from app.earlier_box import EarlierBox
-from app.lr_finder.settings_form import RangeTestForm
-from app.job_tab import JobTab, push_button
 from app.job_runner import JobRunner
+from app.job_tab import JobTab, push_button
 from app.jobs import range_test_job, stored_range_test, stored_range_tests
+from app.lr_finder import wording as text
 from app.lr_finder.curve_plot import RangeTestPlot
-from app.training.panes import inputs_beside_view
+from app.lr_finder.settings_form import RangeTestForm
 from app.lr_finder.suggestions_box import SuggestionsPanel
+from app.training.panes import inputs_beside_view
 from app.worker import JobOutcome, one_line
 from trainers.spec.config import RunConfig
 from trainers.spec.events import RangeTestResult, RangeTestStarted, RangeTestStep
@@ -31,14 +31,25 @@ from trainers.spec.lr_finder_settings import RangeTestSettings
 class LrFinderTab(JobTab):
     CANNOT = "Cannot run the test"
 
-    def __init__(self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None, parent: QWidget | None = None
+    ) -> None:
         earlier = EarlierBox("test", "Earl&ier tests:", "Show a range test from the trial store")
-        run_button = push_button("Ru&n test",  # Alt+R belongs to the Run menu
-                                 "Run the range test with these settings on the Training tab's config")
-        super().__init__(runner, config_model, store_url, RangeTestForm(), earlier, run_button,
-                         "Stop before the next batch (Esc); the partial curve is kept", parent)
-        self._done_before = 0          # progress: iterations of the repeats before the current one
+        run_button = push_button(
+            "Ru&n test",  # Alt+R belongs to the Run menu
+            "Run the range test with these settings on the Training tab's config",
+        )
+        super().__init__(
+            runner,
+            config_model,
+            store_url,
+            RangeTestForm(),
+            earlier,
+            run_button,
+            "Stop before the next batch (Esc); the partial curve is kept",
+            parent,
+        )
+        self._done_before = 0  # progress: iterations of the repeats before the current one
         self.progress.setFormat("iteration %v / %m")
         self.plot = RangeTestPlot()
         self.suggestions = SuggestionsPanel()
@@ -53,8 +64,14 @@ class LrFinderTab(JobTab):
         right.setStretchFactor(0, 1)
         inputs_beside_view(self, self._inputs_column("Range test"), right, width=380)
         # Tab walks the settings, then Run, Stop and the earlier tests, then the plot's tools and the answer.
-        chain = [*(e.focus_widget() for e in self.form.editors().values()), self.run_button, self.stop_button,
-                 self.earlier.combo, self.suggestions.chooser, self.suggestions.use_button]
+        chain = [
+            *(e.focus_widget() for e in self.form.editors().values()),
+            self.run_button,
+            self.stop_button,
+            self.earlier.combo,
+            self.suggestions.chooser,
+            self.suggestions.use_button,
+        ]
         for first, second in zip(chain, chain[1:]):
             QWidget.setTabOrder(first, second)
 
@@ -106,8 +123,10 @@ class LrFinderTab(JobTab):
                 self._done_before = (e.repeat - 1) * e.iterations
                 self.progress.setMaximum(e.iterations * e.repeats)
                 seed = f", seed {e.repeat} of {e.repeats}" if e.repeats > 1 else ""
-                self._show(f"Range test {e.trial_id}{seed}: learning rate {text.format_lr(e.start_lr)} → "
-                           f"{text.format_lr(e.end_lr)} over {e.iterations} iterations ({e.mode})")
+                self._show(
+                    f"Range test {e.trial_id}{seed}: learning rate {text.format_lr(e.start_lr)} → "
+                    f"{text.format_lr(e.end_lr)} over {e.iterations} iterations ({e.mode})"
+                )
         self.events_received.emit(events)
 
     def _take_outcome(self, outcome: JobOutcome) -> None:
@@ -132,15 +151,16 @@ class LrFinderTab(JobTab):
         """Load a stored test and show its curve, markers and suggestions."""
         try:
             result = stored_range_test(trial_id, self.store_url)
-        except Exception as exc:  # noqa: BLE001 - shown as one line; the tab stays usable
+        except Exception as exc:
             self._show(f"Could not load range test {trial_id}: {one_line(exc)}", "error")
             return False
         self._show_result(result)
         if result.settings:  # the form shows what this test ran with, so Run repeats it
             self.form.set_settings(RangeTestSettings.from_dict(result.settings))
         self.earlier.mark(trial_id)
-        self._show(f"Showing range test {trial_id} ({result.status})" + (f": {result.message}" if result.message
-                                                                         else ""))
+        self._show(
+            f"Showing range test {trial_id} ({result.status})" + (f": {result.message}" if result.message else "")
+        )
         return True
 
     # ---- helpers -----------------------------------------------------------------------------

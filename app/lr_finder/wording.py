@@ -41,7 +41,7 @@ def seeds(result: Any) -> int:
 
 
 def suggestion_text(result: Any, name: str) -> str:
-    """"2.1e-03", with its spread when several seeds were run: "2.1e-03 (1.5e-03 – 3.0e-03 over 3 seeds)"."""
+    """ "2.1e-03", with its spread when several seeds were run: "2.1e-03 (1.5e-03 – 3.0e-03 over 3 seeds)"."""
     value = result.suggestions.get(name)
     if value is None:
         return "—"

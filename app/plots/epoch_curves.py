@@ -12,8 +12,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 # Tableau's ten: told apart by most eyes, also when printed in grey.
-PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+PALETTE = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+)
 
 
 def colour(i: int) -> tuple[int, int, int]:
@@ -24,7 +34,7 @@ def colour(i: int) -> tuple[int, int, int]:
 class CurveSet:
     """One trial's epochs (records with epoch, train_loss, val_loss, train_acc, val_acc) and how to draw them."""
 
-    label: str                      # legend prefix, e.g. "#12"; "" for a single trial
+    label: str  # legend prefix, e.g. "#12"; "" for a single trial
     colour: tuple[int, int, int]
     epochs: Sequence[Any]
 
@@ -66,8 +76,16 @@ class EpochCurves(QWidget):
                     else:
                         legend, named = (None if named else s.label), True
                     pen = pg.mkPen(s.colour, width=2 if split == "val" else 1, style=style)
-                    item = self.plots[name].plot(x[keep], y[keep], pen=pen, name=legend, symbol="o", symbolSize=4,
-                                                 symbolPen=pen, symbolBrush=pg.mkBrush(s.colour))
+                    item = self.plots[name].plot(
+                        x[keep],
+                        y[keep],
+                        pen=pen,
+                        name=legend,
+                        symbol="o",
+                        symbolSize=4,
+                        symbolPen=pen,
+                        symbolBrush=pg.mkBrush(s.colour),
+                    )
                     self.drawn[name].append((s.label, split, item))
 
     def curves(self, name: str) -> list[pg.PlotDataItem]:

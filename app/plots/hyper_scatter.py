@@ -13,15 +13,19 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from app.plots.rate_axis import RateAxis
 
 # trial column -> (axis title, logarithmic axis)
-PARAMETERS = {"lr": ("learning rate", True), "batch_size": ("batch size", False), "dropout": ("dropout", False),
-              "weight_decay": ("weight decay", False)}
+PARAMETERS = {
+    "lr": ("learning rate", True),
+    "batch_size": ("batch size", False),
+    "dropout": ("dropout", False),
+    "weight_decay": ("weight decay", False),
+}
 
 
 @dataclass(frozen=True)
 class Point:
-    label: str                          # "#12"
+    label: str  # "#12"
     colour: tuple[int, int, int]
-    params: dict[str, float | None]     # PARAMETERS key -> value
+    params: dict[str, float | None]  # PARAMETERS key -> value
     metric: float | None
 
 
@@ -64,21 +68,26 @@ class HyperScatter(QWidget):
         title, log_x = PARAMETERS[key]
         self.plot.clear()
         self.labels, self.scatter = [], None
-        shown = [p for p in self._points if _finite(p.params.get(key)) and _finite(p.metric)
-                 and (not log_x or (p.params.get(key) or 0) > 0)]
+        shown = [
+            p
+            for p in self._points
+            if _finite(p.params.get(key)) and _finite(p.metric) and (not log_x or (p.params.get(key) or 0) > 0)
+        ]
         self.plot.setLogMode(x=log_x, y=False)
         self.plot.setLabel("bottom", title)
         self.plot.setLabel("left", self._metric_name)
         missing = len(self._points) - len(shown)
-        self.note.setText(f"{missing} of {len(self._points)} trials have no {title} or {self._metric_name}"
-                          if missing else "")
+        self.note.setText(
+            f"{missing} of {len(self._points)} trials have no {title} or {self._metric_name}" if missing else ""
+        )
         if not shown:
             return
         x = np.array([float(p.params[key]) for p in shown])  # type: ignore[arg-type]
         y = np.array([float(p.metric) for p in shown])  # type: ignore[arg-type]
         brushes = [pg.mkBrush(p.colour) for p in shown]
-        self.scatter = self.plot.plot(x, y, pen=None, symbol="o", symbolSize=10, symbolBrush=brushes,
-                                      symbolPen=pg.mkPen("w"))
+        self.scatter = self.plot.plot(
+            x, y, pen=None, symbol="o", symbolSize=10, symbolBrush=brushes, symbolPen=pg.mkPen("w")
+        )
         for p, xi, yi in zip(shown, x, y):
             text = pg.TextItem(p.label, color=p.colour, anchor=(0, 1))
             text.setPos(math.log10(xi) if log_x else xi, yi)  # items placed by position use view units

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters  # noqa: F401  (registers ImageExporter under pg.exporters)
+import pyqtgraph.exporters
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -27,8 +27,9 @@ _SYMBOL_SIZE = 6
 class LivePlot(QWidget):
     """A titled plot with a legend, a crosshair readout and a Log / PNG… / CSV… tool row."""
 
-    def __init__(self, title: str = "", x_label: str = "", y_label: str = "",
-                 parent: QWidget | None = None, log_x: bool = False) -> None:
+    def __init__(
+        self, title: str = "", x_label: str = "", y_label: str = "", parent: QWidget | None = None, log_x: bool = False
+    ) -> None:
         super().__init__(parent)
         self._title = title
         # A log x axis (e.g. learning rate): curves keep their data x, but anything placed by position
@@ -56,8 +57,7 @@ class LivePlot(QWidget):
         self._vline.setVisible(False)
         self._plot.addItem(self._vline, ignoreBounds=True)
         # Rate-limited so a fast mouse does not trigger a readout per pixel.
-        self._mouse_proxy = pg.SignalProxy(self._plot.scene().sigMouseMoved, rateLimit=30,
-                                           slot=self._on_mouse_moved)
+        self._mouse_proxy = pg.SignalProxy(self._plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
 
         self._readout = QLabel("")
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -88,8 +88,15 @@ class LivePlot(QWidget):
         return button
 
     # -- curves ---------------------------------------------------------------------------
-    def add_curve(self, name: str, color, width: int = 1, style: Qt.PenStyle = Qt.PenStyle.SolidLine,
-                  symbol: str | None = None, in_legend: bool = True) -> GrowingBuffer:
+    def add_curve(
+        self,
+        name: str,
+        color,
+        width: int = 1,
+        style: Qt.PenStyle = Qt.PenStyle.SolidLine,
+        symbol: str | None = None,
+        in_legend: bool = True,
+    ) -> GrowingBuffer:
         """Create a curve once (pyqtgraph pattern: later only setData) and return its buffer.
 
         in_legend=False keeps a helper curve (e.g. the edge of a shaded band) out of the legend; its points
@@ -215,7 +222,7 @@ class LivePlot(QWidget):
         x = self._plot.plotItem.vb.mapSceneToView(pos).x()
         self._vline.setPos(x)
         self._vline.setVisible(True)
-        self._readout.setText(self.readout_at(10.0 ** x if self._log_x else x))
+        self._readout.setText(self.readout_at(10.0**x if self._log_x else x))
 
     # -- export ---------------------------------------------------------------------------
     def export_png(self, path: str | Path) -> None:
@@ -232,8 +239,9 @@ class LivePlot(QWidget):
             writer.writerow(["curve", "x", "y"])
             for name, buffer in self._buffers.items():
                 # repr of a Python float round-trips exactly; numpy scalars would print as np.float64(...)
-                writer.writerows((name, repr(float(a)), repr(float(b)))
-                                 for a, b in zip(buffer.x.tolist(), buffer.y.tolist()))
+                writer.writerows(
+                    (name, repr(float(a)), repr(float(b))) for a, b in zip(buffer.x.tolist(), buffer.y.tolist())
+                )
 
     def _ask_png(self) -> None:
         self._ask_and_export("PNG image (*.png)", ".png", self.export_png)

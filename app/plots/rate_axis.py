@@ -13,7 +13,7 @@ class RateAxis(pg.AxisItem):
     """In log mode pyqtgraph labels every 2…9 × 10^k tick, which run into each other over a narrow range;
     only 1, 2 and 5 × 10^k keep their text here (the other ticks are still drawn)."""
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         strings = super().tickStrings(values, scale, spacing)
         if not self.logMode:
             return strings

@@ -27,7 +27,11 @@ _COLUMNS = 2
 
 _TRAIN = (31, 119, 180)
 _VAL = (255, 127, 14)
-_TRAIN_LIGHT = (150, 190, 220)  # raw batch losses: light, the smoothed curve carries the eye (opaque: blending costs paint time)
+_TRAIN_LIGHT = (
+    150,
+    190,
+    220,
+)  # raw batch losses: light, the smoothed curve carries the eye (opaque: blending costs paint time)
 _OTHER = (44, 160, 44)
 _EPOCH_SYMBOL = "o"
 

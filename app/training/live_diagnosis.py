@@ -12,9 +12,15 @@ from app.training.run_panel import show_message
 from trainers.spec.config import RunConfig
 from trainers.spec.events import EpochEnded, FitEnded, FitStarted
 
-MIN_EPOCHS = 3   # fewer points give no trend to read
-_KINDS = {"good_fit": "ok", "too_noisy": "info", "underfitting": "warn", "overfitting": "warn",
-          "lr_too_high": "error", "diverged": "error"}
+MIN_EPOCHS = 3  # fewer points give no trend to read
+_KINDS = {
+    "good_fit": "ok",
+    "too_noisy": "info",
+    "underfitting": "warn",
+    "overfitting": "warn",
+    "lr_too_high": "error",
+    "diverged": "error",
+}
 
 
 class LiveDiagnosis(QLabel):
@@ -25,7 +31,7 @@ class LiveDiagnosis(QLabel):
         self.setToolTip("What the curves say so far; the History tab shows the evidence and what to try")
         self._config: RunConfig | None = None
         self._epochs: list[dict] = []
-        self.label = ""   # the diagnosis label on show ("" before MIN_EPOCHS epochs)
+        self.label = ""  # the diagnosis label on show ("" before MIN_EPOCHS epochs)
         self.start(None)
 
     def start(self, cfg: RunConfig | None) -> None:
@@ -42,8 +48,15 @@ class LiveDiagnosis(QLabel):
             if isinstance(e, FitStarted):
                 self._epochs = []
             elif isinstance(e, EpochEnded):
-                self._epochs.append({"epoch": e.epoch, "train_loss": e.train_loss, "val_loss": e.val_loss,
-                                     "train_acc": e.train_acc, "val_acc": e.val_acc})
+                self._epochs.append(
+                    {
+                        "epoch": e.epoch,
+                        "train_loss": e.train_loss,
+                        "val_loss": e.val_loss,
+                        "train_acc": e.train_acc,
+                        "val_acc": e.val_acc,
+                    }
+                )
                 changed = True
             elif isinstance(e, FitEnded) and e.status != "failed":  # a crash says nothing about the curves
                 changed, status, diverged_step = True, e.status, e.diverged_step
@@ -52,9 +65,13 @@ class LiveDiagnosis(QLabel):
 
     def _diagnose(self, status: str | None, diverged_step: int | None) -> None:
         from trainers.api import diagnose  # already imported by the running job: costs nothing here
+
         d = diagnose(self._epochs, self._config, status, diverged_step)
         self.label = d.label
         when = "after" if status else "so far, after"
-        show_message(self, f"<b>Diagnosis</b> {when} {len(self._epochs)} epochs: <b>{d.title}</b>. {d.summary}",
-                     _KINDS.get(d.label, "info"))
+        show_message(
+            self,
+            f"<b>Diagnosis</b> {when} {len(self._epochs)} epochs: <b>{d.title}</b>. {d.summary}",
+            _KINDS.get(d.label, "info"),
+        )
         self.setVisible(True)

@@ -6,8 +6,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 
-def inputs_beside_view(owner: QWidget, inputs: QWidget, view: QWidget, min_width: int = 340,
-                       width: int = 400) -> QSplitter:
+def inputs_beside_view(
+    owner: QWidget, inputs: QWidget, view: QWidget, min_width: int = 340, width: int = 400
+) -> QSplitter:
     """Lay `owner` out as inputs (scrolling when taller than the window) beside view; returns the splitter."""
     scroll = QScrollArea()
     scroll.setWidget(inputs)

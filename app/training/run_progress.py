@@ -15,15 +15,15 @@ from trainers.spec.events import BatchEnded, EpochEnded, FitStarted
 class RunProgress:
     epochs: int = 0
     steps_per_epoch: int = 0
-    epoch: int = 0           # epochs finished
-    batch: int = 0           # batches finished in the current epoch
-    samples: int = 0         # training samples seen
+    epoch: int = 0  # epochs finished
+    batch: int = 0  # batches finished in the current epoch
+    samples: int = 0  # training samples seen
     _started: float | None = None
     _paused_at: float | None = None
     _paused_total: float = 0.0
 
     @classmethod
-    def begin(cls) -> "RunProgress":
+    def begin(cls) -> RunProgress:
         """A fresh record for a run starting now."""
         return cls(_started=time.monotonic())
 
@@ -70,9 +70,11 @@ class RunProgress:
 
     def status_text(self) -> str:
         eta = self.eta
-        parts = [f"elapsed {format_seconds(self.elapsed)}",
-                 f"ETA {format_seconds(eta) if eta is not None else '—'}",
-                 f"{self.samples_per_sec:,.0f} samples/s"]
+        parts = [
+            f"elapsed {format_seconds(self.elapsed)}",
+            f"ETA {format_seconds(eta) if eta is not None else '—'}",
+            f"{self.samples_per_sec:,.0f} samples/s",
+        ]
         return "  ·  ".join(parts)
 
 

@@ -12,9 +12,9 @@ from app.forms import ConfigForm
 from app.job_runner import JobRunner
 from app.jobs import training_job
 from app.plots import TrainingPlots
-from app.training.run_panel import STATUS_KIND, RunPanel
 from app.training.live_diagnosis import LiveDiagnosis
 from app.training.panes import inputs_beside_view
+from app.training.run_panel import STATUS_KIND, RunPanel
 from app.training.run_progress import RunProgress
 from app.worker import JobOutcome
 from trainers.spec.events import FitStarted
@@ -22,9 +22,9 @@ from trainers.spec.events import FitStarted
 
 class TrainingTab(QWidget):
     run_started = Signal()
-    run_finished = Signal(object)      # JobOutcome
-    events_received = Signal(object)   # each list of engine events, after the plots took it
-    status_changed = Signal(str)       # elapsed · ETA · samples/s for the status bar
+    run_finished = Signal(object)  # JobOutcome
+    events_received = Signal(object)  # each list of engine events, after the plots took it
+    status_changed = Signal(str)  # elapsed · ETA · samples/s for the status bar
 
     def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,8 +114,10 @@ class TrainingTab(QWidget):
             if isinstance(e, FitStarted):
                 self.form.show_param_count(e.param_count)
                 if not self.paused:
-                    self.panel.show_message(f"Training trial {e.trial_id} on {e.device}: {e.n_train:,} training, "
-                                            f"{e.n_val:,} validation samples, {e.param_count:,} parameters")
+                    self.panel.show_message(
+                        f"Training trial {e.trial_id} on {e.device}: {e.n_train:,} training, "
+                        f"{e.n_val:,} validation samples, {e.param_count:,} parameters"
+                    )
         self.events_received.emit(events)
 
     def on_job_outcome(self, outcome: JobOutcome) -> None:

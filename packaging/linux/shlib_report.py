@@ -56,8 +56,9 @@ def missing_libraries(bundle: Path, files: list[Path]) -> dict[str, set[str]]:
 
 
 def owning_package(library: str, cache: str) -> str | None:
-    match = re.search(rf"^\s*{re.escape(library)} \([^)]*x86-64[^)]*\) => (\S+)$", cache, re.M) or \
-        re.search(rf"^\s*{re.escape(library)} \([^)]*\) => (\S+)$", cache, re.M)
+    match = re.search(rf"^\s*{re.escape(library)} \([^)]*x86-64[^)]*\) => (\S+)$", cache, re.M) or re.search(
+        rf"^\s*{re.escape(library)} \([^)]*\) => (\S+)$", cache, re.M
+    )
     if not match:
         return None
     path = match.group(1)
@@ -85,8 +86,10 @@ def check(bundle: Path, control: Path) -> int:
         package = owning_package(library, cache)
         ok = optional or package in required
         problems += not ok
-        print(f"{'ok ' if ok else 'MISSING'} {library:28s} {package or 'not installed here':24s}"
-              f"{' (optional)' if optional else ''}  <- {sorted(users)[0]}{' …' if len(users) > 1 else ''}")
+        print(
+            f"{'ok ' if ok else 'MISSING'} {library:28s} {package or 'not installed here':24s}"
+            f"{' (optional)' if optional else ''}  <- {sorted(users)[0]}{' …' if len(users) > 1 else ''}"
+        )
     print(f"{problems} undeclared system libraries" if problems else "every system library is declared")
     return 1 if problems else 0
 

@@ -23,13 +23,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from trainers.api import run_training  # noqa: E402
-from trainers.spec.config import RunConfig  # noqa: E402
-from trainers.data import DatasetBundle, Split  # noqa: E402
-from trainers.spec.events import EpochEnded, ListSink  # noqa: E402
-from trainers.models import build_model  # noqa: E402
-from trainers.training.optim import build_optimizer  # noqa: E402
-from trainers.store import TrialStore  # noqa: E402
+from trainers.api import run_training
+from trainers.data import DatasetBundle, Split
+from trainers.models import build_model
+from trainers.spec.config import RunConfig
+from trainers.spec.events import EpochEnded, ListSink
+from trainers.store import TrialStore
+from trainers.training.optim import build_optimizer
 
 
 def synthetic_bundle(rows: int, features: int = 784, classes: int = 10) -> DatasetBundle:
@@ -39,14 +39,29 @@ def synthetic_bundle(rows: int, features: int = 784, classes: int = 10) -> Datas
     x = torch.randn(n, features, generator=g)
     w = torch.randn(features, classes, generator=g)
     y = (x @ w + 0.5 * torch.randn(n, classes, generator=g)).argmax(1)
-    return DatasetBundle("synthetic", (features,), classes, [str(c) for c in range(classes)],
-                         Split(x[:rows], y[:rows]), Split(x[rows:], y[rows:]), None)
+    return DatasetBundle(
+        "synthetic",
+        (features,),
+        classes,
+        [str(c) for c in range(classes)],
+        Split(x[:rows], y[:rows]),
+        Split(x[rows:], y[rows:]),
+        None,
+    )
 
 
 def bench_config(epochs: int, threads: int, device: str = "cpu") -> RunConfig:
-    return RunConfig().replace(**{"data.source": "digits", "model.family": "mlp", "optim.name": "adam",
-                                  "train.batch_size": 128, "train.epochs": epochs, "train.threads": threads,
-                                  "train.device": device})
+    return RunConfig().replace(
+        **{
+            "data.source": "digits",
+            "model.family": "mlp",
+            "optim.name": "adam",
+            "train.batch_size": 128,
+            "train.epochs": epochs,
+            "train.threads": threads,
+            "train.device": device,
+        }
+    )
 
 
 def engine_epoch_times(cfg: RunConfig, bundle: DatasetBundle, store: TrialStore) -> list[float]:
@@ -59,7 +74,7 @@ def engine_epoch_times(cfg: RunConfig, bundle: DatasetBundle, store: TrialStore)
 def tensor_batches(x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator) -> Iterable:
     perm = torch.randperm(len(y), generator=gen).to(x.device)
     for i in range(0, len(y), batch):
-        idx = perm[i:i + batch]
+        idx = perm[i : i + batch]
         yield x[idx], y[idx]
 
 
@@ -122,8 +137,11 @@ def main() -> None:
                 bare += bare_epoch_times(cfg, bundle)[1:]
             loader += bare_epoch_times(cfg, bundle, use_dataloader=True)[1:]
     e, b, d = statistics.median(engine), statistics.median(bare), statistics.median(loader)
-    print(f"rows: {len(bundle.train)} train + {len(bundle.val)} validation, batch {cfg.train.batch_size}, "
-          f"threads {args.threads}, MLP {cfg.model.hidden_layers}x{cfg.model.hidden_units}, {cfg.optim.name}, on {args.device}")
+    print(
+        f"rows: {len(bundle.train)} train + {len(bundle.val)} validation, batch {cfg.train.batch_size}, "
+        f"threads {args.threads}, MLP {cfg.model.hidden_layers}x{cfg.model.hidden_units}, {cfg.optim.name}, "
+        f"on {args.device}"
+    )
     print(f"median epoch seconds: engine {e:.3f}, bare tensor loop {b:.3f}, bare DataLoader loop {d:.3f}")
     print(f"engine/bare epoch-time ratio: {e / b:.3f}")
     print(f"tensor batches vs DataLoader speedup: {d / b:.2f}")

@@ -34,22 +34,28 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from trainers.api import EnsembleSettings, TrialStore, run_ensemble  # noqa: E402
-from trainers.spec.config import RunConfig  # noqa: E402
-from trainers.data import DatasetBundle, load_dataset  # noqa: E402
-from trainers.ensembles import sequential_fit  # noqa: E402
-from trainers.ensembles.member_fit import fit_members  # noqa: E402
-from trainers.ensembles.member_plan import MemberPlan  # noqa: E402
-from trainers.spec.events import NullSink, RunControl  # noqa: E402
-from trainers.models import build_model  # noqa: E402
-from trainers.training.optim import optimizer_for_groups, parameter_groups  # noqa: E402
+from trainers.api import EnsembleSettings, TrialStore, run_ensemble
+from trainers.data import DatasetBundle, load_dataset
+from trainers.ensembles import sequential_fit
+from trainers.ensembles.member_fit import fit_members
+from trainers.ensembles.member_plan import MemberPlan
+from trainers.models import build_model
+from trainers.spec.config import RunConfig
+from trainers.spec.events import NullSink, RunControl
+from trainers.training.optim import optimizer_for_groups, parameter_groups
 
 MEMBERS = 5
 
 
 def member_config(epochs: int, layers: int = 1, units: int = 64, batch: int = 32) -> RunConfig:
-    return RunConfig().replace(**{"model.hidden_layers": layers, "model.hidden_units": units,
-                                  "train.batch_size": batch, "train.epochs": epochs})
+    return RunConfig().replace(
+        **{
+            "model.hidden_layers": layers,
+            "model.hidden_units": units,
+            "train.batch_size": batch,
+            "train.epochs": epochs,
+        }
+    )
 
 
 def bootstrap_plans(n: int, seed: int = 0) -> list[MemberPlan]:
@@ -62,7 +68,8 @@ def time_fit(cfg: RunConfig, data: DatasetBundle, vectorise: bool, fused_apart: 
     original = sequential_fit.build_optimizer
     if fused_apart:  # the ordinary loop with the same fused Adam kernel the stacks use
         sequential_fit.build_optimizer = lambda o, model: optimizer_for_groups(  # type: ignore[assignment]
-            o, parameter_groups(model, o.weight_decay), fast=True)
+            o, parameter_groups(model, o.weight_decay), fast=True
+        )
     try:
         t0 = time.perf_counter()
         fit_members(cfg, data, plans, torch.device("cpu"), sink=NullSink(), control=RunControl(), vectorise=vectorise)
@@ -113,8 +120,12 @@ def torchensemble_bagging(cfg: RunConfig, data: DatasetBundle) -> tuple[float, f
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(0)
-    model = BaggingClassifier(estimator=Member, n_estimators=MEMBERS, cuda=False,
-                              estimator_args={"cfg": cfg, "shape": data.input_shape, "classes": data.num_classes})
+    model = BaggingClassifier(
+        estimator=Member,
+        n_estimators=MEMBERS,
+        cuda=False,
+        estimator_args={"cfg": cfg, "shape": data.input_shape, "classes": data.num_classes},
+    )
     model.set_optimizer("Adam", lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     loader = DataLoader(TensorDataset(data.train.x, data.train.y), batch_size=cfg.train.batch_size, shuffle=True)
     t0 = time.perf_counter()
@@ -139,34 +150,44 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = load_dataset(RunConfig().data)
     cfg = member_config(args.epochs)
-    print(f"digits: {len(data.train)} train / {len(data.val)} val / {len(data.test)} test; {MEMBERS} members "
-          f"MLP 1×64, batch 32, {args.epochs} epochs, {args.threads} threads, medians of {args.rounds} rounds")
+    print(
+        f"digits: {len(data.train)} train / {len(data.val)} val / {len(data.test)} test; {MEMBERS} members "
+        f"MLP 1×64, batch 32, {args.epochs} epochs, {args.threads} threads, medians of {args.rounds} rounds"
+    )
     together, apart = paired(cfg, data, args.rounds)
     print(f"members trained: vectorised {together:.3f} s, one after another {apart:.3f} s")
     print(f"vectorised speed-up: {apart / together:.2f}x (target >= 3)")
     together_f, apart_f = paired(cfg, data, args.rounds, fused_apart=True)
-    print(f"  against one after another with fused Adam too: {together_f:.3f} s vs {apart_f:.3f} s, "
-          f"speed-up {apart_f / together_f:.2f}x")
+    print(
+        f"  against one after another with fused Adam too: {together_f:.3f} s vs {apart_f:.3f} s, "
+        f"speed-up {apart_f / together_f:.2f}x"
+    )
     jobs_v, jobs_s = [], []
     for _ in range(max(1, args.rounds // 2)):  # alternating, medians
         jobs_v.append(whole_job(cfg, data, True))
         jobs_s.append(whole_job(cfg, data, False))
     (_, acc_v, loss_v), (_, acc_s, loss_s) = jobs_v[-1], jobs_s[-1]  # every round trains the same members
     job_v, job_s = statistics.median(j[0] for j in jobs_v), statistics.median(j[0] for j in jobs_s)
-    print(f"whole bagging job: vectorised {job_v:.3f} s (test acc {acc_v:.4f}, loss {loss_v:.4f}), one after "
-          f"another {job_s:.3f} s (test acc {acc_s:.4f}, loss {loss_s:.4f}), speed-up {job_s / job_v:.2f}x")
+    print(
+        f"whole bagging job: vectorised {job_v:.3f} s (test acc {acc_v:.4f}, loss {loss_v:.4f}), one after "
+        f"another {job_s:.3f} s (test acc {acc_s:.4f}, loss {loss_s:.4f}), speed-up {job_s / job_v:.2f}x"
+    )
     te = None if args.no_torchensemble else torchensemble_bagging(cfg, data)
     if te is None:
         print("torchensemble: not run (pip install torchensemble)")
     else:
         diff = round(acc_v - te[1], 4) + 0.0  # no "-0.0000" for equal accuracies
-        print(f"torchensemble BaggingClassifier: {te[0]:.3f} s (test acc {te[1]:.4f}, loss {te[2]:.4f}); "
-              f"TuneLab's vectorised bagging job is {te[0] / job_v:.2f}x faster, test acc {diff:+.4f}")
+        print(
+            f"torchensemble BaggingClassifier: {te[0]:.3f} s (test acc {te[1]:.4f}, loss {te[2]:.4f}); "
+            f"TuneLab's vectorised bagging job is {te[0] / job_v:.2f}x faster, test acc {diff:+.4f}"
+        )
     for layers, units, batch in ((2, 64, 64), (2, 128, 64), (2, 256, 64)):
         wide = member_config(args.epochs, layers, units, batch)
         t, s = paired(wide, data, max(1, args.rounds // 2))
-        print(f"  MLP {layers}×{units}, batch {batch}: vectorised {t:.3f} s, one after another {s:.3f} s, "
-              f"speed-up {s / t:.2f}x")
+        print(
+            f"  MLP {layers}×{units}, batch {batch}: vectorised {t:.3f} s, one after another {s:.3f} s, "
+            f"speed-up {s / t:.2f}x"
+        )
 
 
 if __name__ == "__main__":

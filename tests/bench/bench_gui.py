@@ -46,14 +46,25 @@ print(time.time(), w.isVisible(), 'torch' in sys.modules)
 
 def bench_config(root: Path, epochs: int, threads: int):
     from trainers.spec.config import RunConfig
-    return RunConfig().replace(**{"data.source": "mnist", "data.path": str(root), "model.family": "mlp",
-                                  "train.batch_size": 128, "train.epochs": epochs, "train.threads": threads,
-                                  "train.device": "cpu", "train.checkpoints": False})
+
+    return RunConfig().replace(
+        **{
+            "data.source": "mnist",
+            "data.path": str(root),
+            "model.family": "mlp",
+            "train.batch_size": 128,
+            "train.epochs": epochs,
+            "train.threads": threads,
+            "train.device": "cpu",
+            "train.checkpoints": False,
+        }
+    )
 
 
 def samples_per_sec(events: list) -> float:
     """Training samples per second over the run's epochs (validation and loading excluded)."""
     from trainers.spec.events import BatchEnded, EpochEnded
+
     samples = sum(e.samples for e in events if isinstance(e, BatchEnded))
     seconds = sum(e.seconds for e in events if isinstance(e, EpochEnded))
     return samples / seconds
@@ -63,10 +74,16 @@ def headless(cfg, db: Path) -> float:
     """The engine alone, in a fresh process as the CLI runs it (torch then owns the main thread's cores,
     and this process never trains on its own main thread, which would leave a second OpenMP team behind)."""
     from trainers.spec.config import config_to_toml
+
     cfg_file = db.with_suffix(".toml")
     cfg_file.write_text(config_to_toml(cfg))
-    out = subprocess.run([sys.executable, __file__, "--headless-child", str(cfg_file), str(db)], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--headless-child", str(cfg_file), str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.split()[-1])
 
 
@@ -75,6 +92,7 @@ def headless_child(cfg_file: str, db: str) -> None:
     from trainers.spec.config import load_config
     from trainers.spec.events import ListSink
     from trainers.store import TrialStore
+
     sink = ListSink()
     with TrialStore(db) as store:
         result = run_training(load_config(cfg_file), sink=sink, store=store)
@@ -88,6 +106,7 @@ def in_window(window, cfg, probe_latency: bool) -> tuple[float, list[float]]:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     from trainers.spec.events import FitStarted
+
     events: list = []
     late: list[float] = []
     state = {"last": None}
@@ -127,15 +146,21 @@ def launch_times(rounds: int) -> tuple[float, float, bool]:
     window_s, torch_s, torch_loaded = [], [], False
     for _ in range(rounds):
         t0 = time.time()
-        out = subprocess.run([sys.executable, "-c", _SHOW_WINDOW], cwd=ROOT, env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _SHOW_WINDOW], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        )
         shown_at, visible, had_torch = out.stdout.split()
         assert visible == "True", out.stderr
         torch_loaded |= had_torch == "True"
         window_s.append(float(shown_at) - t0)
         t0 = time.time()
-        out = subprocess.run([sys.executable, "-c", "import time, torch; print(time.time())"], env=env,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", "import time, torch; print(time.time())"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         torch_s.append(float(out.stdout) - t0)
     return statistics.median(window_s), statistics.median(torch_s), torch_loaded
 
@@ -184,11 +209,15 @@ def main() -> int:
     p50 = late[len(late) // 2]
     shown, torch_import, torch_loaded = launch_times(args.rounds + 2)
     print(f"gui/headless throughput ratio: {statistics.median(ratios):.3f} (median of {args.rounds}; target >= 0.90)")
-    print(f"gui event-loop latency p99: {p99:.1f} ms (p50 {p50:.1f} ms, max {late[-1]:.1f} ms, "
-          f"{len(late)} ticks of a {PROBE_MS} ms timer; target <= 20 ms)")
-    print(f"launch-to-window / import-torch ratio: {shown / torch_import:.2f} (window shown after {shown:.2f} s, "
-          f"import torch {torch_import:.2f} s{'; torch was loaded before the window showed!' if torch_loaded else ''}"
-          f"; target <= 0.6)")
+    print(
+        f"gui event-loop latency p99: {p99:.1f} ms (p50 {p50:.1f} ms, max {late[-1]:.1f} ms, "
+        f"{len(late)} ticks of a {PROBE_MS} ms timer; target <= 20 ms)"
+    )
+    print(
+        f"launch-to-window / import-torch ratio: {shown / torch_import:.2f} (window shown after {shown:.2f} s, "
+        f"import torch {torch_import:.2f} s{'; torch was loaded before the window showed!' if torch_loaded else ''}"
+        f"; target <= 0.6)"
+    )
     return 0
 
 

@@ -32,13 +32,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
-
 from generated_trials import fill_store  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
 
 
 def make_store(folder: Path, n: int) -> str:
     from trainers.api import TrialStore
+
     url = f"sqlite:///{folder / f'trials-{n}.db'}"
     with TrialStore(url) as store:
         fill_store(store, n)
@@ -62,7 +62,7 @@ class PaintWatch(QObject):
         self._timer.timeout.connect(self._after_paint)
         window.history.table.viewport().installEventFilter(self)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Paint and self.painted_at is None and self.model.rowCount() > 0:
             self._timer.start()
         return False
@@ -90,6 +90,7 @@ def timed(app, window, action: Callable[[], None]) -> tuple[float, float]:
 
 def open_window(app, url: str):
     from app.main_window import MainWindow
+
     window = MainWindow(store_url=url)
     window.show()
     window.tabs.setCurrentWidget(window.history)
@@ -108,15 +109,18 @@ def first_rows_ms(app, url: str) -> tuple[float, float]:
 
 
 def sort_and_filter_ms(app, url: str) -> tuple[tuple[float, float], tuple[float, float]]:
-    from app.history.columns import COLUMN_INDEX
     from PySide6.QtCore import Qt
+
+    from app.history.columns import COLUMN_INDEX
+
     window = open_window(app, url)
     try:
         tab = window.history
         timed(app, window, tab.set_engine_ready)
         header = tab.table.horizontalHeader()
-        sort = timed(app, window, lambda: header.setSortIndicator(COLUMN_INDEX["best_val_acc"],
-                                                                  Qt.SortOrder.DescendingOrder))
+        sort = timed(
+            app, window, lambda: header.setSortIndicator(COLUMN_INDEX["best_val_acc"], Qt.SortOrder.DescendingOrder)
+        )
         assert tab.model.parts.sort == "best_val_acc" and tab.model.parts.descending
         filt = timed(app, window, lambda: tab.filters.choose("model", "cnn"))
         assert ("model", "cnn") in tab.model.parts.filters
@@ -131,6 +135,7 @@ def store_side_ms(url: str) -> tuple[float, float]:
     """The store's share of a first load, no Qt: (count + first page, the robust table)."""
     from app.history.trial_model import PAGE_SIZE
     from app.history.trial_source import QueryParts, TrialSource
+
     source = TrialSource(url)
     try:
         pages, robust = [], []
@@ -157,6 +162,7 @@ def main() -> None:
 
     import_module("trainers.api")  # the engine is loaded before the tab reads the store, as in the app
     from app.launch import make_application
+
     app = make_application()
     with tempfile.TemporaryDirectory() as tmp:
         small, large = make_store(Path(tmp), args.small), make_store(Path(tmp), args.large)
@@ -164,7 +170,7 @@ def main() -> None:
         first_rows_ms(app, large)
         times: dict[str, list[tuple[float, float]]] = {small: [], large: []}
         for i in range(args.rounds):
-            for url in ((small, large) if i % 2 == 0 else (large, small)):  # neither size always goes first
+            for url in (small, large) if i % 2 == 0 else (large, small):  # neither size always goes first
                 times[url].append(first_rows_ms(app, url))
         sorts, filters = zip(*(sort_and_filter_ms(app, large) for _ in range(args.rounds)))
 
@@ -172,11 +178,15 @@ def main() -> None:
             return statistics.median(p[i] for p in pairs)
 
         x, y = med(times[small], 0), med(times[large], 0)
-        print(f"time-to-first-rows: {args.small:,} trials {x:.1f} ms, {args.large:,} trials {y:.1f} ms, "
-              f"ratio {y / x:.2f} (target <= 2)")
+        print(
+            f"time-to-first-rows: {args.small:,} trials {x:.1f} ms, {args.large:,} trials {y:.1f} ms, "
+            f"ratio {y / x:.2f} (target <= 2)"
+        )
         xr, yr = med(times[small], 1), med(times[large], 1)
-        print(f"  with the Robust column filled too: {args.small:,} trials {xr:.1f} ms, {args.large:,} trials "
-              f"{yr:.1f} ms, ratio {yr / xr:.2f}")
+        print(
+            f"  with the Robust column filled too: {args.small:,} trials {xr:.1f} ms, {args.large:,} trials "
+            f"{yr:.1f} ms, ratio {yr / xr:.2f}"
+        )
         print(f"sort on {args.large:,}: {med(sorts, 0):.1f} ms (Robust column filled: {med(sorts, 1):.1f} ms)")
         print(f"filter on {args.large:,}: {med(filters, 0):.1f} ms (Robust column filled: {med(filters, 1):.1f} ms)")
         for n, url in ((args.small, small), (args.large, large)):

@@ -23,15 +23,16 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import bench_config, synthetic_bundle  # noqa: E402
-from trainers.api import TrialStore, run_range_test  # noqa: E402
-from trainers.spec.config import RunConfig  # noqa: E402
-from trainers.data import DatasetBundle  # noqa: E402
-from trainers.lr_finder.range_test import range_test  # noqa: E402
-from trainers.models import build_model  # noqa: E402
-from trainers.training.optim import build_optimizer  # noqa: E402
-from trainers.spec.lr_finder_settings import RangeTestSettings  # noqa: E402
+from bench_engine import bench_config, synthetic_bundle
+
+from trainers.api import TrialStore, run_range_test
+from trainers.data import DatasetBundle
+from trainers.lr_finder.range_test import range_test
+from trainers.models import build_model
+from trainers.spec.config import RunConfig
+from trainers.spec.lr_finder_settings import RangeTestSettings
 from trainers.training.loop import settings_from
+from trainers.training.optim import build_optimizer
 
 
 def fresh(cfg: RunConfig, data: DatasetBundle) -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -52,7 +53,7 @@ def plain_steps(cfg: RunConfig, data: DatasetBundle, steps: int) -> float:
     while done < steps:
         perm = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y) - b + 1, b):
-            idx = perm[i:i + b]
+            idx = perm[i : i + b]
             loss = loss_fn(model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -100,8 +101,10 @@ def main() -> None:
         sweep.append(range_test_time(cfg, data, settings))
         trial.append(trial_time(cfg, data, settings))
     p, s, t = statistics.median(plain), statistics.median(sweep), statistics.median(trial)
-    print(f"plain {args.iterations} steps: {p * 1000:.0f} ms; range test: {s * 1000:.0f} ms; whole trial "
-          f"(model, suggestions, store): {t * 1000:.0f} ms (medians of {args.rounds}, {args.threads} threads)")
+    print(
+        f"plain {args.iterations} steps: {p * 1000:.0f} ms; range test: {s * 1000:.0f} ms; whole trial "
+        f"(model, suggestions, store): {t * 1000:.0f} ms (medians of {args.rounds}, {args.threads} threads)"
+    )
     print(f"range test / plain steps ratio: {s / p:.3f} (target <= 1.15)")
     print(f"whole trial / plain steps ratio: {t / p:.3f}")
 

@@ -32,7 +32,7 @@ MODES = ("default", "default+passive", "policy")
 def child(mode: str, epochs: int) -> None:
     """A fresh interpreter that trains once per "run" line on stdin and answers each with {"seconds", "threads"}."""
     if mode != "default":
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"      # before torch is imported, as app/__main__.py does
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # before torch is imported, as app/__main__.py does
     sys.path.insert(0, str(ROOT))
     import tempfile
 
@@ -44,10 +44,18 @@ def child(mode: str, epochs: int) -> None:
     from trainers.store import TrialStore
 
     threads = 0 if mode == "policy" else torch.get_num_threads()
-    cfg = RunConfig().replace(**{"data.source": "digits", "model.family": "mlp", "train.epochs": epochs,
-                                 "train.threads": threads, "train.device": "cpu", "train.checkpoints": False})
+    cfg = RunConfig().replace(
+        **{
+            "data.source": "digits",
+            "model.family": "mlp",
+            "train.epochs": epochs,
+            "train.threads": threads,
+            "train.device": "cpu",
+            "train.checkpoints": False,
+        }
+    )
     with tempfile.TemporaryDirectory() as tmp, TrialStore(str(Path(tmp) / "bench.db")) as store:
-        run_training(cfg.replace(**{"train.epochs": 1}), store=store)         # warm-up: data, caches, kernels
+        run_training(cfg.replace(**{"train.epochs": 1}), store=store)  # warm-up: data, caches, kernels
         print("ready", flush=True)
         for _ in sys.stdin:
             t0 = time.perf_counter()
@@ -70,8 +78,9 @@ def neighbour() -> None:
 def start(*args: str) -> subprocess.Popen[str]:
     """A copy of this script with `args`, without the caller's OpenMP settings, once it says it is ready."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
-    proc = subprocess.Popen([sys.executable, __file__, *args], env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, *args], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -94,7 +103,7 @@ def measure(rounds: int, epochs: int) -> tuple[dict[tuple[str, str], list[float]
     threads: dict[str, int] = {}
     try:
         for r in range(rounds):
-            order = MODES[r % len(MODES):] + MODES[:r % len(MODES)]
+            order = MODES[r % len(MODES) :] + MODES[: r % len(MODES)]
             for condition in ("alone", "beside"):
                 busy.send_signal(signal.SIGCONT if condition == "beside" else signal.SIGSTOP)
                 time.sleep(0.5)
@@ -122,8 +131,11 @@ def main() -> None:
         return child(args.child, args.epochs)
     if args.neighbour:
         return neighbour()
-    print(f"digits MLP, {args.epochs} epochs per run, {args.rounds} rounds, {os.cpu_count()} CPUs, "
-          f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"digits MLP, {args.epochs} epochs per run, {args.rounds} rounds, {os.cpu_count()} CPUs, "
+        f"load average before: {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     times, threads = measure(args.rounds, args.epochs)
     med = {key: statistics.median(v) for key, v in times.items()}
     print("threads used: " + ", ".join(f"{m} {threads[m]}" for m in MODES))
@@ -131,8 +143,10 @@ def main() -> None:
         print(f"median wall seconds {condition:6s}: " + ", ".join(f"{m} {med[condition, m]:.2f}" for m in MODES))
     print("beside/alone slowdown: " + ", ".join(f"{m} {med['beside', m] / med['alone', m]:.2f}x" for m in MODES))
     for condition in ("alone", "beside"):
-        print(f"policy speed-up over default, {condition}: {med[condition, 'default'] / med[condition, 'policy']:.2f}x"
-              f" (default+passive: {med[condition, 'default'] / med[condition, 'default+passive']:.2f}x)")
+        print(
+            f"policy speed-up over default, {condition}: {med[condition, 'default'] / med[condition, 'policy']:.2f}x"
+            f" (default+passive: {med[condition, 'default'] / med[condition, 'default+passive']:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -16,23 +16,28 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from trainers.api import run_training  # noqa: E402
-from trainers.training.checkpoints import load_checkpoint  # noqa: E402
-from trainers.spec.config import RunConfig  # noqa: E402
-from trainers.spec.events import BatchEnded, FitStarted, ListSink, RunControl  # noqa: E402
-from trainers.models import build_model  # noqa: E402
-from trainers.store import TrialStore  # noqa: E402
+from trainers.api import run_training
+from trainers.models import build_model
+from trainers.spec.config import RunConfig
+from trainers.spec.events import BatchEnded, FitStarted, ListSink, RunControl
+from trainers.store import TrialStore
+from trainers.training.checkpoints import load_checkpoint
 
 CASES = [  # (family, amp, epochs, minimum validation accuracy)
-    ("mlp", False, 20, 0.95), ("mlp", True, 20, 0.95),
-    ("cnn", False, 15, 0.95), ("cnn", True, 15, 0.95),
-    ("resnet18", True, 8, 0.80), ("mobilenet_v3_small", True, 8, 0.30), ("efficientnet_b0", True, 8, 0.30),
+    ("mlp", False, 20, 0.95),
+    ("mlp", True, 20, 0.95),
+    ("cnn", False, 15, 0.95),
+    ("cnn", True, 15, 0.95),
+    ("resnet18", True, 8, 0.80),
+    ("mobilenet_v3_small", True, 8, 0.30),
+    ("efficientnet_b0", True, 8, 0.30),
 ]
 
 
 def check_case(store: TrialStore, family: str, amp: bool, epochs: int, floor: float) -> tuple[bool, str]:
-    cfg = RunConfig().replace(**{"model.family": family, "train.amp": amp, "train.device": "cuda",
-                                 "train.epochs": epochs})
+    cfg = RunConfig().replace(
+        **{"model.family": family, "train.amp": amp, "train.device": "cuda", "train.epochs": epochs}
+    )
     sink = ListSink()
     r = run_training(cfg, sink=sink, store=store)
     started = sink.of(FitStarted)[0]
@@ -41,8 +46,10 @@ def check_case(store: TrialStore, family: str, amp: bool, epochs: int, floor: fl
     cpu_model = build_model(cfg.model, (1, 8, 8), 10)
     cpu_model.load_state_dict(state)  # weights written from the GPU load on a CPU model
     ok = ok and all(t.device.type == "cpu" for t in state.values())
-    return ok, (f"{family:20s} amp={str(amp):5s} status={r.status} val_acc={r.best_val_acc} "
-                f"test_acc={r.test_acc} {r.seconds:.1f}s {r.message}")
+    return ok, (
+        f"{family:20s} amp={str(amp):5s} status={r.status} val_acc={r.best_val_acc} "
+        f"test_acc={r.test_acc} {r.seconds:.1f}s {r.message}"
+    )
 
 
 def check_stop(store: TrialStore) -> tuple[bool, str]:
@@ -59,8 +66,9 @@ def check_stop(store: TrialStore) -> tuple[bool, str]:
                     control.stop()
 
     sink = StopAtTen()
-    r = run_training(RunConfig().replace(**{"train.device": "cuda", "train.epochs": 50}), sink=sink,
-                     control=control, store=store)
+    r = run_training(
+        RunConfig().replace(**{"train.device": "cuda", "train.epochs": 50}), sink=sink, control=control, store=store
+    )
     return r.status == "stopped" and sink.after == 0, f"stop: status={r.status} batches after stop={sink.after}"
 
 
@@ -68,8 +76,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("cuda check: no CUDA device here")
         return 2
-    print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, "
-          f"bf16={torch.cuda.is_bf16_supported()}")
+    print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, bf16={torch.cuda.is_bf16_supported()}")
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp, TrialStore(str(Path(tmp) / "t.db")) as store:
         results = [check_case(store, *case) for case in CASES] + [check_stop(store)]

@@ -12,13 +12,16 @@ if TYPE_CHECKING:  # only named in annotations: the diagnosis (and numpy) load w
     from trainers.diagnosis.diagnose import Diagnosis, Intervention
 
 # What to do for the interventions that are not a config change.
-ROUTES = {"lr_finder": "run `tunelab lr-find` with this trial's settings",
-          "ensemble": "combine several trained trials into an ensemble"}
+ROUTES = {
+    "lr_finder": "run `tunelab lr-find` with this trial's settings",
+    "ensemble": "combine several trained trials into an ensemble",
+}
 
 
 def add_parser(sub: Any, add_store_flag: Callable) -> None:
-    p = sub.add_parser("diagnose", help="label a stored run (overfitting, learning rate too high, ...) and list "
-                                        "what to change")
+    p = sub.add_parser(
+        "diagnose", help="label a stored run (overfitting, learning rate too high, ...) and list what to change"
+    )
     p.add_argument("trial_id", type=int, metavar="TRIAL_ID", help="the trial's id, as `tunelab history` shows it")
     add_store_flag(p)
     p.add_argument("--json", action="store_true", help="print the diagnosis as one JSON object")

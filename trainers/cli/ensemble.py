@@ -8,25 +8,46 @@ from typing import Any, Callable, TextIO
 
 from trainers.spec.config import field_specs
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
-from trainers.spec.ensemble_settings import (COMBINE_METHODS, METHOD_LABELS, METHODS, TRAIN_METHODS, EnsembleSettings,
-                                         setting_specs)
+from trainers.spec.ensemble_settings import (
+    COMBINE_METHODS,
+    METHOD_LABELS,
+    METHODS,
+    TRAIN_METHODS,
+    EnsembleSettings,
+    setting_specs,
+)
 from trainers.spec.errors import ConfigError
 
-FLAGS = {"method": "--method", "top": "--top", "trials": "--trials", "select_by": "--select-by",
-         "members": "--members", "boost_rate": "--boost-rate", "vectorise": "--vectorise",
-         "folds": "--folds"}
+FLAGS = {
+    "method": "--method",
+    "top": "--top",
+    "trials": "--trials",
+    "select_by": "--select-by",
+    "members": "--members",
+    "boost_rate": "--boost-rate",
+    "vectorise": "--vectorise",
+    "folds": "--folds",
+}
 EXIT_CODES = {"completed": 0, "failed": 1, "stopped": 130}
 
 
 def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -> None:
-    p = sub.add_parser("ensemble", help="combine the best trials, or train bagging, boosting or snapshot members",
-                       description=f"Combining methods ({', '.join(COMBINE_METHODS)}) use --top K or --trials; "
-                                   f"training methods ({', '.join(TRAIN_METHODS)}) use --members K and the same "
-                                   f"config flags as `tunelab train`.")
+    p = sub.add_parser(
+        "ensemble",
+        help="combine the best trials, or train bagging, boosting or snapshot members",
+        description=f"Combining methods ({', '.join(COMBINE_METHODS)}) use --top K or --trials; "
+        f"training methods ({', '.join(TRAIN_METHODS)}) use --members K and the same "
+        f"config flags as `tunelab train`.",
+    )
     for s in setting_specs():
-        p.add_argument(FLAGS[s.name], dest=f"ensemble.{s.name}", default=None, metavar=s.type.__name__.upper(),
-                       **({"choices": METHODS} if s.name == "method" else {}),
-                       help=f"{s.help} ({s.allowed()}; default {s.default!r})")
+        p.add_argument(
+            FLAGS[s.name],
+            dest=f"ensemble.{s.name}",
+            default=None,
+            metavar=s.type.__name__.upper(),
+            **({"choices": METHODS} if s.name == "method" else {}),
+            help=f"{s.help} ({s.allowed()}; default {s.default!r})",
+        )
     add_config_flags(p)
     add_store_flag(p)
     p.add_argument("--export", metavar="PATH", help="also write the ensemble to this file (.tlens)")
@@ -39,8 +60,13 @@ def settings_from_args(args: argparse.Namespace) -> EnsembleSettings:
     settings = EnsembleSettings().replace(**{k: v for k, v in given.items() if v is not None})
     config_given = args.config or args.set or any(getattr(args, s.key, None) is not None for s in field_specs())
     if config_given and not settings.trains:
-        raise ConfigError("--method", settings.method, "a training method (" + ", ".join(TRAIN_METHODS) +
-                          ") when config flags are given: combining methods use the stored trials' own configs")
+        raise ConfigError(
+            "--method",
+            settings.method,
+            "a training method ("
+            + ", ".join(TRAIN_METHODS)
+            + ") when config flags are given: combining methods use the stored trials' own configs",
+        )
     return settings
 
 
@@ -48,17 +74,21 @@ def run(args: argparse.Namespace, cfg: Any, control: Any, settings: EnsembleSett
     from trainers.api import TrialStore, export_ensemble, run_ensemble
 
     # combining reads stored trials, so their store must exist; training methods may start a new one
-    with (TrialStore(args.store) if settings.trains else TrialStore.open_existing(args.store)) as store:
+    with TrialStore(args.store) if settings.trains else TrialStore.open_existing(args.store) as store:
         sink = EnsembleProgress(sys.stderr, enabled=not args.quiet)
         result = run_ensemble(settings, cfg if settings.trains else None, sink=sink, control=control, store=store)
-        exported = export_ensemble(store, result.trial_id, args.export) \
-            if args.export and result.file and result.trial_id is not None else None
+        exported = (
+            export_ensemble(store, result.trial_id, args.export)
+            if args.export and result.file and result.trial_id is not None
+            else None
+        )
     if result.status != "completed":
         print(f"tunelab: ensemble {result.trial_id} {result.status}: {result.message}", file=sys.stderr)
     if args.json:
         data = result.to_dict()
         data["exported"] = str(exported) if exported else None
         import json
+
         print(json.dumps(data, indent=1), flush=True)
     else:
         print(report(result) + (f"\nexported to {exported}" if exported else ""), flush=True)
@@ -71,14 +101,18 @@ def _fmt(value: float | None, spec: str = ".4f") -> str:
 
 def _row(s: MemberScore) -> str:
     weight = _fmt(s.weight, ".3f") if s.weight is not None else ""
-    return (f"  {s.label[:28]:<28} {weight:>7}  {_fmt(s.val_acc)}  {_fmt(s.val_loss)}  {_fmt(s.test_acc)}  "
-            f"{_fmt(s.test_loss)}")
+    return (
+        f"  {s.label[:28]:<28} {weight:>7}  {_fmt(s.val_acc)}  {_fmt(s.val_loss)}  {_fmt(s.test_acc)}  "
+        f"{_fmt(s.test_loss)}"
+    )
 
 
 def report(result: EnsembleResult) -> str:
     """The results table, the gains and the diversity."""
-    lines = [f"ensemble {result.trial_id}: {METHOD_LABELS.get(result.method, result.method)} {result.status} "
-             f"in {result.seconds:.1f}s"]
+    lines = [
+        f"ensemble {result.trial_id}: {METHOD_LABELS.get(result.method, result.method)} {result.status} "
+        f"in {result.seconds:.1f}s"
+    ]
     if result.ensemble is None:
         lines.append(result.message or "no ensemble")
         return "\n".join(lines)
@@ -89,11 +123,15 @@ def report(result: EnsembleResult) -> str:
         g = result.gains.get(metric, {})
         best, mean = g.get("best"), g.get("mean")
         if best is not None and mean is not None:
-            lines.append(f"  {name} accuracy gain: {100 * best:+.2f} points over the best member, "
-                         f"{100 * mean:+.2f} over the mean member")
+            lines.append(
+                f"  {name} accuracy gain: {100 * best:+.2f} points over the best member, "
+                f"{100 * mean:+.2f} over the mean member"
+            )
     if result.diversity is not None:
-        lines.append(f"  diversity: members disagree on {100 * result.diversity:.1f} % of {result.diversity_split} "
-                     f"samples (mean over pairs)")
+        lines.append(
+            f"  diversity: members disagree on {100 * result.diversity:.1f} % of {result.diversity_split} "
+            f"samples (mean over pairs)"
+        )
     if result.member_note:
         lines.append(f"  {result.member_note}")
     if result.message:
@@ -114,13 +152,20 @@ class EnsembleProgress:
         if not self.enabled:
             return
         if isinstance(event, EnsembleStarted):
-            how = ("trained together (vectorised)" if event.vectorised else "trained one after another") \
-                if event.epochs else "loaded from the store"
-            self._line(f"ensemble {event.trial_id}: {METHOD_LABELS.get(event.method, event.method)}, "
-                       f"{len(event.labels)} members {how}")
+            how = (
+                ("trained together (vectorised)" if event.vectorised else "trained one after another")
+                if event.epochs
+                else "loaded from the store"
+            )
+            self._line(
+                f"ensemble {event.trial_id}: {METHOD_LABELS.get(event.method, event.method)}, "
+                f"{len(event.labels)} members {how}"
+            )
         elif isinstance(event, MemberProgress) and event.epoch == event.epochs:
-            self._line(f"  member {event.member + 1}: {event.epochs} epochs, val loss {_fmt(event.val_loss)} "
-                       f"acc {_fmt(event.val_acc)}")
+            self._line(
+                f"  member {event.member + 1}: {event.epochs} epochs, val loss {_fmt(event.val_loss)} "
+                f"acc {_fmt(event.val_acc)}"
+            )
         elif isinstance(event, EnsembleResult):
             self._line(f"ensemble {event.status} in {event.seconds:.1f}s")
 

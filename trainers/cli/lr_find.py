@@ -6,14 +6,22 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from trainers.spec.events import RangeTestResult
 from trainers.cli.progress import ProgressSink
+from trainers.spec.events import RangeTestResult
 from trainers.spec.lr_finder_settings import RangeTestSettings, setting_specs
 
 # The range test's own settings as flags; the run config's flags come from the train command's table.
-FLAGS = {"start_lr": "--start-lr", "end_lr": "--end-lr", "iterations": "--iterations", "mode": "--mode",
-         "smoothing": "--smoothing", "diverge_factor": "--diverge-factor", "repeats": "--repeats",
-         "val_loss": "--val-loss", "val_samples": "--val-samples"}
+FLAGS = {
+    "start_lr": "--start-lr",
+    "end_lr": "--end-lr",
+    "iterations": "--iterations",
+    "mode": "--mode",
+    "smoothing": "--smoothing",
+    "diverge_factor": "--diverge-factor",
+    "repeats": "--repeats",
+    "val_loss": "--val-loss",
+    "val_samples": "--val-samples",
+}
 LABELS = {"steepest": "steepest", "valley": "valley", "min_div_10": "min ÷ 10"}
 EXIT_CODES = {"completed": 0, "failed": 1, "stopped": 130}
 
@@ -22,8 +30,13 @@ def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -
     p = sub.add_parser("lr-find", help="learning-rate range test: suggestions for the learning rate")
     add_config_flags(p)
     for s in setting_specs():
-        p.add_argument(FLAGS[s.name], dest=f"range_test.{s.name}", default=None, metavar=s.type.__name__.upper(),
-                       help=f"{s.help} ({s.allowed()}; default {s.default!r})")
+        p.add_argument(
+            FLAGS[s.name],
+            dest=f"range_test.{s.name}",
+            default=None,
+            metavar=s.type.__name__.upper(),
+            help=f"{s.help} ({s.allowed()}; default {s.default!r})",
+        )
     add_store_flag(p)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress output")

@@ -9,19 +9,33 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from trainers.cli import diagnose as cli_diagnose, ensemble as cli_ensemble, lr_find as cli_lr_find
+from trainers.cli import diagnose as cli_diagnose
+from trainers.cli import ensemble as cli_ensemble
+from trainers.cli import lr_find as cli_lr_find
+from trainers.cli.progress import ProgressSink
 from trainers.spec.config import RunConfig, config_from_values, config_values, field_specs, load_config
 from trainers.spec.errors import ConfigError, TuneLabError
-from trainers.cli.progress import ProgressSink
 from trainers.spec.version import VERSION
 
 # Short flags for the fields people set most; every field also has a --section.field flag.
 ALIASES: dict[str, str] = {
-    "dataset": "data.source", "data-path": "data.path", "target-column": "data.target_column",
-    "train-fraction": "data.train_fraction", "val-split": "data.val_split", "test-split": "data.test_split",
-    "model": "model.family", "dropout": "model.dropout", "optimizer": "optim.name", "lr": "optim.lr",
-    "weight-decay": "optim.weight_decay", "schedule": "schedule.name", "batch-size": "train.batch_size",
-    "epochs": "train.epochs", "seed": "train.seed", "device": "train.device", "threads": "train.threads",
+    "dataset": "data.source",
+    "data-path": "data.path",
+    "target-column": "data.target_column",
+    "train-fraction": "data.train_fraction",
+    "val-split": "data.val_split",
+    "test-split": "data.test_split",
+    "model": "model.family",
+    "dropout": "model.dropout",
+    "optimizer": "optim.name",
+    "lr": "optim.lr",
+    "weight-decay": "optim.weight_decay",
+    "schedule": "schedule.name",
+    "batch-size": "train.batch_size",
+    "epochs": "train.epochs",
+    "seed": "train.seed",
+    "device": "train.device",
+    "threads": "train.threads",
     "early-stopping-patience": "early_stop.patience",
 }
 EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
@@ -38,18 +52,30 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="a .toml or .json run config; flags override it")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any field by dotted name, e.g. --set schedule.name=cosine")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any field by dotted name, e.g. --set schedule.name=cosine",
+    )
     short = {v: k for k, v in ALIASES.items()}
     for s in field_specs():
         names = [f"--{s.key}"] + ([f"--{short[s.key]}"] if s.key in short else [])
-        p.add_argument(*names, dest=s.key, default=None, metavar=s.type.__name__.upper(),
-                       help=f"{s.help} ({s.allowed()}; default {s.default!r})")
+        p.add_argument(
+            *names,
+            dest=s.key,
+            default=None,
+            metavar=s.type.__name__.upper(),
+            help=f"{s.help} ({s.allowed()}; default {s.default!r})",
+        )
 
 
 def _add_store_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", help="SQLAlchemy URL or SQLite file of the trial store (default: $TUNELAB_STORE "
-                                   "or the user data directory)")
+    p.add_argument(
+        "--store",
+        help="SQLAlchemy URL or SQLite file of the trial store (default: $TUNELAB_STORE or the user data directory)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,16 +94,27 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
     hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
     hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
-    hist.add_argument("--rank-by", default="val_acc", choices=RANK_BY,
-                      help="the metric the rank follows (default val_acc)")
-    hist.add_argument("--sort", default="rank", help="rank, robust, or a column such as lr or duration_s "
-                                                      "(default rank: best first); --sort=-lr reverses it")
+    hist.add_argument(
+        "--rank-by", default="val_acc", choices=RANK_BY, help="the metric the rank follows (default val_acc)"
+    )
+    hist.add_argument(
+        "--sort",
+        default="rank",
+        help="rank, robust, or a column such as lr or duration_s (default rank: best first); --sort=-lr reverses it",
+    )
     hist.add_argument("--reverse", action="store_true", help="reverse the sort order")
-    hist.add_argument("--filter", default="", help="column=value pairs (status, kind, dataset, model, optimizer, "
-                                                    "diagnosis; commas for several values) and words to find "
-                                                    "in names, notes and messages, e.g. 'model=mlp,cnn wider'")
-    hist.add_argument("--robust", action="store_true", help="add mean ± std over the seeds of each config and "
-                                                            "rank by it (configs run with at least two seeds)")
+    hist.add_argument(
+        "--filter",
+        default="",
+        help="column=value pairs (status, kind, dataset, model, optimizer, "
+        "diagnosis; commas for several values) and words to find "
+        "in names, notes and messages, e.g. 'model=mlp,cnn wider'",
+    )
+    hist.add_argument(
+        "--robust",
+        action="store_true",
+        help="add mean ± std over the seeds of each config and rank by it (configs run with at least two seeds)",
+    )
     return parser
 
 
@@ -144,17 +181,19 @@ def _ensemble(args: argparse.Namespace) -> int:
 
 def _stop_on_signals(control: Any) -> None:
     """First Ctrl+C (or SIGTERM) stops after the current batch and records the trial as stopped."""
+
     def handler(signum: int, frame: object) -> None:
         if control.stop_requested:
             raise KeyboardInterrupt
         control.stop()
+
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
 
 
 def _history(args: argparse.Namespace) -> int:
-    from trainers.trials.ranked_rows import build_query, history_rows, render_table
     from trainers.store import TrialStore
+    from trainers.trials.ranked_rows import build_query, history_rows, render_table
 
     if args.limit is not None and args.limit < 0:
         raise ConfigError("--limit", args.limit, "0 or more trials")
@@ -173,8 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": _train, "lr-find": _lr_find, "history": _history,
-                "diagnose": cli_diagnose.run, "ensemble": _ensemble}[args.command](args)
+        return {
+            "train": _train,
+            "lr-find": _lr_find,
+            "history": _history,
+            "diagnose": cli_diagnose.run,
+            "ensemble": _ensemble,
+        }[args.command](args)
     except TuneLabError as exc:
         print(f"tunelab: error: {exc}", file=sys.stderr)
         return 2

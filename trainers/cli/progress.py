@@ -5,8 +5,16 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from trainers.spec.events import (BatchEnded, EpochEnded, Event, FitEnded, FitStarted, RangeTestResult, RangeTestStarted,
-                             RangeTestStep)
+from trainers.spec.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    FitEnded,
+    FitStarted,
+    RangeTestResult,
+    RangeTestStarted,
+    RangeTestStep,
+)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -30,26 +38,33 @@ class ProgressSink:
             return
         if isinstance(event, FitStarted):
             self._epochs, self._steps = event.epochs, event.steps_per_epoch
-            self._line(f"trial {event.trial_id}: {event.n_train} train / {event.n_val} val / {event.n_test} test "
-                       f"samples, {event.param_count:,} parameters, on {event.device}")
+            self._line(
+                f"trial {event.trial_id}: {event.n_train} train / {event.n_val} val / {event.n_test} test "
+                f"samples, {event.param_count:,} parameters, on {event.device}"
+            )
         elif isinstance(event, BatchEnded) and self.tty:
             now = time.monotonic()
             if now - self._last_draw >= 0.1 or event.batch == self._steps:
                 self._last_draw = now
                 done = int(self.width * event.batch / max(1, self._steps))
                 bar = "#" * done + "." * (self.width - done)
-                self.stream.write(f"\repoch {event.epoch}/{self._epochs} [{bar}] loss {event.loss:.4f} "
-                                  f"lr {event.lr:.2e}")
+                self.stream.write(
+                    f"\repoch {event.epoch}/{self._epochs} [{bar}] loss {event.loss:.4f} lr {event.lr:.2e}"
+                )
                 self.stream.flush()
         elif isinstance(event, EpochEnded):
             best = " *" if event.is_best else ""
-            self._line(f"epoch {event.epoch}/{self._epochs}  train loss {event.train_loss:.4f} "
-                       f"acc {event.train_acc:.4f}  val loss {_fmt(event.val_loss)} acc {_fmt(event.val_acc)}  "
-                       f"{event.samples_per_sec:,.0f} samples/s{best}")
+            self._line(
+                f"epoch {event.epoch}/{self._epochs}  train loss {event.train_loss:.4f} "
+                f"acc {event.train_acc:.4f}  val loss {_fmt(event.val_loss)} acc {_fmt(event.val_acc)}  "
+                f"{event.samples_per_sec:,.0f} samples/s{best}"
+            )
         elif isinstance(event, RangeTestStarted):
             self._steps = event.iterations
-            self._line(f"trial {event.trial_id}: range test {event.repeat}/{event.repeats}, learning rate "
-                       f"{event.start_lr:.0e} → {event.end_lr:.0e} ({event.mode}, {event.iterations} iterations)")
+            self._line(
+                f"trial {event.trial_id}: range test {event.repeat}/{event.repeats}, learning rate "
+                f"{event.start_lr:.0e} → {event.end_lr:.0e} ({event.mode}, {event.iterations} iterations)"
+            )
         elif isinstance(event, RangeTestStep) and self.tty:
             now = time.monotonic()
             if now - self._last_draw >= 0.1:
@@ -63,8 +78,10 @@ class ProgressSink:
             ended = f"; ended early: {reasons[0]}" if reasons else ""
             self._line(f"range test {event.status} in {event.seconds:.1f}s{ended}")
         elif isinstance(event, FitEnded):
-            self._line(f"{event.status} after {event.epochs_run} epochs in {event.seconds:.1f}s; "
-                       f"test acc {_fmt(event.test_acc)}")
+            self._line(
+                f"{event.status} after {event.epochs_run} epochs in {event.seconds:.1f}s; "
+                f"test acc {_fmt(event.test_acc)}"
+            )
 
     def _line(self, text: str) -> None:
         prefix = "\r\x1b[K" if self.tty else ""

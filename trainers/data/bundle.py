@@ -13,9 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from trainers.spec.shapes import batches_per_epoch, drops_last_single
 from trainers.spec.errors import DataError
-
+from trainers.spec.shapes import batches_per_epoch, drops_last_single
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Split:
     def in_memory(self) -> bool:
         return self.x is not None
 
-    def to(self, device: torch.device) -> "Split":
+    def to(self, device: torch.device) -> Split:
         if not self.in_memory:
             return self
         assert self.x is not None and self.y is not None
@@ -46,7 +45,7 @@ class Split:
 @dataclass
 class DatasetBundle:
     name: str
-    input_shape: tuple[int, ...]       # (C, H, W) for images, (F,) for tables
+    input_shape: tuple[int, ...]  # (C, H, W) for images, (F,) for tables
     num_classes: int
     class_names: list[str]
     train: Split
@@ -58,10 +57,17 @@ class DatasetBundle:
     def is_image(self) -> bool:
         return len(self.input_shape) == 3
 
-    def to(self, device: torch.device) -> "DatasetBundle":
-        return DatasetBundle(self.name, self.input_shape, self.num_classes, self.class_names,
-                             self.train.to(device), self.val.to(device),
-                             self.test.to(device) if self.test is not None else None, self.feature_names)
+    def to(self, device: torch.device) -> DatasetBundle:
+        return DatasetBundle(
+            self.name,
+            self.input_shape,
+            self.num_classes,
+            self.class_names,
+            self.train.to(device),
+            self.val.to(device),
+            self.test.to(device) if self.test is not None else None,
+            self.feature_names,
+        )
 
 
 def feature_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,15 +101,16 @@ def augment_batch(x: torch.Tensor, flip: bool, crop_padding: int, gen: torch.Gen
         padded = torch.nn.functional.pad(x, (p, p, p, p))
         dy = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device)
         dx = torch.randint(0, 2 * p + 1, (n,), generator=gen).to(x.device)
-        rows = (dy[:, None] + torch.arange(h, device=x.device)[None, :])          # n, h
-        cols = (dx[:, None] + torch.arange(w, device=x.device)[None, :])          # n, w
+        rows = dy[:, None] + torch.arange(h, device=x.device)[None, :]  # n, h
+        cols = dx[:, None] + torch.arange(w, device=x.device)[None, :]  # n, w
         idx_n = torch.arange(n, device=x.device)[:, None, None]
         x = padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
     return x
 
 
-def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Generator,
-                 device: torch.device, num_workers: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def iter_batches(
+    split: Split, batch_size: int, *, shuffle: bool, gen: torch.Generator, device: torch.device, num_workers: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (x, y) batches on `device`. In-memory splits are indexed; streamed ones use a DataLoader.
 
     When shuffling (training), a last batch of a single sample is dropped: batch norm cannot train on it."""
@@ -114,13 +121,20 @@ def iter_batches(split: Split, batch_size: int, *, shuffle: bool, gen: torch.Gen
         order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
         order = order.to(split.x.device)
         for i in range(0, n - 1 if drop_single else n, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             yield split.x[idx], split.y[idx]
         return
     assert split.dataset is not None  # a split is in memory (x, y) or a dataset
-    loader = DataLoader(split.dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
-                        generator=gen if shuffle else None, pin_memory=device.type == "cuda",
-                        drop_last=drop_single, persistent_workers=False)
+    loader = DataLoader(
+        split.dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        generator=gen if shuffle else None,
+        pin_memory=device.type == "cuda",
+        drop_last=drop_single,
+        persistent_workers=False,
+    )
     try:
         for xb, yb in loader:
             yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)

@@ -25,8 +25,9 @@ def standardise(x: np.ndarray, numeric: np.ndarray, train: np.ndarray) -> np.nda
     return out
 
 
-def check_trainable(path: Path, x: np.ndarray, columns: list[tuple[str, list[str]]], numeric: np.ndarray,
-                    lines: list[int]) -> None:
+def check_trainable(
+    path: Path, x: np.ndarray, columns: list[tuple[str, list[str]]], numeric: np.ndarray, lines: list[int]
+) -> None:
     """Every numeric feature of `x` fits a float32; checked on the values as written (before standardising, which
     would overflow on them) and again after standardising (a tiny training std can blow a value up).
 
@@ -37,6 +38,8 @@ def check_trainable(path: Path, x: np.ndarray, columns: list[tuple[str, list[str
             continue
         i = int(np.argmax(np.where(np.isnan(magnitude), np.inf, magnitude)))
         name, cells = columns[j]
-        raise DataError(f"{path}: column {name!r}, line {lines[i]}: {cells[i]!r} is too large to train on "
-                        f"(features are 32-bit floats, at most about 3.4e38, also after standardising); "
-                        f"rescale the column, e.g. to other units, or remove the row")
+        raise DataError(
+            f"{path}: column {name!r}, line {lines[i]}: {cells[i]!r} is too large to train on "
+            f"(features are 32-bit floats, at most about 3.4e38, also after standardising); "
+            f"rescale the column, e.g. to other units, or remove the row"
+        )

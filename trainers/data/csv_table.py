@@ -36,7 +36,7 @@ class Table:
     path: Path
     header: list[str]
     rows: list[list[str]]
-    lines: list[int]        # the file line of each row (the header is line 1)
+    lines: list[int]  # the file line of each row (the header is line 1)
 
     def column(self, j: int) -> list[str]:
         return [r[j] for r in self.rows]
@@ -56,15 +56,23 @@ def load_csv(cfg: DataConfig) -> DatasetBundle:
     labels, class_names = as_int_labels(label_cells)
     if len(class_names) > max(2, len(labels) // 2):
         # most "classes" would have a single row: almost surely a measurement, not a label
-        raise DataError(f"{path}: the label column {target!r} has {len(class_names)} distinct values in "
-                        f"{len(labels)} rows, too many for classes; choose the label column with "
-                        f"data.target_column")
+        raise DataError(
+            f"{path}: the label column {target!r} has {len(class_names)} distinct values in "
+            f"{len(labels)} rows, too many for classes; choose the label column with "
+            f"data.target_column"
+        )
     features = [j for j in range(len(header)) if j != t]
     if not features:
         raise DataError(f"{path}: only the label column {target!r}; at least one feature column is needed")
     kinds = {j: column_kind(table, j) for j in features}
-    tr, va, te = split_indices(labels, val_split=cfg.val_split, test_split=cfg.test_split, seed=cfg.split_seed,
-                               train_fraction=cfg.train_fraction, where=str(path))
+    tr, va, te = split_indices(
+        labels,
+        val_split=cfg.val_split,
+        test_split=cfg.test_split,
+        seed=cfg.split_seed,
+        train_fraction=cfg.train_fraction,
+        where=str(path),
+    )
     raw, names, mask, sources = _encode(table, features, kinds, tr)
     check_trainable(path, raw, sources, mask, table.lines)
     scaled = standardise(raw, mask, tr) if cfg.normalize else raw
@@ -75,12 +83,15 @@ def load_csv(cfg: DataConfig) -> DatasetBundle:
     def part(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         i = torch.from_numpy(idx)
         return x[i], y[i]
-    return make_bundle(path.name, class_names, part(tr), part(va), part(te) if len(te) else None,
-                       normalize=False, feature_names=names)
+
+    return make_bundle(
+        path.name, class_names, part(tr), part(va), part(te) if len(te) else None, normalize=False, feature_names=names
+    )
 
 
-def _encode(table: Table, features: list[int], kinds: dict[int, str],
-            train: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, list[tuple[str, list[str]]]]:
+def _encode(
+    table: Table, features: list[int], kinds: dict[int, str], train: np.ndarray
+) -> tuple[np.ndarray, list[str], np.ndarray, list[tuple[str, list[str]]]]:
     """The float64 feature matrix (numbers as written, categories one-hot over the training rows' values), each
     feature's name, which features are numeric, and each feature's CSV column name and cells (to quote)."""
     blocks: list[np.ndarray] = []
@@ -157,7 +168,7 @@ def _read_rows(path: Path, delimiter: str) -> tuple[list[str], list[list[str]], 
 
 
 def _cell_kind(text: str) -> str:
-    """"number" (finite), "missing" (empty, nan, inf) or "text"; each cell is parsed once."""
+    """ "number" (finite), "missing" (empty, nan, inf) or "text"; each cell is parsed once."""
     if not text:
         return "missing"
     try:
@@ -168,7 +179,7 @@ def _cell_kind(text: str) -> str:
 
 
 def column_kind(table: Table, j: int) -> str:
-    """"numeric" when every value is a number, "categorical" when none is; a mix is a DataError."""
+    """ "numeric" when every value is a number, "categorical" when none is; a mix is a DataError."""
     name, cells = table.header[j], table.column(j)
     kinds = [_cell_kind(c) for c in cells]
     numbers = [i for i, k in enumerate(kinds) if k == "number"]
@@ -177,15 +188,19 @@ def column_kind(table: Table, j: int) -> str:
         # the rarer kind is almost always the typo
         odd, usual = (numbers, "text") if len(numbers) < len(texts) else (texts, "numbers")
         i = odd[0]
-        raise DataError(f"{table.path}: column {name!r} mixes numbers and text: line {table.lines[i]} has "
-                        f"{cells[i]!r} where the other values are {usual}")
+        raise DataError(
+            f"{table.path}: column {name!r} mixes numbers and text: line {table.lines[i]} has "
+            f"{cells[i]!r} where the other values are {usual}"
+        )
     if not numbers:
         return "categorical"
     if "missing" in kinds:
         i = kinds.index("missing")
         shown = repr(cells[i]) if cells[i] else "an empty cell"
-        raise DataError(f"{table.path}: column {name!r}, line {table.lines[i]}: {shown} is not a finite "
-                        f"number; fill in the value or remove the row")
+        raise DataError(
+            f"{table.path}: column {name!r}, line {table.lines[i]}: {shown} is not a finite "
+            f"number; fill in the value or remove the row"
+        )
     return "numeric"
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from resources import resource_path
-from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.data.common import bundle_from_tensors
+from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 
 _PIXELS = 64
@@ -37,6 +37,14 @@ def load_digits(cfg: DataConfig) -> DatasetBundle:
     pixels, labels = read_digits()
     x = torch.from_numpy(pixels / 16.0).float().reshape(-1, 1, 8, 8)
     y = torch.from_numpy(labels)
-    return bundle_from_tensors("digits", x, y, val_split=cfg.val_split, test_split=cfg.test_split,
-                               seed=cfg.split_seed, train_fraction=cfg.train_fraction,
-                               class_names=[str(i) for i in range(10)], normalize=cfg.normalize)
+    return bundle_from_tensors(
+        "digits",
+        x,
+        y,
+        val_split=cfg.val_split,
+        test_split=cfg.test_split,
+        seed=cfg.split_seed,
+        train_fraction=cfg.train_fraction,
+        class_names=[str(i) for i in range(10)],
+        normalize=cfg.normalize,
+    )

@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle, Split, feature_stats
 from trainers.data.common import make_bundle, split_indices
+from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
@@ -26,15 +26,24 @@ def load_image_folder(cfg: DataConfig) -> DatasetBundle:
     paths, labels, class_names = find_images(root)
     channels = 1 if all(probe_mode(p) in GRAY_MODES for p in paths) else 3
     size = cfg.image_size
-    tr, va, te = split_indices(labels, val_split=cfg.val_split, test_split=cfg.test_split, seed=cfg.split_seed,
-                               train_fraction=cfg.train_fraction, where=str(root))
+    tr, va, te = split_indices(
+        labels,
+        val_split=cfg.val_split,
+        test_split=cfg.test_split,
+        seed=cfg.split_seed,
+        train_fraction=cfg.train_fraction,
+        where=str(root),
+    )
     name = root.name or str(root)
     n_used = len(tr) + len(va) + len(te)
     if n_used * channels * size * size * 4 / 2**20 <= cfg.in_memory_limit_mb:
+
         def part(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
             return _decode(paths, idx, size, channels), torch.from_numpy(labels[idx])
-        return make_bundle(name, class_names, part(tr), part(va), part(te) if len(te) else None,
-                           normalize=cfg.normalize)
+
+        return make_bundle(
+            name, class_names, part(tr), part(va), part(te) if len(te) else None, normalize=cfg.normalize
+        )
     if cfg.normalize:
         # a sample of training images estimates the statistics without decoding the whole folder
         mean, std = feature_stats(_decode(paths, tr[:_STATS_SAMPLE], size, channels))
@@ -43,8 +52,16 @@ def load_image_folder(cfg: DataConfig) -> DatasetBundle:
 
     def stream(idx: np.ndarray) -> Split:
         return Split(dataset=ImagePaths([str(paths[i]) for i in idx], labels[idx], size, channels, mean, std))
-    return DatasetBundle(name, (channels, size, size), len(class_names), class_names, stream(tr), stream(va),
-                         stream(te) if len(te) else None)
+
+    return DatasetBundle(
+        name,
+        (channels, size, size),
+        len(class_names),
+        class_names,
+        stream(tr),
+        stream(va),
+        stream(te) if len(te) else None,
+    )
 
 
 def _decode(paths: list[Path], idx: np.ndarray, size: int, channels: int) -> torch.Tensor:
@@ -60,8 +77,9 @@ def find_images(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
         raise DataError(f"{root}: the image folder does not exist")
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not class_dirs:
-        raise DataError(f"{root}: no class sub-folders; put the images of each class in a sub-folder "
-                        f"named after the class")
+        raise DataError(
+            f"{root}: no class sub-folders; put the images of each class in a sub-folder named after the class"
+        )
     per_class = [_images_in(d) for d in class_dirs]
     if not any(per_class):
         raise DataError(f"{root}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in its class sub-folders")
@@ -69,8 +87,9 @@ def find_images(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
     if empty:
         raise DataError(f"{root}: class folder(s) without images: {', '.join(empty)}; add images or remove them")
     if len(class_dirs) < 2:
-        raise DataError(f"{root}: only one class ({class_dirs[0].name}); a classifier needs at least 2 class "
-                        f"sub-folders")
+        raise DataError(
+            f"{root}: only one class ({class_dirs[0].name}); a classifier needs at least 2 class sub-folders"
+        )
     paths = [p for files in per_class for p in files]
     labels = np.concatenate([np.full(len(files), k, dtype=np.int64) for k, files in enumerate(per_class)])
     return paths, labels, [d.name for d in class_dirs]
@@ -98,7 +117,7 @@ def load_image(path: Path | str, size: int, channels: int) -> np.ndarray:
     """Float32 (channels, size, size) in [0, 1]; any decoding problem is a DataError naming the file."""
     try:
         with Image.open(path) as im:
-            im.load()    # decode now, so a truncated file fails here and not later
+            im.load()  # decode now, so a truncated file fails here and not later
             return _to_array(im, size, channels)
     except _IMAGE_ERRORS as exc:
         raise DataError(f"{path}: cannot read this image ({exc}); fix or remove the file") from None
@@ -122,8 +141,9 @@ def _to_array(im: Image.Image, size: int, channels: int) -> np.ndarray:
 class ImagePaths(Dataset):
     """Streams normalised (C, H, W) images from disk; a bad file is a DataError naming its path."""
 
-    def __init__(self, paths: list[str], labels: np.ndarray, size: int, channels: int,
-                 mean: torch.Tensor, std: torch.Tensor) -> None:
+    def __init__(
+        self, paths: list[str], labels: np.ndarray, size: int, channels: int, mean: torch.Tensor, std: torch.Tensor
+    ) -> None:
         self.paths, self.labels = paths, labels
         self.size, self.channels = size, channels
         self.mean, self.std = mean, std

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def stratified_split(labels: np.ndarray, val_frac: float, test_frac: float,
-                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, val_frac: float, test_frac: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split indices so each class keeps its share in every split (at least one train sample per class).
 
     Per-class counts are apportioned by largest remainder, so the totals match the fractions even when
@@ -22,8 +23,8 @@ def stratified_split(labels: np.ndarray, val_frac: float, test_frac: float,
         idx = np.flatnonzero(labels == cls)
         rng.shuffle(idx)
         test.append(idx[:t])
-        val.append(idx[t:t + v])
-        train.append(idx[t + v:])
+        val.append(idx[t : t + v])
+        train.append(idx[t + v :])
     out = []
     for parts in (train, val, test):
         joined = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
@@ -57,7 +58,7 @@ def stratified_subsample(labels: np.ndarray, fraction: float, seed: int) -> np.n
     for cls in np.unique(labels):
         idx = np.flatnonzero(labels == cls)
         rng.shuffle(idx)
-        keep.append(idx[:max(1, int(round(len(idx) * fraction)))])
+        keep.append(idx[: max(1, int(round(len(idx) * fraction)))])
     out = np.concatenate(keep)
     rng.shuffle(out)
     return out.astype(np.int64)

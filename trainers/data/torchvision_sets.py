@@ -20,9 +20,9 @@ import torchvision.datasets as tvd
 from torch.utils.data import Dataset
 from torchvision.datasets.utils import extract_archive
 
-from trainers.spec.config import DataConfig
 from trainers.data.bundle import DatasetBundle, Split, usable_std
 from trainers.data.common import check_covered, make_bundle, split_indices
+from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 from trainers.spec.paths import data_dir
 
@@ -31,23 +31,29 @@ _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-
 
 @dataclass(frozen=True)
 class _Spec:
-    title: str                 # shown to users
-    cls: str                   # torchvision.datasets class name
-    folder: str                # where the files live, relative to the root
-    files: tuple[str, ...]     # the files torchvision needs in that folder
-    layout: str                # array layout torchvision holds: "nhw", "nhwc" or "nchw"
-    archive: str = ""          # a file in the root that unpacks into `folder`
+    title: str  # shown to users
+    cls: str  # torchvision.datasets class name
+    folder: str  # where the files live, relative to the root
+    files: tuple[str, ...]  # the files torchvision needs in that folder
+    layout: str  # array layout torchvision holds: "nhw", "nhwc" or "nchw"
+    archive: str = ""  # a file in the root that unpacks into `folder`
 
 
 _SPECS: dict[str, _Spec] = {
     "mnist": _Spec("MNIST", "MNIST", "MNIST/raw", _IDX, "nhw"),
     "fashion_mnist": _Spec("Fashion-MNIST", "FashionMNIST", "FashionMNIST/raw", _IDX, "nhw"),
     "kmnist": _Spec("KMNIST", "KMNIST", "KMNIST/raw", _IDX, "nhw"),
-    "cifar10": _Spec("CIFAR-10", "CIFAR10", "cifar-10-batches-py",
-                     tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta"), "nhwc",
-                     "cifar-10-python.tar.gz"),
-    "cifar100": _Spec("CIFAR-100", "CIFAR100", "cifar-100-python", ("train", "test", "meta"), "nhwc",
-                      "cifar-100-python.tar.gz"),
+    "cifar10": _Spec(
+        "CIFAR-10",
+        "CIFAR10",
+        "cifar-10-batches-py",
+        tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta"),
+        "nhwc",
+        "cifar-10-python.tar.gz",
+    ),
+    "cifar100": _Spec(
+        "CIFAR-100", "CIFAR100", "cifar-100-python", ("train", "test", "meta"), "nhwc", "cifar-100-python.tar.gz"
+    ),
     "svhn": _Spec("SVHN", "SVHN", ".", ("train_32x32.mat", "test_32x32.mat"), "nchw"),
 }
 
@@ -65,16 +71,27 @@ def load_torchvision(cfg: DataConfig) -> DatasetBundle:
     where = f"{spec.title} in {root}"
     labels = y_all.numpy()
     # data.test_split is ignored: the official test set is the test split
-    tr, va, _ = split_indices(labels, val_split=cfg.val_split, test_split=0.0, seed=cfg.split_seed,
-                              train_fraction=cfg.train_fraction, where=where)
+    tr, va, _ = split_indices(
+        labels,
+        val_split=cfg.val_split,
+        test_split=0.0,
+        seed=cfg.split_seed,
+        train_fraction=cfg.train_fraction,
+        where=where,
+    )
     check_covered(labels[tr], np.concatenate([labels[va], y_test.numpy()]), class_names, where)
     tr_t, va_t = torch.from_numpy(tr), torch.from_numpy(va)
     n_used = len(tr) + len(va) + len(y_test)
     decoded_mb = n_used * x_all[0].numel() * 4 / 2**20
     if decoded_mb <= cfg.in_memory_limit_mb:
-        return make_bundle(cfg.source, class_names, (_floats(x_all[tr_t]), y_all[tr_t]),
-                           (_floats(x_all[va_t]), y_all[va_t]), (_floats(x_test), y_test),
-                           normalize=cfg.normalize)
+        return make_bundle(
+            cfg.source,
+            class_names,
+            (_floats(x_all[tr_t]), y_all[tr_t]),
+            (_floats(x_all[va_t]), y_all[va_t]),
+            (_floats(x_test), y_test),
+            normalize=cfg.normalize,
+        )
     channels = x_all.shape[1]
     if cfg.normalize:
         mean, std = channel_stats(x_all, tr_t)
@@ -83,15 +100,17 @@ def load_torchvision(cfg: DataConfig) -> DatasetBundle:
     train = Split(dataset=ArrayImages(x_all, y_all, tr_t, mean, std))
     val = Split(dataset=ArrayImages(x_all, y_all, va_t, mean, std))
     test = Split(dataset=ArrayImages(x_test, y_test, torch.arange(len(y_test)), mean, std))
-    return DatasetBundle(cfg.source, tuple(x_all.shape[1:]), len(class_names), class_names, train, val,
-                         test if len(y_test) else None)
+    return DatasetBundle(
+        cfg.source, tuple(x_all.shape[1:]), len(class_names), class_names, train, val, test if len(y_test) else None
+    )
 
 
 class ArrayImages(Dataset):
     """Normalised float (C, H, W) images decoded one at a time from a shared uint8 array."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor,
-                 mean: torch.Tensor, std: torch.Tensor) -> None:
+    def __init__(
+        self, images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+    ) -> None:
         self.images, self.labels, self.index = images, labels, index
         self.mean, self.std = mean, std
 
@@ -103,19 +122,18 @@ class ArrayImages(Dataset):
         return (self.images[j].float().div_(255) - self.mean) / self.std, int(self.labels[j])
 
 
-def channel_stats(images: torch.Tensor, index: torch.Tensor,
-                  chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+def channel_stats(images: torch.Tensor, index: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std of images[index] / 255, in chunks so no full float copy is made."""
     c = images.shape[1]
     total = torch.zeros(c, dtype=torch.float64)
     squares = torch.zeros(c, dtype=torch.float64)
     for i in range(0, len(index), chunk):
-        block = images[index[i:i + chunk]].to(torch.float64).div_(255)
+        block = images[index[i : i + chunk]].to(torch.float64).div_(255)
         total += block.sum(dim=(0, 2, 3))
         squares += block.square().sum(dim=(0, 2, 3))
     n = len(index) * images[0, 0].numel()
     mean = total / n
-    var = (squares - n * mean.square()) / max(n - 1, 1)    # unbiased, as feature_stats
+    var = (squares - n * mean.square()) / max(n - 1, 1)  # unbiased, as feature_stats
     std = usable_std(var.clamp_min(0).sqrt())
     return mean.float().view(c, 1, 1), std.float().view(c, 1, 1)
 
@@ -131,16 +149,27 @@ def _read(spec: _Spec, root: Path, *, train: bool, download: bool) -> tuple[torc
     try:
         ds = cls(root=str(root), download=download, **kwargs)
     except ImportError as exc:
-        raise DataError(f"{spec.title} files in {root} need the optional package {exc.name or 'scipy'}: "
-                        f"pip install scipy") from None
-    except (RuntimeError, OSError, ValueError, TypeError, AssertionError, EOFError, KeyError,
-            pickle.UnpicklingError) as exc:
+        raise DataError(
+            f"{spec.title} files in {root} need the optional package {exc.name or 'scipy'}: pip install scipy"
+        ) from None
+    except (
+        RuntimeError,
+        OSError,
+        ValueError,
+        TypeError,
+        AssertionError,
+        EOFError,
+        KeyError,
+        pickle.UnpicklingError,
+    ) as exc:
         if _missing(spec, root):
             raise DataError(_missing_message(spec, root, exc if download else None)) from None
         detail = str(exc) or type(exc).__name__
-        raise DataError(f"{spec.title} files in {root / spec.folder} are corrupted or not the official ones "
-                        f"({detail}); replace them, or delete them and set data.download = true to fetch them "
-                        f"again when online") from None
+        raise DataError(
+            f"{spec.title} files in {root / spec.folder} are corrupted or not the official ones "
+            f"({detail}); replace them, or delete them and set data.download = true to fetch them "
+            f"again when online"
+        ) from None
     data = ds.data if isinstance(ds.data, torch.Tensor) else torch.from_numpy(np.asarray(ds.data))
     if spec.layout == "nhw":
         data = data.unsqueeze(1)

@@ -64,8 +64,9 @@ def curves_from(records: Sequence[Any]) -> Curves:
     for name in METRICS:
         raw = [_get(r, name) for r in records]
         values = np.array([_number(v) for v in raw], dtype=np.float64)
-        nonfinite[name] = tuple(int(epochs[i]) for i, v in enumerate(raw)
-                                if v is not None and not math.isfinite(values[i]))
+        nonfinite[name] = tuple(
+            int(epochs[i]) for i, v in enumerate(raw) if v is not None and not math.isfinite(values[i])
+        )
         gaps[name] = _interior_gaps(raw, epochs)
         values[~np.isfinite(values)] = np.nan
         arrays[name] = values
@@ -77,7 +78,7 @@ def smooth(y: np.ndarray, width: int = 5) -> np.ndarray:
     half = width // 2
     out = np.full(len(y), np.nan)
     for i in range(len(y)):
-        window = y[max(0, i - half): i + half + 1]
+        window = y[max(0, i - half) : i + half + 1]
         finite = window[np.isfinite(window)]
         if finite.size:
             out[i] = finite.mean()
@@ -105,7 +106,7 @@ def fit_line(x: np.ndarray, y: np.ndarray) -> Line | None:
     slope, intercept = np.polyfit(x, y, 1)
     resid = y - (slope * x + intercept)
     spread = float(np.sum((x - x.mean()) ** 2))
-    se = math.sqrt(float(np.sum(resid ** 2)) / (len(y) - 2) / spread)
+    se = math.sqrt(float(np.sum(resid**2)) / (len(y) - 2) / spread)
     t = slope / se if se > 0 else math.copysign(math.inf, slope) if slope else 0.0
     ends = slope * np.array([x[0], x[-1]]) + intercept
     return Line(float(slope), se, float(t), float(ends[0]), float(ends[1]), len(y))
@@ -118,7 +119,7 @@ def log_noise(y: np.ndarray) -> float:
     if finite.size < 4:
         return math.nan
     second = np.diff(np.log(finite), 2)
-    return float(np.sqrt(np.mean(second ** 2) / 6.0))  # var(a - 2b + c) = 6 var for independent noise
+    return float(np.sqrt(np.mean(second**2) / 6.0))  # var(a - 2b + c) = 6 var for independent noise
 
 
 def first_finite(y: np.ndarray) -> float:

@@ -11,14 +11,25 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from trainers.spec.config import RunConfig
 from trainers.diagnosis.curves import curves_from
-from trainers.diagnosis.rules import (LABELS, SOURCE_CLASSES, TITLES, Evidence, Finding, diverged, fit_or_noise,
-                                      lr_too_high, reference, too_few, underfitting)
-from trainers.spec.errors import ConfigError, StoreError
 from trainers.diagnosis.interventions import Intervention, interventions_for
-from trainers.spec.json_data import finite_json
 from trainers.diagnosis.overfit_rule import overfitting
+from trainers.diagnosis.rules import (
+    LABELS,
+    SOURCE_CLASSES,
+    TITLES,
+    Evidence,
+    Finding,
+    diverged,
+    fit_or_noise,
+    lr_too_high,
+    reference,
+    too_few,
+    underfitting,
+)
+from trainers.spec.config import RunConfig
+from trainers.spec.errors import ConfigError, StoreError
+from trainers.spec.json_data import finite_json
 
 __all__ = ["LABELS", "TITLES", "Diagnosis", "Evidence", "Intervention", "diagnose", "diagnose_trial"]
 
@@ -52,8 +63,13 @@ def _config(config: dict | RunConfig | None) -> tuple[RunConfig | None, str]:
         return None, source
 
 
-def diagnose(epochs: Sequence[Any], config: dict | RunConfig | None = None, status: str | None = None,
-             diverged_step: int | None = None, num_classes: int | None = None) -> Diagnosis:
+def diagnose(
+    epochs: Sequence[Any],
+    config: dict | RunConfig | None = None,
+    status: str | None = None,
+    diverged_step: int | None = None,
+    num_classes: int | None = None,
+) -> Diagnosis:
     """Label a run from its epochs (EpochRecord objects or dicts with train_loss, val_loss, train_acc,
     val_acc; any may be None or NaN). `config` is the run's config: the interventions' new values are
     computed from it (the defaults when None). The loss scale is ln(num_classes), taken from the config's
@@ -61,14 +77,26 @@ def diagnose(epochs: Sequence[Any], config: dict | RunConfig | None = None, stat
     cfg, source = _config(config)
     curves = curves_from(epochs)
     ref = reference(curves, num_classes or SOURCE_CLASSES.get(source))
-    finding = (diverged(curves, ref, status, diverged_step) or too_few(curves) or lr_too_high(curves, ref)
-               or overfitting(curves) or underfitting(curves, ref) or fit_or_noise(curves, ref))
+    finding = (
+        diverged(curves, ref, status, diverged_step)
+        or too_few(curves)
+        or lr_too_high(curves, ref)
+        or overfitting(curves)
+        or underfitting(curves, ref)
+        or fit_or_noise(curves, ref)
+    )
     return _diagnosis(finding, cfg)
 
 
 def _diagnosis(finding: Finding, cfg: RunConfig | None) -> Diagnosis:
-    return Diagnosis(finding.label, TITLES[finding.label], finding.summary, finding.evidence,
-                     interventions_for(finding, cfg), finding.onset_epoch)
+    return Diagnosis(
+        finding.label,
+        TITLES[finding.label],
+        finding.summary,
+        finding.evidence,
+        interventions_for(finding, cfg),
+        finding.onset_epoch,
+    )
 
 
 def diagnose_trial(store: Any, trial_id: int) -> Diagnosis:
@@ -76,8 +104,10 @@ def diagnose_trial(store: Any, trial_id: int) -> Diagnosis:
     id or a trial that is not a training run."""
     trial = store.get_trial(trial_id)
     if trial.kind != "train":
-        raise StoreError(f"trial {trial_id} is not a training run (it is a {trial.kind!r} trial): "
-                         f"only training runs have epochs to diagnose")
+        raise StoreError(
+            f"trial {trial_id} is not a training run (it is a {trial.kind!r} trial): "
+            f"only training runs have epochs to diagnose"
+        )
     return diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step)
 
 

@@ -16,16 +16,16 @@ from trainers.spec.errors import ConfigError
 from trainers.spec.rates import learning_rate_fields
 from trainers.spec.schedules import one_cycle_peak
 
-DROPOUT_UP = 0.2          # one step of dropout; from 0 it lands at 0.3, the usual first try
-DROPOUT_FLOOR = 0.3       # below this dropout barely regularises a wide MLP
-DROPOUT_MAX = 0.5         # beyond 0.5 a network mostly loses capacity
+DROPOUT_UP = 0.2  # one step of dropout; from 0 it lands at 0.3, the usual first try
+DROPOUT_FLOOR = 0.3  # below this dropout barely regularises a wide MLP
+DROPOUT_MAX = 0.5  # beyond 0.5 a network mostly loses capacity
 WEIGHT_DECAY_FLOOR = 5e-4  # the smallest weight decay worth a run of its own
-WEIGHT_DECAY_MAX = 0.1    # more than this shrinks the weights faster than the data can grow them
-PATIENCE = 5              # epochs past the best before early stopping gives up
-VERY_SLOW_RATE = 0.01     # training loss falling under 1% per epoch needs a 10x higher rate, not 3x
-GRAD_CLIP = 1.0           # a gradient-norm cap that rarely binds in a healthy run
-WARMUP_EPOCHS = 2.0       # long enough to get past the first, largest updates
-VAL_SPLIT_MAX = 0.3       # more validation data steadies the curve, at the training set's cost
+WEIGHT_DECAY_MAX = 0.1  # more than this shrinks the weights faster than the data can grow them
+PATIENCE = 5  # epochs past the best before early stopping gives up
+VERY_SLOW_RATE = 0.01  # training loss falling under 1% per epoch needs a 10x higher rate, not 3x
+GRAD_CLIP = 1.0  # a gradient-norm cap that rarely binds in a healthy run
+WARMUP_EPOCHS = 2.0  # long enough to get past the first, largest updates
+VAL_SPLIT_MAX = 0.3  # more validation data steadies the curve, at the training set's cost
 MAX_LR = float(spec("optim.lr").hi or 100.0)  # optim.lr and schedule.max_lr share this upper limit
 
 
@@ -49,8 +49,12 @@ Candidate = Callable[[RunConfig, Finding], "Intervention | None"]
 def more_data(cfg: RunConfig, f: Finding) -> Intervention | None:
     frac = cfg.data.train_fraction
     new = min(1.0, round(2 * frac, 4))
-    return Intervention("more_data", "Train on more data", f"only {frac:.0%} of the training split is used; "
-                        f"{new:.0%} gives the model more examples to generalise from", {"data.train_fraction": new})
+    return Intervention(
+        "more_data",
+        "Train on more data",
+        f"only {frac:.0%} of the training split is used; {new:.0%} gives the model more examples to generalise from",
+        {"data.train_fraction": new},
+    )
 
 
 def dropout_up(cfg: RunConfig, f: Finding) -> Intervention | None:
@@ -58,8 +62,12 @@ def dropout_up(cfg: RunConfig, f: Finding) -> Intervention | None:
     new = round(min(DROPOUT_MAX, max(DROPOUT_FLOOR, old + DROPOUT_UP)), 3)
     if new <= old:
         return None  # already at or past the useful maximum
-    return Intervention("dropout", "More dropout", f"dropout {old:g} → {new:g} makes memorising single examples "
-                        "harder", {"model.dropout": new})
+    return Intervention(
+        "dropout",
+        "More dropout",
+        f"dropout {old:g} → {new:g} makes memorising single examples harder",
+        {"model.dropout": new},
+    )
 
 
 def weight_decay_up(cfg: RunConfig, f: Finding) -> Intervention | None:
@@ -67,8 +75,12 @@ def weight_decay_up(cfg: RunConfig, f: Finding) -> Intervention | None:
     new = float(f"{min(WEIGHT_DECAY_MAX, max(WEIGHT_DECAY_FLOOR, 10 * old)):.3g}")
     if new <= old:
         return None
-    return Intervention("weight_decay", "More weight decay", f"weight decay {old:g} → {new:g} keeps the weights "
-                        "small, so the model fits smoother functions", {"optim.weight_decay": new})
+    return Intervention(
+        "weight_decay",
+        "More weight decay",
+        f"weight decay {old:g} → {new:g} keeps the weights small, so the model fits smoother functions",
+        {"optim.weight_decay": new},
+    )
 
 
 def early_stopping(cfg: RunConfig, f: Finding) -> Intervention | None:
@@ -76,20 +88,35 @@ def early_stopping(cfg: RunConfig, f: Finding) -> Intervention | None:
     if es.enabled and es.monitor == "val_loss" and es.restore_best:
         return None
     where = f"validation loss was best at epoch {f.onset_epoch}; " if f.onset_epoch else ""
-    return Intervention("early_stopping", "Stop early", f"{where}stopping {PATIENCE} epochs after the best "
-                        "validation loss keeps the best weights and skips the epochs that only overfit",
-                        {"early_stop.enabled": True, "early_stop.monitor": "val_loss", "early_stop.patience": PATIENCE,
-                         "early_stop.restore_best": True})
+    return Intervention(
+        "early_stopping",
+        "Stop early",
+        f"{where}stopping {PATIENCE} epochs after the best "
+        "validation loss keeps the best weights and skips the epochs that only overfit",
+        {
+            "early_stop.enabled": True,
+            "early_stop.monitor": "val_loss",
+            "early_stop.patience": PATIENCE,
+            "early_stop.restore_best": True,
+        },
+    )
 
 
 def ensemble(cfg: RunConfig, f: Finding) -> Intervention | None:
-    return Intervention("ensemble", "Build an ensemble", "averaging several trained trials cancels much of each "
-                        "model's own error (variance), usually a point or two of accuracy")
+    return Intervention(
+        "ensemble",
+        "Build an ensemble",
+        "averaging several trained trials cancels much of each "
+        "model's own error (variance), usually a point or two of accuracy",
+    )
 
 
 def lr_finder(cfg: RunConfig, f: Finding) -> Intervention | None:
-    return Intervention("lr_finder", "Run the LR finder", "a range test measures where the loss falls fastest "
-                        "for this model and data, instead of guessing")
+    return Intervention(
+        "lr_finder",
+        "Run the LR finder",
+        "a range test measures where the loss falls fastest for this model and data, instead of guessing",
+    )
 
 
 def _rate(cfg: RunConfig) -> float:
@@ -106,34 +133,54 @@ def _scale_lr(cfg: RunConfig, factor: float) -> dict[str, object]:
 def lower_lr(cfg: RunConfig, f: Finding) -> Intervention | None:
     factor = 10 if f.facts.get("severe") else 3
     changes = _scale_lr(cfg, 1 / factor)
-    return Intervention("lower_lr", f"Lower the learning rate {factor}x", f"learning rate {_rate(cfg):g} → "
-                        f"{changes['optim.lr']:g}: smaller steps stop overshooting the minimum", changes)
+    return Intervention(
+        "lower_lr",
+        f"Lower the learning rate {factor}x",
+        f"learning rate {_rate(cfg):g} → {changes['optim.lr']:g}: smaller steps stop overshooting the minimum",
+        changes,
+    )
 
 
 def higher_lr(cfg: RunConfig, f: Finding) -> Intervention | None:
     rate = f.facts.get("rate")
     factor = 10 if f.facts.get("pace") == "slow" and rate is not None and rate < VERY_SLOW_RATE else 3
     changes = _scale_lr(cfg, factor)
-    return Intervention("higher_lr", f"Raise the learning rate {factor}x", f"learning rate {_rate(cfg):g} → "
-                        f"{changes['optim.lr']:g}: the loss moves too little per epoch", changes)
+    return Intervention(
+        "higher_lr",
+        f"Raise the learning rate {factor}x",
+        f"learning rate {_rate(cfg):g} → {changes['optim.lr']:g}: the loss moves too little per epoch",
+        changes,
+    )
 
 
 def more_epochs(cfg: RunConfig, f: Finding) -> Intervention | None:
     new = min(100_000, 2 * cfg.train.epochs)
-    return Intervention("more_epochs", "Train longer", f"{cfg.train.epochs} → {new} epochs: the loss was still "
-                        "falling when the run ended", {"train.epochs": new})
+    return Intervention(
+        "more_epochs",
+        "Train longer",
+        f"{cfg.train.epochs} → {new} epochs: the loss was still falling when the run ended",
+        {"train.epochs": new},
+    )
 
 
 def bigger_model(cfg: RunConfig, f: Finding) -> Intervention | None:
     m = cfg.model
     if m.family == "mlp":
         new = min(8192, 2 * m.hidden_units)
-        return Intervention("bigger_model", "Use a bigger model", f"{m.hidden_units} → {new} units per hidden layer: "
-                            "more capacity to fit the training data", {"model.hidden_units": new})
+        return Intervention(
+            "bigger_model",
+            "Use a bigger model",
+            f"{m.hidden_units} → {new} units per hidden layer: more capacity to fit the training data",
+            {"model.hidden_units": new},
+        )
     if m.family == "cnn":
         new = min(1024, 2 * m.cnn_channels)
-        return Intervention("bigger_model", "Use a bigger model", f"{m.cnn_channels} → {new} channels in the first "
-                            "block: more capacity to fit the training data", {"model.cnn_channels": new})
+        return Intervention(
+            "bigger_model",
+            "Use a bigger model",
+            f"{m.cnn_channels} → {new} channels in the first block: more capacity to fit the training data",
+            {"model.cnn_channels": new},
+        )
     return None
 
 
@@ -145,42 +192,63 @@ def less_regularisation(cfg: RunConfig, f: Finding) -> Intervention | None:
         changes["optim.weight_decay"] = float(f"{cfg.optim.weight_decay / 10:.3g}")
     if not changes:
         return None
-    return Intervention("less_regularisation", "Regularise less", "dropout and weight decay hold the model back "
-                        "from fitting data it does not yet fit", changes)
+    return Intervention(
+        "less_regularisation",
+        "Regularise less",
+        "dropout and weight decay hold the model back from fitting data it does not yet fit",
+        changes,
+    )
 
 
 def larger_batch(cfg: RunConfig, f: Finding) -> Intervention | None:
     new = min(1_000_000, 2 * cfg.train.batch_size)
-    return Intervention("larger_batch", "Use larger batches", f"batch size {cfg.train.batch_size} → {new} "
-                        "averages out more of the gradient noise per step", {"train.batch_size": new})
+    return Intervention(
+        "larger_batch",
+        "Use larger batches",
+        f"batch size {cfg.train.batch_size} → {new} averages out more of the gradient noise per step",
+        {"train.batch_size": new},
+    )
 
 
 def grad_clip(cfg: RunConfig, f: Finding) -> Intervention | None:
     old = cfg.train.grad_clip
     new = GRAD_CLIP if old == 0 else old / 2
-    return Intervention("grad_clip", "Clip the gradient norm", f"a cap of {new:g} on the gradient norm stops one bad "
-                        "batch from throwing the weights far away", {"train.grad_clip": new})
+    return Intervention(
+        "grad_clip",
+        "Clip the gradient norm",
+        f"a cap of {new:g} on the gradient norm stops one bad batch from throwing the weights far away",
+        {"train.grad_clip": new},
+    )
 
 
 def warmup(cfg: RunConfig, f: Finding) -> Intervention | None:
     if cfg.schedule.name == "one_cycle" or cfg.schedule.warmup_epochs > 0:
         return None
     new = min(WARMUP_EPOCHS, cfg.train.epochs - 1)
-    return Intervention("warmup", "Warm the learning rate up", f"a linear warmup over {new:g} epochs keeps the "
-                        "first, largest updates small", {"schedule.warmup_epochs": new})
+    return Intervention(
+        "warmup",
+        "Warm the learning rate up",
+        f"a linear warmup over {new:g} epochs keeps the first, largest updates small",
+        {"schedule.warmup_epochs": new},
+    )
 
 
 def bigger_val_split(cfg: RunConfig, f: Finding) -> Intervention | None:
     new = round(min(VAL_SPLIT_MAX, 2 * cfg.data.val_split), 3)
-    return Intervention("bigger_val_split", "Validate on more data", f"validation split {cfg.data.val_split:g} → "
-                        f"{new:g}: a larger validation set gives a steadier curve", {"data.val_split": new})
+    return Intervention(
+        "bigger_val_split",
+        "Validate on more data",
+        f"validation split {cfg.data.val_split:g} → {new:g}: a larger validation set gives a steadier curve",
+        {"data.val_split": new},
+    )
 
 
 def few_epochs(cfg: RunConfig, f: Finding) -> Intervention | None:
     if cfg.train.epochs >= MIN_EPOCHS:
         return None  # a run still in progress: wait for its epochs
-    return Intervention("more_epochs", "Train longer", f"{cfg.train.epochs} → 10 epochs: enough to read a trend",
-                        {"train.epochs": 10})
+    return Intervention(
+        "more_epochs", "Train longer", f"{cfg.train.epochs} → 10 epochs: enough to read a trend", {"train.epochs": 10}
+    )
 
 
 def _ranking(f: Finding) -> tuple[Candidate, ...]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trainers.diagnosis.curves import Curves, fit_line, first_finite, log_noise, smooth, tail_mean
+from trainers.diagnosis.curves import Curves, first_finite, fit_line, log_noise, smooth, tail_mean
 
 LABELS = ("diverged", "lr_too_high", "underfitting", "overfitting", "good_fit", "too_noisy")
 TITLES = {
@@ -25,23 +25,30 @@ TITLES = {
     "too_noisy": "too noisy to tell",
 }
 
-MIN_EPOCHS = 3            # below three points no slope has an error estimate
-EXPLODE_FACTOR = 10.0     # a loss 10x chance level means the weights blew up; healthy first epochs stay near 1x
-RISE_FRAC = 0.10          # training loss climbing 10% of chance level above its low is instability, not noise
-EARLY_EPOCHS = 5          # "rises early" looks at this many first epochs
-OSC_FRAC = 0.05           # epoch-to-epoch rises of the training loss summing to 5% of chance level (healthy: <1.5%)
-OSC_MIN_SHARE = 0.3       # ...in at least 30% of the epochs, so one bump is not called oscillation
-UNDERFIT_LEVEL = 0.5      # training loss still at half of chance level or above has learned little
-STALLED_LEVEL = 0.2       # a training loss no longer falling at 20% of chance level can still go much lower
-UNDERFIT_GAP = 0.25       # validation minus training loss below 25% of chance level is a "small gap"
-SLOW_RATE = 0.05          # training loss falling less than 5% per epoch is slow
-PLATEAU_RATE = 0.01       # under 1% per epoch it has all but stopped, whatever the noise says
-SLOPE_T = 2.0             # a slope under 2 standard errors is not told apart from flat
-WIDE_ACC_GAP = 0.05       # training accuracy 5 points above validation: the model's variance is worth reducing
-NOISY_VAL = 0.25          # validation loss scattering 25% from epoch to epoch hides any trend
+MIN_EPOCHS = 3  # below three points no slope has an error estimate
+EXPLODE_FACTOR = 10.0  # a loss 10x chance level means the weights blew up; healthy first epochs stay near 1x
+RISE_FRAC = 0.10  # training loss climbing 10% of chance level above its low is instability, not noise
+EARLY_EPOCHS = 5  # "rises early" looks at this many first epochs
+OSC_FRAC = 0.05  # epoch-to-epoch rises of the training loss summing to 5% of chance level (healthy: <1.5%)
+OSC_MIN_SHARE = 0.3  # ...in at least 30% of the epochs, so one bump is not called oscillation
+UNDERFIT_LEVEL = 0.5  # training loss still at half of chance level or above has learned little
+STALLED_LEVEL = 0.2  # a training loss no longer falling at 20% of chance level can still go much lower
+UNDERFIT_GAP = 0.25  # validation minus training loss below 25% of chance level is a "small gap"
+SLOW_RATE = 0.05  # training loss falling less than 5% per epoch is slow
+PLATEAU_RATE = 0.01  # under 1% per epoch it has all but stopped, whatever the noise says
+SLOPE_T = 2.0  # a slope under 2 standard errors is not told apart from flat
+WIDE_ACC_GAP = 0.05  # training accuracy 5 points above validation: the model's variance is worth reducing
+NOISY_VAL = 0.25  # validation loss scattering 25% from epoch to epoch hides any trend
 # Losses of the sources whose class count is fixed: chance level is ln(classes).
-SOURCE_CLASSES = {"digits": 10, "mnist": 10, "fashion_mnist": 10, "kmnist": 10, "cifar10": 10, "cifar100": 100,
-                  "svhn": 10}
+SOURCE_CLASSES = {
+    "digits": 10,
+    "mnist": 10,
+    "fashion_mnist": 10,
+    "kmnist": 10,
+    "cifar10": 10,
+    "cifar100": 100,
+    "svhn": 10,
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,14 @@ def _window(n: int) -> int:
 def diverged(c: Curves, ref: Reference, status: str | None, step: int | None) -> Finding | None:
     ev: list[Evidence] = []
     if status == "diverged" or step is not None:
-        ev.append(Evidence("diverged_step", step, "the run stopped as diverged"
-                           + (f": the loss was not finite at step {step}" if step is not None else "")))
+        ev.append(
+            Evidence(
+                "diverged_step",
+                step,
+                "the run stopped as diverged"
+                + (f": the loss was not finite at step {step}" if step is not None else ""),
+            )
+        )
     for name in ("train_loss", "val_loss"):
         bad = sorted(set(c.nonfinite[name]) | set(c.gaps[name]))
         if bad:
@@ -103,12 +116,18 @@ def diverged(c: Curves, ref: Reference, status: str | None, step: int | None) ->
         peak = float(np.nanmax(per_epoch))
         if peak > EXPLODE_FACTOR * ref.value:
             epoch = int(c.epochs[int(np.nanargmax(per_epoch))])
-            ev.append(Evidence("max_loss", peak, f"the loss reached {peak:.3g} at epoch {epoch}, "
-                                                 f"{peak / ref.value:.3g}x {ref.text}"))
+            ev.append(
+                Evidence(
+                    "max_loss",
+                    peak,
+                    f"the loss reached {peak:.3g} at epoch {epoch}, {peak / ref.value:.3g}x {ref.text}",
+                )
+            )
     if not ev:
         return None
-    return Finding("diverged", ev[0].text[0].upper() + ev[0].text[1:] + "; the weights blew up.", tuple(ev),
-                   facts={"severe": True})
+    return Finding(
+        "diverged", ev[0].text[0].upper() + ev[0].text[1:] + "; the weights blew up.", tuple(ev), facts={"severe": True}
+    )
 
 
 def too_few(c: Curves) -> Finding | None:
@@ -116,8 +135,9 @@ def too_few(c: Curves) -> Finding | None:
     if count >= MIN_EPOCHS:
         return None
     ev = Evidence("epochs", count, f"{count} epoch(s) with a training loss; at least {MIN_EPOCHS} are needed")
-    return Finding("too_noisy", f"Only {count} epoch(s) so far: too few to read a trend.", (ev,),
-                   facts={"reason": "few_epochs"})
+    return Finding(
+        "too_noisy", f"Only {count} epoch(s) so far: too few to read a trend.", (ev,), facts={"reason": "few_epochs"}
+    )
 
 
 def lr_too_high(c: Curves, ref: Reference) -> Finding | None:
@@ -128,26 +148,41 @@ def lr_too_high(c: Curves, ref: Reference) -> Finding | None:
     steps = np.diff(y[1:])  # from the second epoch on: the first epoch's big drop says nothing here
     rises = steps[steps > 0]
     if len(steps) >= 3 and rises.sum() >= OSC_FRAC * ref.value and len(rises) >= OSC_MIN_SHARE * len(steps):
-        ev.append(Evidence("oscillation", float(rises.sum() / ref.value),
-                           f"training loss went up in {len(rises)} of {len(steps)} epochs, by {rises.sum():.3g} "
-                           f"in total ({pct(rises.sum() / ref.value)} of {ref.text})"))
+        ev.append(
+            Evidence(
+                "oscillation",
+                float(rises.sum() / ref.value),
+                f"training loss went up in {len(rises)} of {len(steps)} epochs, by {rises.sum():.3g} "
+                f"in total ({pct(rises.sum() / ref.value)} of {ref.text})",
+            )
+        )
     s = smooth(y, 3)
     low = int(np.argmin(s))
     if low < len(s) - 1 and s[-1] - s[low] >= RISE_FRAC * ref.value:
-        ev.append(Evidence("rise", float(s[-1] - s[low]), f"smoothed training loss rose from {s[low]:.3g} at epoch "
-                                                          f"{x[low]} to {s[-1]:.3g} at epoch {x[-1]}"))
+        ev.append(
+            Evidence(
+                "rise",
+                float(s[-1] - s[low]),
+                f"smoothed training loss rose from {s[low]:.3g} at epoch {x[low]} to {s[-1]:.3g} at epoch {x[-1]}",
+            )
+        )
     k = min(EARLY_EPOCHS, len(y))
     if k > 1 and float(np.max(s[1:k])) - y[0] >= RISE_FRAC * ref.value:
         top = 1 + int(np.argmax(s[1:k]))
-        text = (f"training loss rose in the first epochs, from {y[0]:.3g} at epoch {x[0]} to {s[top]:.3g} "
-                f"by epoch {x[top]}")
+        text = (
+            f"training loss rose in the first epochs, from {y[0]:.3g} at epoch {x[0]} to {s[top]:.3g} by epoch {x[top]}"
+        )
         ev.append(Evidence("early_rise", float(s[top] - y[0]), text))
     if not ev:
         return None
     level = tail_mean(y, 3) / ref.value
     ev.append(Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"))
-    return Finding("lr_too_high", ev[0].text[0].upper() + ev[0].text[1:] + "; the steps overshoot.", tuple(ev),
-                   facts={"severe": level >= UNDERFIT_LEVEL, "rose_early": any(e.name == "early_rise" for e in ev)})
+    return Finding(
+        "lr_too_high",
+        ev[0].text[0].upper() + ev[0].text[1:] + "; the steps overshoot.",
+        tuple(ev),
+        facts={"severe": level >= UNDERFIT_LEVEL, "rose_early": any(e.name == "early_rise" for e in ev)},
+    )
 
 
 def _pace(c: Curves) -> tuple[str, float, int]:
@@ -173,18 +208,31 @@ def underfitting(c: Curves, ref: Reference) -> Finding | None:
     if not small_gap or not (level >= UNDERFIT_LEVEL or (barely_moving and level >= STALLED_LEVEL)):
         return None
     moving = "is flat" if pace == "stalled" else f"falls {pct(rate)} per epoch"
-    ev = [Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
-          Evidence("decrease_per_epoch", rate, f"over the last {w} epochs training loss {moving}"
-                                               + (f" ({pct(rate)} per epoch)" if pace == "stalled" else ""))]
+    ev = [
+        Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
+        Evidence(
+            "decrease_per_epoch",
+            rate,
+            f"over the last {w} epochs training loss {moving}"
+            + (f" ({pct(rate)} per epoch)" if pace == "stalled" else ""),
+        ),
+    ]
     if math.isfinite(gap):
-        ev.append(Evidence("gap", gap, f"validation − training loss is {gap:.3g}, "
-                                       f"{pct(gap / ref.value)} of {ref.text}: a small gap"))
+        ev.append(
+            Evidence(
+                "gap",
+                gap,
+                f"validation − training loss is {gap:.3g}, {pct(gap / ref.value)} of {ref.text}: a small gap",
+            )
+        )
     acc = tail_mean(c.train_acc, 3)
     if math.isfinite(acc):
         ev.append(Evidence("train_acc", acc, f"training accuracy {pct(acc)} over the last epochs"))
-    why = {"stalled": "it has stopped improving: the model or its regularisation limits it",
-           "slow": "it improves too slowly: the learning rate is likely too low",
-           "fast": "it was still falling fast when the run ended: it needs more epochs or a higher learning rate"}
+    why = {
+        "stalled": "it has stopped improving: the model or its regularisation limits it",
+        "slow": "it improves too slowly: the learning rate is likely too low",
+        "fast": "it was still falling fast when the run ended: it needs more epochs or a higher learning rate",
+    }
     summary = f"Training loss is still {pct(level)} of {ref.text} and {why[pace]}."
     return Finding("underfitting", summary, tuple(ev), facts={"pace": pace, "rate": rate})
 
@@ -193,33 +241,57 @@ def fit_or_noise(c: Curves, ref: Reference) -> Finding:
     v, x = c.val_loss, c.epochs
     if np.isfinite(v).sum() < MIN_EPOCHS:
         few = Evidence("val_epochs", int(np.isfinite(v).sum()), "epochs with a validation loss")
-        return Finding("too_noisy", "Too few validation losses to tell overfitting from a good fit.", (few,),
-                       facts={"reason": "no_val"})
-    noise = log_noise(v[len(v) // 4:])  # past the steep first quarter, where a healthy curve bends hardest
+        return Finding(
+            "too_noisy",
+            "Too few validation losses to tell overfitting from a good fit.",
+            (few,),
+            facts={"reason": "no_val"},
+        )
+    noise = log_noise(v[len(v) // 4 :])  # past the steep first quarter, where a healthy curve bends hardest
     if math.isfinite(noise) and noise >= NOISY_VAL:
-        noisy = Evidence("val_noise", noise, f"validation loss scatters {pct(noise)} from epoch to epoch after the "
-                                             f"first quarter of the run")
-        return Finding("too_noisy", "Validation loss is too noisy to read a trend from.", (noisy,),
-                       facts={"reason": "val_noisy"})
+        noisy = Evidence(
+            "val_noise",
+            noise,
+            f"validation loss scatters {pct(noise)} from epoch to epoch after the first quarter of the run",
+        )
+        return Finding(
+            "too_noisy", "Validation loss is too noisy to read a trend from.", (noisy,), facts={"reason": "val_noisy"}
+        )
     best = int(np.nanargmin(v))
     w = _window(len(v))
     line = fit_line(x[-w:], v[-w:])
     improving = line is not None and line.t <= -SLOPE_T
     level = tail_mean(c.train_loss, 3) / ref.value
-    ev: list[Evidence] = [Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
-          Evidence("val_best", float(v[best]), f"validation loss best {v[best]:.3g} at epoch {x[best]}, "
-                                               f"last {tail_mean(v, 1):.3g}")]
+    ev: list[Evidence] = [
+        Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
+        Evidence(
+            "val_best",
+            float(v[best]),
+            f"validation loss best {v[best]:.3g} at epoch {x[best]}, last {tail_mean(v, 1):.3g}",
+        ),
+    ]
     if line is not None:
-        ev.append(Evidence("val_slope", line.slope, f"validation loss slope over the last {w} epochs: "
-                                                    f"{line.slope:+.3g} per epoch ({line.t:+.1f} standard errors)"))
+        ev.append(
+            Evidence(
+                "val_slope",
+                line.slope,
+                f"validation loss slope over the last {w} epochs: "
+                f"{line.slope:+.3g} per epoch ({line.t:+.1f} standard errors)",
+            )
+        )
     if math.isfinite(noise):
         ev.append(Evidence("val_noise", noise, f"validation loss scatters {pct(noise)} from epoch to epoch"))
     acc_gap = tail_mean(c.train_acc, 3) - tail_mean(c.val_acc, 3)
     wide = math.isfinite(acc_gap) and acc_gap >= WIDE_ACC_GAP
     if math.isfinite(acc_gap):
-        ev.append(Evidence("acc_gap", acc_gap, f"training accuracy is {100 * acc_gap:.1f} points above validation "
-                                               f"accuracy" + (": a wide gap, more data or regularisation may help"
-                                                              if wide else "")))
+        ev.append(
+            Evidence(
+                "acc_gap",
+                acc_gap,
+                f"training accuracy is {100 * acc_gap:.1f} points above validation "
+                f"accuracy" + (": a wide gap, more data or regularisation may help" if wide else ""),
+            )
+        )
     more = " and is still improving" if improving else ""
     summary = f"Training loss fell to {pct(level)} of {ref.text}; validation loss follows it{more}."
     return Finding("good_fit", summary, tuple(ev), facts={"improving": improving, "wide_gap": wide})

@@ -28,8 +28,7 @@ class SammeStep:
     stop: str  # "" to keep boosting, else STOP_PERFECT or STOP_CHANCE
 
 
-def samme_step(sample_weights: np.ndarray, wrong: np.ndarray, n_classes: int,
-               learning_rate: float = 1.0) -> SammeStep:
+def samme_step(sample_weights: np.ndarray, wrong: np.ndarray, n_classes: int, learning_rate: float = 1.0) -> SammeStep:
     """One SAMME round from the sample weights and where the new member was wrong.
 
     error = Σ w·wrong / Σ w; alpha = lr·(log((1 - error)/error) + log(K - 1)); the wrong samples'
@@ -104,8 +103,7 @@ def _slope(logits: np.ndarray, step: np.ndarray, y: np.ndarray, rho: float) -> f
     return float(-np.mean(np.sum(gb_residual(logits + rho * step, y) * step, axis=1)))
 
 
-def line_search(logits: np.ndarray, step: np.ndarray, y: np.ndarray, max_rho: float = 8.0,
-                tol: float = 1e-6) -> float:
+def line_search(logits: np.ndarray, step: np.ndarray, y: np.ndarray, max_rho: float = 8.0, tol: float = 1e-6) -> float:
     """The rho in [0, max_rho] minimising mean cross-entropy of softmax(logits + rho * step).
 
     The loss is convex in rho, so bisection on its derivative finds the minimiser (to `tol`):
@@ -118,8 +116,9 @@ def line_search(logits: np.ndarray, step: np.ndarray, y: np.ndarray, max_rho: fl
     d = np.asarray(step, dtype=np.float64)
     labels = np.asarray(y, dtype=np.int64)
     if z.ndim != 2 or d.shape != z.shape or labels.shape != (z.shape[0],) or z.shape[0] == 0:
-        raise ValueError(f"need logits and step shaped (n, C) with n ≥ 1 and labels (n,), got "
-                         f"{z.shape}, {d.shape}, {labels.shape}")
+        raise ValueError(
+            f"need logits and step shaped (n, C) with n ≥ 1 and labels (n,), got {z.shape}, {d.shape}, {labels.shape}"
+        )
     if not (np.isfinite(z).all() and np.isfinite(d).all()) or not _slope(z, d, labels, 0.0) < 0:
         return 0.0
     if _slope(z, d, labels, max_rho) <= 0:
@@ -132,4 +131,3 @@ def line_search(logits: np.ndarray, step: np.ndarray, y: np.ndarray, max_rho: fl
         else:
             lo = mid
     return 0.5 * (lo + hi)
-

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainers.training.checkpoints import load_checkpoint, save_checkpoint
-from trainers.spec.config import ModelConfig
 from trainers.data.bundle import Split
 from trainers.ensembles.combine import hard_vote, soft_vote
 from trainers.ensembles.member_models import Member, member_module, outputs, softmax
 from trainers.ensembles.stacking import StackingMeta, stack_features
+from trainers.spec.config import ModelConfig
 from trainers.spec.errors import StoreError
+from trainers.training.checkpoints import load_checkpoint, save_checkpoint
 
 FORMAT = "tunelab-ensemble"
 VERSION = 1
@@ -32,13 +32,13 @@ COMBINERS = ("soft", "hard", "stacking", "logit-sum")
 @dataclass
 class EnsembleRecipe:
     method: str
-    combiner: str                       # one of COMBINERS
+    combiner: str  # one of COMBINERS
     members: list[Member]
-    weights: list[float] | None         # per member: vote or average weights, AdaBoost's alphas, boosting steps
+    weights: list[float] | None  # per member: vote or average weights, AdaBoost's alphas, boosting steps
     input_shape: tuple[int, ...]
     num_classes: int
     class_names: list[str]
-    data: dict[str, Any]                # the data config the members were trained and scored on
+    data: dict[str, Any]  # the data config the members were trained and scored on
     meta: dict[str, Any] | None = None  # the stacking meta-learner's state
     info: dict[str, Any] = field(default_factory=dict)  # the trial id and scores, for whoever loads the file
 
@@ -83,13 +83,20 @@ def combine_outputs(recipe: EnsembleRecipe, outs: np.ndarray, meta: StackingMeta
 
 def save_ensemble(recipe: EnsembleRecipe, path: Path | str) -> Path:
     states = {str(i): m.state for i, m in enumerate(recipe.members)}
-    meta = {"format": FORMAT, "version": VERSION, "method": recipe.method, "combiner": recipe.combiner,
-            "weights": [float(w) for w in recipe.weights] if recipe.weights is not None else None,
-            "input_shape": [int(v) for v in recipe.input_shape], "num_classes": int(recipe.num_classes),
-            "class_names": [str(c) for c in recipe.class_names], "data": recipe.data, "stacking": recipe.meta,
-            "info": recipe.info,
-            "members": [{"label": m.label, "trial_id": m.trial_id, "model": vars(m.model).copy()}
-                        for m in recipe.members]}
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "method": recipe.method,
+        "combiner": recipe.combiner,
+        "weights": [float(w) for w in recipe.weights] if recipe.weights is not None else None,
+        "input_shape": [int(v) for v in recipe.input_shape],
+        "num_classes": int(recipe.num_classes),
+        "class_names": [str(c) for c in recipe.class_names],
+        "data": recipe.data,
+        "stacking": recipe.meta,
+        "info": recipe.info,
+        "members": [{"label": m.label, "trial_id": m.trial_id, "model": vars(m.model).copy()} for m in recipe.members],
+    }
     return save_checkpoint(Path(path), states, meta)
 
 
@@ -101,11 +108,22 @@ def read_recipe(path: Path | str) -> EnsembleRecipe:
     if int(meta.get("version", 0)) > VERSION:
         raise StoreError(f"{path} was written by a newer TuneLab (ensemble format {meta.get('version')})")
     try:
-        members = [Member(m["label"], m["trial_id"], ModelConfig(**m["model"]), states[str(i)])
-                   for i, m in enumerate(meta["members"])]
-        return EnsembleRecipe(meta["method"], meta["combiner"], members, meta["weights"],
-                              tuple(meta["input_shape"]), int(meta["num_classes"]), list(meta["class_names"]),
-                              dict(meta["data"]), meta.get("stacking"), dict(meta.get("info") or {}))
+        members = [
+            Member(m["label"], m["trial_id"], ModelConfig(**m["model"]), states[str(i)])
+            for i, m in enumerate(meta["members"])
+        ]
+        return EnsembleRecipe(
+            meta["method"],
+            meta["combiner"],
+            members,
+            meta["weights"],
+            tuple(meta["input_shape"]),
+            int(meta["num_classes"]),
+            list(meta["class_names"]),
+            dict(meta["data"]),
+            meta.get("stacking"),
+            dict(meta.get("info") or {}),
+        )
     except (KeyError, TypeError) as exc:
         raise StoreError(f"{path} is a damaged TuneLab ensemble file ({exc})") from None
 

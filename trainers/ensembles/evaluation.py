@@ -11,10 +11,10 @@ import torch
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.combine import fit_weights, soft_vote
 from trainers.ensembles.ensemble_file import EnsembleRecipe, combine_outputs
-from trainers.spec.ensemble_events import MemberScore
 from trainers.ensembles.member_models import labels, member_module, outputs, softmax
 from trainers.ensembles.scoring import SplitProbs, diversity, gains, score
 from trainers.ensembles.stacking import stack, stratified_folds
+from trainers.spec.ensemble_events import MemberScore
 from trainers.spec.events import RunControl
 
 
@@ -28,8 +28,9 @@ class Scored:
     diversity_split: str
 
 
-def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.device, folds: int,
-                    control: RunControl | None = None) -> Scored:
+def scored_ensemble(
+    recipe: EnsembleRecipe, data: DatasetBundle, device: torch.device, folds: int, control: RunControl | None = None
+) -> Scored:
     """Fits what the method fits (weights, the stacking meta-learner) on validation, then scores everyone.
 
     The validation scores of what is fitted on validation are out-of-fold (each sample predicted by weights or a
@@ -44,15 +45,18 @@ def scored_ensemble(recipe: EnsembleRecipe, data: DatasetBundle, device: torch.d
     probs_test = softmax(out_test) if out_test is not None else None
     if recipe.method == "weighted":
         recipe.weights = fit_weights(probs_val, y_val).tolist()
-        whole = SplitProbs(out_of_fold_weighted(probs_val, y_val, folds),
-                           combine_outputs(recipe, out_test) if out_test is not None else None)
+        whole = SplitProbs(
+            out_of_fold_weighted(probs_val, y_val, folds),
+            combine_outputs(recipe, out_test) if out_test is not None else None,
+        )
     elif recipe.combiner == "stacking":
         st = stack(probs_val, y_val, probs_test, recipe.num_classes, folds=folds)
         recipe.meta = st.meta.to_state()
         whole = SplitProbs(st.val_proba, st.test_proba)
     else:
-        whole = SplitProbs(combine_outputs(recipe, out_val),
-                           combine_outputs(recipe, out_test) if out_test is not None else None)
+        whole = SplitProbs(
+            combine_outputs(recipe, out_val), combine_outputs(recipe, out_test) if out_test is not None else None
+        )
     own = [SplitProbs(v, probs_test[k] if probs_test is not None else None) for k, v in enumerate(probs_val)]
     each = _stage_probs(recipe, out_val, out_test) if recipe.combiner == "logit-sum" else own
     weights: list[float | None] = list(recipe.weights) if recipe.weights else [None] * len(modules)

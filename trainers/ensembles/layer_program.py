@@ -21,21 +21,32 @@ from torch.nn import functional as F
 Tensors = dict[str, torch.Tensor]
 Step = Callable[[Tensors, Tensors, torch.Tensor], torch.Tensor]
 # Layers without parameters or buffers: called as they are.
-_PLAIN = (nn.Flatten, nn.ReLU, nn.GELU, nn.SiLU, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.MaxPool2d, nn.AvgPool2d,
-          nn.AdaptiveAvgPool2d, nn.Identity)
+_PLAIN = (
+    nn.Flatten,
+    nn.ReLU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Tanh,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.Identity,
+)
 
 
 @dataclass
 class DropoutSite:
-    key: str                                # where its mask goes among the buffers
+    key: str  # where its mask goes among the buffers
     p: float
-    shape: tuple[int, ...] | None = None    # one sample's shape there, learnt by a dry run (sample_shapes)
+    shape: tuple[int, ...] | None = None  # one sample's shape there, learnt by a dry run (sample_shapes)
 
 
 @dataclass
 class Program:
     steps: list[Step]
-    dropout: list[DropoutSite]              # in the order a forward pass reaches them
+    dropout: list[DropoutSite]  # in the order a forward pass reaches them
 
 
 def layer_program(model: nn.Module) -> Program | None:
@@ -79,30 +90,58 @@ def _compile(module: nn.Module, prefix: str, program: Program) -> bool:
             steps.append(_dropout(site))
         return True
     if isinstance(module, _PLAIN):
-        steps.append(lambda p, b, x, m=module: m(x))
+        steps.append(_plain(module))
         return True
+    bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
     if type(module) is nn.Linear:
-        w, bias = f"{prefix}weight", f"{prefix}bias" if module.bias is not None else None
-        steps.append(lambda p, b, x: F.linear(x, p[w], p[bias] if bias else None))
+        steps.append(_linear(f"{prefix}weight", bias))
         return True
-    if type(module) is nn.Conv2d:
-        w, bias = f"{prefix}weight", f"{prefix}bias" if module.bias is not None else None
-        steps.append(lambda p, b, x, m=module: m._conv_forward(x, p[w], p[bias] if bias else None))
+    if isinstance(module, nn.Conv2d) and type(module) is nn.Conv2d:
+        steps.append(_conv(module, f"{prefix}weight", bias))
         return True
-    if type(module) in (nn.BatchNorm1d, nn.BatchNorm2d) and module.track_running_stats and module.affine \
-            and module.momentum is not None:
+    if (
+        isinstance(module, nn.modules.batchnorm._BatchNorm)
+        and type(module) in (nn.BatchNorm1d, nn.BatchNorm2d)
+        and module.track_running_stats
+        and module.affine
+        and module.momentum is not None
+    ):
         steps.append(_batch_norm(module, prefix))
         return True
     return False
 
 
+def _plain(m: nn.Module) -> Step:
+    """A layer without parameters or buffers (activations, pooling, flatten): called as it is."""
+
+    def step(p: Tensors, b: Tensors, x: torch.Tensor) -> torch.Tensor:
+        return m(x)
+
+    return step
+
+
+def _linear(w: str, bias: str | None) -> Step:
+    def step(p: Tensors, b: Tensors, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, p[w], p[bias] if bias else None)
+
+    return step
+
+
+def _conv(m: nn.Conv2d, w: str, bias: str | None) -> Step:
+    def step(p: Tensors, b: Tensors, x: torch.Tensor) -> torch.Tensor:
+        return m._conv_forward(x, p[w], p[bias] if bias else None)
+
+    return step
+
+
 def _batch_norm(m: nn.modules.batchnorm._BatchNorm, prefix: str) -> Step:
     """BatchNorm's forward with running statistics kept (as nn.BatchNorm does with a fixed momentum)."""
     names = [f"{prefix}{n}" for n in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")]
+    momentum = float(m.momentum or 0.0)  # _compile takes batch norms with a fixed momentum only
 
     def step(p: Tensors, b: Tensors, x: torch.Tensor) -> torch.Tensor:
         if m.training:
             b[names[4]].add_(1)
-        return F.batch_norm(x, b[names[2]], b[names[3]], p[names[0]], p[names[1]], m.training, m.momentum, m.eps)
+        return F.batch_norm(x, b[names[2]], b[names[3]], p[names[0]], p[names[1]], m.training, momentum, m.eps)
 
     return step

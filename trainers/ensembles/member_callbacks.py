@@ -26,8 +26,9 @@ def keeps_best(cfg: RunConfig, status: str) -> bool:
     return not es.enabled or es.restore_best or status == "diverged"
 
 
-def member_rules(cfg: RunConfig, sink: Sink, member: int, monitor: str | None = None
-                 ) -> tuple[BestTracker, list[Callback]]:
+def member_rules(
+    cfg: RunConfig, sink: Sink, member: int, monitor: str | None = None
+) -> tuple[BestTracker, list[Callback]]:
     """One member's callbacks, as a training run has them; its tracker keeps the best epoch's weights."""
     es = cfg.early_stop
     tracker = BestTracker(monitor or es.monitor, es.mode, es.min_delta)

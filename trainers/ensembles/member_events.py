@@ -13,8 +13,9 @@ def finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def progress(member: int, epoch: int, epochs: int, train_loss: float, val_loss: float | None,
-             val_acc: float | None) -> MemberProgress:
+def progress(
+    member: int, epoch: int, epochs: int, train_loss: float, val_loss: float | None, val_acc: float | None
+) -> MemberProgress:
     return MemberProgress(member, epoch, epochs, float(train_loss), finite(val_loss), val_acc)
 
 
@@ -29,5 +30,13 @@ class MemberEventCallback(Callback):
 
     def after_epoch(self, learner: Learner) -> None:
         val = learner.val
-        self.sink.emit(progress(self.member, learner.epoch, learner.settings.epochs, learner.train_loss,
-                                val.loss if val else None, val.acc if val else None))
+        self.sink.emit(
+            progress(
+                self.member,
+                learner.epoch,
+                learner.settings.epochs,
+                learner.train_loss,
+                val.loss if val else None,
+                val.acc if val else None,
+            )
+        )

@@ -23,8 +23,17 @@ def can_vectorise(cfg: RunConfig, data: DatasetBundle, members: int, device: tor
     return members > 1 and cfg.model.family in VMAPPABLE and data.train.in_memory
 
 
-def fit_members(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device, *,
-                sink: Sink, control: RunControl, vectorise: bool, first: int = 0) -> list[FittedMember]:
+def fit_members(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    plans: list[MemberPlan],
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+    vectorise: bool,
+    first: int = 0,
+) -> list[FittedMember]:
     """One FittedMember per plan (fewer when a stop request ended the series early)."""
     if vectorise and can_vectorise(cfg, data, len(plans), device):
         return fit_stacked(cfg, data, plans, device, sink=sink, control=control, first=first)

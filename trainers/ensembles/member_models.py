@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainers.spec.config import ModelConfig
 from trainers.data.bundle import Split, iter_batches
+from trainers.models import build_model
+from trainers.spec.config import ModelConfig
 from trainers.spec.errors import ModelError
 from trainers.spec.events import RunControl
-from trainers.models import build_model
 
 
 @dataclass
@@ -24,8 +24,7 @@ class Member:
     state: dict[str, torch.Tensor]
 
 
-def member_module(member: Member, input_shape: tuple[int, ...], num_classes: int,
-                  device: torch.device) -> nn.Module:
+def member_module(member: Member, input_shape: tuple[int, ...], num_classes: int, device: torch.device) -> nn.Module:
     """The member's architecture with its weights, in eval mode. Pretrained-weight files are not read: the
     member's own weights replace them."""
     cfg = dataclasses.replace(member.model, pretrained=False, freeze_backbone=False, weights_path="")
@@ -39,8 +38,9 @@ def member_module(member: Member, input_shape: tuple[int, ...], num_classes: int
 
 
 @torch.no_grad()
-def outputs(model: nn.Module, split: Split, device: torch.device, control: RunControl | None = None,
-            batch: int = 1024) -> np.ndarray:
+def outputs(
+    model: nn.Module, split: Split, device: torch.device, control: RunControl | None = None, batch: int = 1024
+) -> np.ndarray:
     """Raw outputs (logits) for every sample of the split, in order, as float64. A stop request is honoured
     between batches (StopRequested)."""
     parts = []

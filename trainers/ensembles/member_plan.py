@@ -9,11 +9,11 @@ import torch
 
 @dataclass
 class MemberPlan:
-    seed: int                                  # initial weights and batch order
-    indices: torch.Tensor | None = None        # rows of the training split it trains on (None: all, in order)
-    weights: torch.Tensor | None = None        # one loss weight per row of `indices` (boosting), mean 1
-    targets: torch.Tensor | None = None        # (rows, classes) regression targets per row (gradient boosting)
-    val_targets: torch.Tensor | None = None    # (val samples, classes): the validation score of a regression member
+    seed: int  # initial weights and batch order
+    indices: torch.Tensor | None = None  # rows of the training split it trains on (None: all, in order)
+    weights: torch.Tensor | None = None  # one loss weight per row of `indices` (boosting), mean 1
+    targets: torch.Tensor | None = None  # (rows, classes) regression targets per row (gradient boosting)
+    val_targets: torch.Tensor | None = None  # (val samples, classes): the validation score of a regression member
 
     @property
     def plain(self) -> bool:
@@ -23,8 +23,8 @@ class MemberPlan:
 
 @dataclass
 class FittedMember:
-    state: dict[str, torch.Tensor]    # the weights it ends with (its best epoch's, as a training run scores)
-    status: str                       # completed, stopped, diverged
+    state: dict[str, torch.Tensor]  # the weights it ends with (its best epoch's, as a training run scores)
+    status: str  # completed, stopped, diverged
     epochs_run: int
     best_epoch: int | None
     message: str = ""

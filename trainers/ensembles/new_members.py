@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.boosting_math import STOP_CHANCE, gb_residual, line_search, samme_step
 from trainers.ensembles.member_fit import can_vectorise, fit_members
 from trainers.ensembles.member_models import Member, labels, member_module, outputs
 from trainers.ensembles.member_plan import FittedMember, MemberPlan
+from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.errors import DataError
 from trainers.spec.events import RunControl, Sink
@@ -24,11 +24,11 @@ from trainers.spec.events import RunControl, Sink
 @dataclass
 class NewMembers:
     members: list[Member]
-    combiner: str                          # how trainers/ensembles/ensemble_file.py combines them
+    combiner: str  # how trainers/ensembles/ensemble_file.py combines them
     weights: list[float] | None = None
     statuses: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)   # why boosting stopped early, which members diverged, ...
-    member_note: str = ""                  # what a member's row means, when it is not a model on its own
+    notes: list[str] = field(default_factory=list)  # why boosting stopped early, which members diverged, ...
+    member_note: str = ""  # what a member's row means, when it is not a model on its own
     stopped: bool = False
 
 
@@ -40,8 +40,16 @@ def planned_vectorised(cfg: RunConfig, settings: EnsembleSettings, data: Dataset
     return settings.method == "bagging" and settings.vectorise and can_vectorise(cfg, data, settings.members, device)
 
 
-def _boost_member(cfg: RunConfig, data: DatasetBundle, plan: MemberPlan, k: int, device: torch.device, sink: Sink,
-                  control: RunControl, out: NewMembers) -> tuple[Member, FittedMember, nn.Module, np.ndarray] | None:
+def _boost_member(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    plan: MemberPlan,
+    k: int,
+    device: torch.device,
+    sink: Sink,
+    control: RunControl,
+    out: NewMembers,
+) -> tuple[Member, FittedMember, nn.Module, np.ndarray] | None:
     """Train boosting member k alone; its module and training-split outputs, or None when boosting must end here
     (a stop request, or a member that diverged or predicts non-numbers: it is never kept; the note says why)."""
     fitted = fit_members(cfg, data, [plan], device, sink=sink, control=control, vectorise=False, first=k)[0]
@@ -69,8 +77,15 @@ def _usable(fitted: list[FittedMember]) -> list[int]:
     return [k for k, f in enumerate(fitted) if f.status != "diverged" or f.best_epoch is not None]
 
 
-def bagging(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, device: torch.device, *, sink: Sink,
-            control: RunControl) -> NewMembers:
+def bagging(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    settings: EnsembleSettings,
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+) -> NewMembers:
     """Each member on its own bootstrap sample (n draws with replacement), seeds seed, seed+1, …"""
     n = len(data.train)
     gen = torch.Generator().manual_seed(cfg.train.seed)
@@ -81,21 +96,39 @@ def bagging(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, dev
 
 def _collect(cfg: RunConfig, fitted: list[FittedMember], combiner: str, weights: list[float] | None) -> NewMembers:
     keep = _usable(fitted)
-    notes = [f"{member_label(k)} diverged before its first epoch ended and is left out" for k in range(len(fitted))
-             if k not in keep]
+    notes = [
+        f"{member_label(k)} diverged before its first epoch ended and is left out"
+        for k in range(len(fitted))
+        if k not in keep
+    ]
     members = [m for k, m in enumerate(_as_members(cfg, fitted)) if k in keep]
-    return NewMembers(members, combiner, [weights[k] for k in keep] if weights else None,
-                      [fitted[k].status for k in keep], notes, stopped=any(f.status == "stopped" for f in fitted))
+    return NewMembers(
+        members,
+        combiner,
+        [weights[k] for k in keep] if weights else None,
+        [fitted[k].status for k in keep],
+        notes,
+        stopped=any(f.status == "stopped" for f in fitted),
+    )
 
 
 def _in_memory(data: DatasetBundle, method: str) -> None:
     if not data.train.in_memory:
-        raise DataError(f"{method} needs the training split in memory (each member is scored on it): raise "
-                        f"data.in_memory_limit_mb or use a smaller dataset")
+        raise DataError(
+            f"{method} needs the training split in memory (each member is scored on it): raise "
+            f"data.in_memory_limit_mb or use a smaller dataset"
+        )
 
 
-def adaboost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, device: torch.device, *, sink: Sink,
-             control: RunControl) -> NewMembers:
+def adaboost(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    settings: EnsembleSettings,
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+) -> NewMembers:
     """Multi-class AdaBoost (SAMME): each member trains on the samples weighted by its predecessors' mistakes."""
     _in_memory(data, "AdaBoost")
     y = labels(data.train)
@@ -112,8 +145,10 @@ def adaboost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, de
         wrong = train_out.argmax(1) != y
         step = samme_step(weights, wrong, classes, settings.boost_rate)
         if step.stop == STOP_CHANCE:
-            out.notes.append(f"boosting stopped at {member_label(k)}: its weighted training error "
-                             f"{step.error:.3f} is no better than chance")
+            out.notes.append(
+                f"boosting stopped at {member_label(k)}: its weighted training error "
+                f"{step.error:.3f} is no better than chance"
+            )
             break
         out.members.append(member)
         out.weights.append(float(step.alpha))  # type: ignore[union-attr]
@@ -125,8 +160,15 @@ def adaboost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, de
     return out
 
 
-def gradient_boost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, device: torch.device, *,
-                   sink: Sink, control: RunControl) -> NewMembers:
+def gradient_boost(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    settings: EnsembleSettings,
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+) -> NewMembers:
     """Friedman's gradient boosting on logits: member k regresses the residual one_hot(y) − softmax(F) of the
     members before it; its step is the line-searched rho (times boost_rate) minimising the training loss."""
     _in_memory(data, "gradient boosting")
@@ -134,11 +176,19 @@ def gradient_boost(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettin
     assert y is not None and y_val is not None
     logits = np.zeros((len(y), data.num_classes))
     val_logits = np.zeros((len(y_val), data.num_classes))
-    out = NewMembers([], "logit-sum", [], member_note="A gradient-boosting member is a stage: its row scores the "
-                                                      "ensemble of the members up to and including it.")
+    out = NewMembers(
+        [],
+        "logit-sum",
+        [],
+        member_note="A gradient-boosting member is a stage: its row scores the "
+        "ensemble of the members up to and including it.",
+    )
     for k in range(settings.members):
-        plan = MemberPlan(cfg.train.seed + k, targets=torch.as_tensor(gb_residual(logits, y), dtype=torch.float32),
-                          val_targets=torch.as_tensor(gb_residual(val_logits, y_val), dtype=torch.float32))
+        plan = MemberPlan(
+            cfg.train.seed + k,
+            targets=torch.as_tensor(gb_residual(logits, y), dtype=torch.float32),
+            val_targets=torch.as_tensor(gb_residual(val_logits, y_val), dtype=torch.float32),
+        )
         trained = _boost_member(cfg, data, plan, k, device, sink, control, out)
         if trained is None:
             break

@@ -19,8 +19,14 @@ class SplitProbs:
     test: np.ndarray | None
 
 
-def score(label: str, trial_id: int | None, weight: float | None, probs: SplitProbs, y_val: np.ndarray,
-          y_test: np.ndarray | None) -> MemberScore:
+def score(
+    label: str,
+    trial_id: int | None,
+    weight: float | None,
+    probs: SplitProbs,
+    y_val: np.ndarray,
+    y_test: np.ndarray | None,
+) -> MemberScore:
     val_acc, val_loss = accuracy_and_loss(probs.val, y_val)
     test_acc = test_loss = None
     if probs.test is not None and y_test is not None and len(y_test):

@@ -32,8 +32,16 @@ def subset(split: Split, rows: torch.Tensor | None) -> Split:
     return Split(dataset=Subset(split.dataset, rows.tolist()))  # type: ignore[arg-type]
 
 
-def fit_one_by_one(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device, *,
-                   sink: Sink, control: RunControl, first: int = 0) -> list[FittedMember]:
+def fit_one_by_one(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    plans: list[MemberPlan],
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+    first: int = 0,
+) -> list[FittedMember]:
     """Train each plain plan with the ordinary loop; a stop request ends the series after that member."""
     fitted: list[FittedMember] = []
     for k, plan in enumerate(plans):
@@ -48,8 +56,11 @@ def fit_one_by_one(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan],
         learner = Learner(model, build_optimizer(cfg.optim, model), member_data, settings, device, callbacks)
         learner.fit()
         best = tracker.best_state is not None and keeps_best(cfg, learner.status)
-        state = tracker.best_state if best and tracker.best_state is not None else {
-            n: v.detach().to("cpu", copy=True) for n, v in model.state_dict().items()}
+        state = (
+            tracker.best_state
+            if best and tracker.best_state is not None
+            else {n: v.detach().to("cpu", copy=True) for n, v in model.state_dict().items()}
+        )
         fitted.append(FittedMember(state, learner.status, learner.epoch, tracker.best_epoch, learner.message))
         if learner.status == "stopped":
             break

@@ -10,20 +10,19 @@ import dataclasses
 
 import torch
 
-from trainers.training.callbacks import ControlCallback, DivergenceGuard
-from trainers.spec.config import RunConfig
 from trainers.data.bundle import DatasetBundle
 from trainers.ensembles.member_events import progress
 from trainers.ensembles.member_models import Member
 from trainers.ensembles.new_members import NewMembers, member_label
+from trainers.models import build_model
+from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.errors import ConfigError
 from trainers.spec.events import RunControl, Sink
-from trainers.training.loop import Callback, Learner
-from trainers.models import build_model
-from trainers.training.optim import build_optimizer, set_lr
-from trainers.training.loop import settings_from
 from trainers.spec.schedules import sched_cos
+from trainers.training.callbacks import ControlCallback, DivergenceGuard
+from trainers.training.loop import Callback, Learner, settings_from
+from trainers.training.optim import build_optimizer, set_lr
 
 
 def cycle_bounds(epochs: int, cycles: int) -> list[int]:
@@ -60,26 +59,46 @@ class SnapshotCallback(Callback):
     def after_epoch(self, learner: Learner) -> None:
         c = self._cycle(learner.epoch)
         val = learner.val
-        self.sink.emit(progress(c, learner.epoch - self.bounds[c], self.bounds[c + 1] - self.bounds[c],
-                                learner.train_loss, val.loss if val else None, val.acc if val else None))
+        self.sink.emit(
+            progress(
+                c,
+                learner.epoch - self.bounds[c],
+                self.bounds[c + 1] - self.bounds[c],
+                learner.train_loss,
+                val.loss if val else None,
+                val.acc if val else None,
+            )
+        )
         if learner.epoch == self.bounds[c + 1]:
             self.snapshots.append({n: v.detach().to("cpu", copy=True) for n, v in learner.model.state_dict().items()})
 
 
-def snapshot(cfg: RunConfig, data: DatasetBundle, settings: EnsembleSettings, device: torch.device, *, sink: Sink,
-             control: RunControl) -> NewMembers:
+def snapshot(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    settings: EnsembleSettings,
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+) -> NewMembers:
     bounds = cycle_bounds(cfg.train.epochs, settings.members)
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
     snap = SnapshotCallback(cfg, bounds, sink)
     guard = DivergenceGuard()
-    learner = Learner(model, build_optimizer(cfg.optim, model), dataclasses.replace(data, test=None),
-                      settings_from(cfg), device, [ControlCallback(control), guard, snap])
+    learner = Learner(
+        model,
+        build_optimizer(cfg.optim, model),
+        dataclasses.replace(data, test=None),
+        settings_from(cfg),
+        device,
+        [ControlCallback(control), guard, snap],
+    )
     learner.fit()
     members = [Member(member_label(k), None, cfg.model, s) for k, s in enumerate(snap.snapshots)]
     notes = [learner.message] if learner.status == "diverged" else []
-    return NewMembers(members, "soft", None, ["completed"] * len(members), notes,
-                      stopped=learner.status == "stopped")
+    return NewMembers(members, "soft", None, ["completed"] * len(members), notes, stopped=learner.status == "stopped")
 
 
 def snapshot_epochs(epochs: int, members: int) -> int:

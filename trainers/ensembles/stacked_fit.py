@@ -24,12 +24,22 @@ from trainers.training.callbacks import ControlCallback, ScheduleCallback
 from trainers.training.loop import Learner, settings_from
 
 
-def fit_stacked(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device, *,
-                sink: Sink, control: RunControl, first: int = 0) -> list[FittedMember]:
+def fit_stacked(
+    cfg: RunConfig,
+    data: DatasetBundle,
+    plans: list[MemberPlan],
+    device: torch.device,
+    *,
+    sink: Sink,
+    control: RunControl,
+    first: int = 0,
+) -> list[FittedMember]:
     """Train every plan at once; returns one FittedMember per plan."""
     if not data.train.in_memory:
-        raise DataError("training members together needs the training split in memory: raise "
-                        "data.in_memory_limit_mb, or train one member at a time")
+        raise DataError(
+            "training members together needs the training split in memory: raise "
+            "data.in_memory_limit_mb, or train one member at a time"
+        )
     stacked = _stack_members(cfg, data, plans, device)
     step = _stacked_step(cfg, data, plans, stacked, device)
     regression = step.targets is not None
@@ -38,14 +48,20 @@ def fit_stacked(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], de
     trackers, rules = zip(*(member_rules(cfg, sink, first + k, monitor) for k in range(len(plans))))
     settings = settings_from(cfg)
     members = MembersCallback(step, list(rules), settings)
-    learner = Learner(stacked, stacked.optimizer(cfg.optim), data, settings, device,
-                      [ControlCallback(control), ScheduleCallback(cfg), members], batch_step=step)
+    learner = Learner(
+        stacked,
+        stacked.optimizer(cfg.optim),
+        data,
+        settings,
+        device,
+        [ControlCallback(control), ScheduleCallback(cfg), members],
+        batch_step=step,
+    )
     learner.fit()
     return members.fitted(cfg, list(trackers))
 
 
-def _stack_members(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan],
-                   device: torch.device) -> StackedModels:
+def _stack_members(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], device: torch.device) -> StackedModels:
     """Each member built as the ordinary loop builds it (same seed, same initial weights), stacked."""
     models, streams = [], []
     for p in plans:
@@ -57,15 +73,21 @@ def _stack_members(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan],
     return stacked
 
 
-def _stacked_step(cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], stacked: StackedModels,
-                  device: torch.device) -> StackedStep:
+def _stacked_step(
+    cfg: RunConfig, data: DatasetBundle, plans: list[MemberPlan], stacked: StackedModels, device: torch.device
+) -> StackedStep:
     n_all = len(data.train)
     rows = torch.stack([p.indices if p.indices is not None else torch.arange(n_all) for p in plans]).to(device)
     gens = [torch.Generator().manual_seed(p.seed) for p in plans]
-    return StackedStep(stacked, rows, gens, weights=_stack_or_none([p.weights for p in plans], device),
-                       targets=_stack_or_none([p.targets for p in plans], device),
-                       val_targets=_stack_or_none([p.val_targets for p in plans], device),
-                       count_correct=cfg.early_stop.monitor == "train_acc")
+    return StackedStep(
+        stacked,
+        rows,
+        gens,
+        weights=_stack_or_none([p.weights for p in plans], device),
+        targets=_stack_or_none([p.targets for p in plans], device),
+        val_targets=_stack_or_none([p.val_targets for p in plans], device),
+        count_correct=cfg.early_stop.monitor == "train_acc",
+    )
 
 
 def _stack_or_none(values: list[torch.Tensor | None], device: torch.device) -> torch.Tensor | None:

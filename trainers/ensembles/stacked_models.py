@@ -37,7 +37,7 @@ class StackedModels:
             return
         self._single = None
         params, buffers = stack_module_state(models)
-        self.params = params                      # leaves with requires_grad, shape (K, ...)
+        self.params = params  # leaves with requires_grad, shape (K, ...)
         self.buffers = buffers
         self._base = copy.deepcopy(models[0]).to("meta")  # the architecture only: weights come from the stacks
         self._program = layer_program(self._base)
@@ -93,8 +93,10 @@ class StackedModels:
         if not keys:
             return self._each(tuple(self.params.values()), tuple(self.buffers.values()), x)
         if self._masked is None:  # the sites never change: one vmapped function for every batch
+
             def masked(p: tuple, b: tuple, xb: torch.Tensor) -> torch.Tensor:
                 return self._call(p, b, xb, keys)
+
             self._masked = vmap(masked, randomness="different")
         return self._masked(tuple(self.params.values()), tuple(self.buffers.values()) + masks, x)
 

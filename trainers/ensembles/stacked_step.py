@@ -26,16 +26,24 @@ if TYPE_CHECKING:
 
 
 class StackedStep(BatchStep):
-    def __init__(self, stacked: StackedModels, rows: torch.Tensor, gens: list[torch.Generator], *,
-                 weights: torch.Tensor | None = None, targets: torch.Tensor | None = None,
-                 val_targets: torch.Tensor | None = None, count_correct: bool = False) -> None:
+    def __init__(
+        self,
+        stacked: StackedModels,
+        rows: torch.Tensor,
+        gens: list[torch.Generator],
+        *,
+        weights: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
+        val_targets: torch.Tensor | None = None,
+        count_correct: bool = False,
+    ) -> None:
         super().__init__()
         self.stacked = stacked
-        self.rows = rows                  # (K, n): the training rows each member draws from
-        self.gens = gens                  # each member's batch order (and augmentation)
-        self.weights = weights            # (K, n) loss weight per row, or None
-        self.targets = targets            # (K, n, classes) regression targets, or None
-        self.val_targets = val_targets    # (K, val samples, classes) for regression members
+        self.rows = rows  # (K, n): the training rows each member draws from
+        self.gens = gens  # each member's batch order (and augmentation)
+        self.weights = weights  # (K, n) loss weight per row, or None
+        self.targets = targets  # (K, n, classes) regression targets, or None
+        self.val_targets = val_targets  # (K, val samples, classes) for regression members
         self.count_correct = count_correct and targets is None  # only early stopping on train_acc needs it
         self.train_losses: list[float] = []
         self.train_accs: list[float] | None = None
@@ -63,12 +71,13 @@ class StackedStep(BatchStep):
         augment = learner.data.is_image and (s.augment_flip or s.augment_crop_padding > 0)
         perms = torch.stack([torch.randperm(n, generator=g) for g in self.gens]).to(learner.device)
         for start in range(0, last_start, batch):
-            pos = perms[:, start:start + batch]
+            pos = perms[:, start : start + batch]
             idx = torch.gather(self.rows, 1, pos)
             xb, yb = train.x[idx], train.y[idx]
             if augment:
-                xb = torch.stack([augment_batch(xb[k], s.augment_flip, s.augment_crop_padding, g)
-                                  for k, g in enumerate(self.gens)])
+                xb = torch.stack(
+                    [augment_batch(xb[k], s.augment_flip, s.augment_crop_padding, g) for k, g in enumerate(self.gens)]
+                )
             yield xb, (yb, pos)
 
     # ---- the stages ---------------------------------------------------------------------
@@ -84,12 +93,21 @@ class StackedStep(BatchStep):
             loss = ((pred - wanted) ** 2).mean(dim=(1, 2))
             self._plain = loss
         else:
-            per_sample = F.cross_entropy(pred.flatten(0, 1), labels.flatten(), reduction="none",
-                                         label_smoothing=s.label_smoothing).view(k, -1)
-            loss = (per_sample * torch.gather(self.weights, 1, pos)).mean(1) if self.weights is not None \
+            per_sample = F.cross_entropy(
+                pred.flatten(0, 1), labels.flatten(), reduction="none", label_smoothing=s.label_smoothing
+            ).view(k, -1)
+            loss = (
+                (per_sample * torch.gather(self.weights, 1, pos)).mean(1)
+                if self.weights is not None
                 else per_sample.mean(1)
-            self._plain = loss if s.label_smoothing == 0 and self.weights is None else F.cross_entropy(
-                pred.detach().flatten(0, 1), labels.flatten(), reduction="none").view(k, -1).mean(1)
+            )
+            self._plain = (
+                loss
+                if s.label_smoothing == 0 and self.weights is None
+                else F.cross_entropy(pred.detach().flatten(0, 1), labels.flatten(), reduction="none")
+                .view(k, -1)
+                .mean(1)
+            )
         if s.l1 > 0:
             loss = loss + s.l1 * self.stacked.l1_penalty()
         return loss
@@ -142,10 +160,10 @@ class StackedStep(BatchStep):
         correct = torch.zeros(k, dtype=torch.float64, device=split.x.device)
         for i in range(0, len(split), size):
             learner("before_eval_batch")  # a stop or pause is honoured during long evaluations too
-            out = self.stacked.shared(split.x[i:i + size]).float()
-            y = split.y[i:i + size]
+            out = self.stacked.shared(split.x[i : i + size]).float()
+            y = split.y[i : i + size]
             if self.val_targets is not None:
-                loss += ((out - self.val_targets[:, i:i + size]) ** 2).mean(2).sum(1).double()
+                loss += ((out - self.val_targets[:, i : i + size]) ** 2).mean(2).sum(1).double()
             else:
                 loss += F.cross_entropy(out.flatten(0, 1), y.repeat(k), reduction="none").view(k, -1).sum(1).double()
                 correct += (out.argmax(2) == y).sum(1).double()

@@ -54,7 +54,7 @@ class StackingMeta:
         self.bias = np.zeros(0)
         self.fitted_on = 0
 
-    def fit(self, features: np.ndarray, y: np.ndarray, n_classes: int) -> "StackingMeta":
+    def fit(self, features: np.ndarray, y: np.ndarray, n_classes: int) -> StackingMeta:
         x = np.asarray(features, dtype=np.float64)
         labels = np.asarray(y, dtype=np.int64)
         if x.ndim != 2 or x.shape[0] == 0 or labels.shape != (x.shape[0],):
@@ -64,8 +64,15 @@ class StackingMeta:
         xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
         w = torch.zeros((x.shape[1], n_classes), dtype=torch.float64, requires_grad=True)
         b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
-        optimiser = torch.optim.LBFGS([w, b], lr=1.0, max_iter=500, tolerance_grad=1e-10,
-                                      tolerance_change=1e-14, history_size=20, line_search_fn="strong_wolfe")
+        optimiser = torch.optim.LBFGS(
+            [w, b],
+            lr=1.0,
+            max_iter=500,
+            tolerance_grad=1e-10,
+            tolerance_change=1e-14,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+        )
 
         def closure() -> torch.Tensor:
             optimiser.zero_grad()
@@ -90,11 +97,16 @@ class StackingMeta:
 
     def to_state(self) -> dict[str, Any]:
         """Plain lists and numbers (JSON- and weights-only-torch-safe); from_state restores it exactly."""
-        return {"kind": STATE_KIND, "l2": self.l2, "fitted_on": self.fitted_on,
-                "weights": self.weights.tolist(), "bias": self.bias.tolist()}
+        return {
+            "kind": STATE_KIND,
+            "l2": self.l2,
+            "fitted_on": self.fitted_on,
+            "weights": self.weights.tolist(),
+            "bias": self.bias.tolist(),
+        }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "StackingMeta":
+    def from_state(cls, state: dict[str, Any]) -> StackingMeta:
         if state.get("kind") != STATE_KIND:
             raise ValueError(f"not a stacking meta-learner state: kind {state.get('kind')!r}")
         meta = cls(float(state["l2"]))
@@ -126,8 +138,16 @@ def stratified_folds(y: np.ndarray, folds: int, seed: int = 0) -> list[np.ndarra
     return [np.sort(np.asarray(m, dtype=np.int64)) for m in members]
 
 
-def out_of_fold_proba(features: np.ndarray, y: np.ndarray, n_classes: int, folds: int = 5, seed: int = 0, *,
-                      l2: float = DEFAULT_L2, splits: Sequence[np.ndarray] | None = None) -> np.ndarray:
+def out_of_fold_proba(
+    features: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    folds: int = 5,
+    seed: int = 0,
+    *,
+    l2: float = DEFAULT_L2,
+    splits: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
     """(n, C): each row predicted by a meta-learner fitted on the other folds only.
 
     `splits` overrides the stratified folds (index arrays partitioning range(n)).
@@ -157,8 +177,16 @@ class StackingOutcome:
     folds: int  # folds the out-of-fold score used
 
 
-def stack(val_probs: np.ndarray, y_val: np.ndarray, test_probs: np.ndarray | None, n_classes: int,
-          folds: int = 5, seed: int = 0, *, l2: float = DEFAULT_L2) -> StackingOutcome:
+def stack(
+    val_probs: np.ndarray,
+    y_val: np.ndarray,
+    test_probs: np.ndarray | None,
+    n_classes: int,
+    folds: int = 5,
+    seed: int = 0,
+    *,
+    l2: float = DEFAULT_L2,
+) -> StackingOutcome:
     """Fit the meta-learner on validation; score validation out of fold; predict test (labels never seen)."""
     val_x = stack_features(val_probs)
     labels = np.asarray(y_val, dtype=np.int64)

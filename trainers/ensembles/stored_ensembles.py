@@ -7,9 +7,9 @@ from pathlib import Path
 
 from trainers.ensembles.ensemble_file import SUFFIX, read_recipe
 from trainers.ensembles.ensemble_run import ENSEMBLE_KIND
+from trainers.ensembles.stored_members import candidates
 from trainers.spec.ensemble_events import EnsembleResult, MemberScore
 from trainers.spec.ensemble_settings import EnsembleSettings
-from trainers.ensembles.stored_members import candidates
 from trainers.spec.errors import StoreError
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
@@ -23,6 +23,7 @@ def ensemble_candidates(store: TrialStore, settings: EnsembleSettings) -> list[t
 
 def ensemble_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the stored ensembles, newest first."""
+
     def describe(t: TrialRecord) -> str:
         acc = f", test acc {t.test_acc:.4f}" if t.test_acc is not None else ""
         return f"{t.name or t.kind} · {t.dataset} · {t.status}{acc}"
@@ -33,8 +34,15 @@ def ensemble_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]
 def _score(raw: dict | None) -> MemberScore | None:
     if not raw:
         return None
-    return MemberScore(raw.get("label", ""), raw.get("trial_id"), raw.get("weight"), raw.get("val_acc"),
-                       raw.get("val_loss"), raw.get("test_acc"), raw.get("test_loss"))
+    return MemberScore(
+        raw.get("label", ""),
+        raw.get("trial_id"),
+        raw.get("weight"),
+        raw.get("val_acc"),
+        raw.get("val_loss"),
+        raw.get("test_acc"),
+        raw.get("test_loss"),
+    )
 
 
 def load_ensemble_result(store: TrialStore, trial_id: int) -> EnsembleResult:
@@ -45,9 +53,20 @@ def load_ensemble_result(store: TrialStore, trial_id: int) -> EnsembleResult:
     e = trial.extra.get("ensemble", {})
     method = e.get("method") or EnsembleSettings.from_dict(e.get("settings", {})).method
     members = tuple(s for s in (_score(m) for m in e.get("members", [])) if s is not None)
-    return EnsembleResult(trial_id, trial.status, method, members, _score(e.get("ensemble")), e.get("gains") or {},
-                          e.get("diversity"), e.get("diversity_split", ""), float(e.get("seconds") or 0.0),
-                          trial.message, trial.checkpoint_best, e.get("member_note", ""))
+    return EnsembleResult(
+        trial_id,
+        trial.status,
+        method,
+        members,
+        _score(e.get("ensemble")),
+        e.get("gains") or {},
+        e.get("diversity"),
+        e.get("diversity_split", ""),
+        float(e.get("seconds") or 0.0),
+        trial.message,
+        trial.checkpoint_best,
+        e.get("member_note", ""),
+    )
 
 
 def export_ensemble(store: TrialStore, trial_id: int, path: Path | str) -> Path:
@@ -56,8 +75,9 @@ def export_ensemble(store: TrialStore, trial_id: int, path: Path | str) -> Path:
     if trial.kind != ENSEMBLE_KIND:
         raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not an ensemble")
     if not trial.checkpoint_best or not Path(trial.checkpoint_best).is_file():
-        raise StoreError(f"ensemble {trial_id} has no saved file ({trial.status}"
-                         f"{': ' + trial.message if trial.message else ''})")
+        raise StoreError(
+            f"ensemble {trial_id} has no saved file ({trial.status}{': ' + trial.message if trial.message else ''})"
+        )
     read_recipe(trial.checkpoint_best)  # a damaged file is reported here, not when someone loads the copy
     target = Path(path).expanduser()
     if not target.suffix:
@@ -68,4 +88,3 @@ def export_ensemble(store: TrialStore, trial_id: int, path: Path | str) -> Path:
     except OSError as exc:
         raise StoreError(f"cannot write the ensemble to {target}: {exc}") from None
     return target
-

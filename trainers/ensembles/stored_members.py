@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainers.training.checkpoints import load_checkpoint
-from trainers.spec.config import RunConfig
 from trainers.ensembles.member_models import Member
+from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_settings import SECTION, EnsembleSettings
 from trainers.spec.errors import ConfigError
 from trainers.store import TrialQuery, TrialStore
 from trainers.store.records import TrialRecord
+from trainers.training.checkpoints import load_checkpoint
 
 # Data fields that change how training batches look, not which samples the validation and test splits hold
 # or how inputs are standardised: members may differ in these.
@@ -55,8 +55,10 @@ def fallback_note(store: TrialStore, members: list[Member]) -> str:
             continue
         trial = store.get_trial(member.trial_id)
         if not (trial.checkpoint_best and Path(trial.checkpoint_best).is_file()) and checkpoint_of(trial) is not None:
-            notes.append(f"trial {trial.id}: its best epoch's weights (best.pt) are missing, so its last epoch's "
-                         f"(last.pt) are used")
+            notes.append(
+                f"trial {trial.id}: its best epoch's weights (best.pt) are missing, so its last epoch's "
+                f"(last.pt) are used"
+            )
     return "; ".join(notes)
 
 
@@ -74,8 +76,10 @@ def _different_data(first: TrialRecord, other: TrialRecord) -> str:
     a, b = data_key(first.config), data_key(other.config)
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
-            return (f"trials {first.id} and {other.id} use different data (data.{key} {a.get(key)!r} vs "
-                    f"{b.get(key)!r}): members must share one dataset and split")
+            return (
+                f"trials {first.id} and {other.id} use different data (data.{key} {a.get(key)!r} vs "
+                f"{b.get(key)!r}): members must share one dataset and split"
+            )
     return ""
 
 
@@ -85,8 +89,11 @@ def named_candidates(store: TrialStore, ids: tuple[int, ...]) -> list[Candidate]
         trial = store.get_trial(trial_id)
         reason = _why_unusable(trial) or (_different_data(out[0].trial, trial) if out else "")
         if reason:
-            raise ConfigError(f"{SECTION}.trials", trial_id, f"a finished training trial with saved weights "
-                                                             f"on the others' data ({reason})")
+            raise ConfigError(
+                f"{SECTION}.trials",
+                trial_id,
+                f"a finished training trial with saved weights on the others' data ({reason})",
+            )
         out.append(Candidate(trial, checkpoint_of(trial)))  # type: ignore[arg-type]
     return out
 
@@ -109,8 +116,11 @@ def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]
             break
         offset += PAGE
     if len(out) < 2:
-        raise ConfigError(f"{SECTION}.top", k, f"at least two finished training trials with saved weights on one "
-                                               f"dataset (the store has {len(out)})")
+        raise ConfigError(
+            f"{SECTION}.top",
+            k,
+            f"at least two finished training trials with saved weights on one dataset (the store has {len(out)})",
+        )
     return out
 
 

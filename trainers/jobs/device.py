@@ -36,6 +36,9 @@ def describe_devices() -> str:
         return f"CUDA {torch.version.cuda}: {names}"
     if "mps" in available_devices():
         return "Apple GPU (MPS)"
-    build = f"CUDA {torch.version.cuda} build of PyTorch, no usable GPU found" if torch.version.cuda \
+    build = (
+        f"CUDA {torch.version.cuda} build of PyTorch, no usable GPU found"
+        if torch.version.cuda
         else "CPU-only build of PyTorch"
+    )
     return f"CPU ({build}; {torch.get_num_threads()} threads)"

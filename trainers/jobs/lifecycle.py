@@ -89,22 +89,31 @@ class TrialJob:
             self.fail(str(exc))
         except torch.OutOfMemoryError:
             self.fail(f"out of memory on {self.device}: {self.oom_hint}")
-        except Exception as exc:  # noqa: BLE001 - a failed job must never take the caller down
+        except Exception as exc:
             self.fail(f"{type(exc).__name__}: {exc}")
             self.extra["traceback"] = traceback.format_exc()
 
     def finish(self, result: Any, extra: dict[str, Any] | None = None, **columns: Any) -> Any:
         """Write the final status, message and columns, send the result to the sink and return it."""
         merged = {**(extra or {}), **self.extra}
-        self.store.finish_trial(self.trial_id, self.status, message=self.message, **columns,
-                                **({"extra": merged} if merged else {}))
+        self.store.finish_trial(
+            self.trial_id, self.status, message=self.message, **columns, **({"extra": merged} if merged else {})
+        )
         self.sink.emit(result)
         return result
 
 
-def start_job(store: TrialStore, kind: str, cfg: RunConfig, *, sink: Sink | None = None,
-              control: RunControl | None = None, summary: dict[str, Any] | None = None,
-              oom_hint: str = "", **trial: Any) -> TrialJob:
+def start_job(
+    store: TrialStore,
+    kind: str,
+    cfg: RunConfig,
+    *,
+    sink: Sink | None = None,
+    control: RunControl | None = None,
+    summary: dict[str, Any] | None = None,
+    oom_hint: str = "",
+    **trial: Any,
+) -> TrialJob:
     """Resolve the device (a config error raises here, before any trial exists) and create the job's trial."""
     device = resolve_device(cfg.train.device)
     columns = trial_summary(cfg) if summary is None else summary

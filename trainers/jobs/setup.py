@@ -22,15 +22,23 @@ import torch
 from trainers.spec.config import RunConfig
 
 THREAD_CAP = 8
-_running = 0                  # jobs inside torch_threads in this process
+_running = 0  # jobs inside torch_threads in this process
 _running_lock = threading.Lock()
 
 
 def trial_summary(cfg: RunConfig) -> dict:
     """The columns the store ranks and filters by, taken from the config."""
-    return {"dataset": cfg.data.source, "model": cfg.model.family, "optimizer": cfg.optim.name, "lr": cfg.optim.lr,
-            "batch_size": cfg.train.batch_size, "dropout": cfg.model.dropout,
-            "weight_decay": cfg.optim.weight_decay, "seed": cfg.train.seed, "epochs_planned": cfg.train.epochs}
+    return {
+        "dataset": cfg.data.source,
+        "model": cfg.model.family,
+        "optimizer": cfg.optim.name,
+        "lr": cfg.optim.lr,
+        "batch_size": cfg.train.batch_size,
+        "dropout": cfg.model.dropout,
+        "weight_decay": cfg.optim.weight_decay,
+        "seed": cfg.train.seed,
+        "epochs_planned": cfg.train.epochs,
+    }
 
 
 def physical_cores() -> int:
@@ -52,8 +60,9 @@ def _env_threads(env: Mapping[str, str]) -> int:
     return int(text) if text.isdigit() and int(text) > 0 else 0
 
 
-def resolve_threads(requested: int, *, cores: int | None = None, other_jobs: int = 0,
-                    env: Mapping[str, str] | None = None) -> int:
+def resolve_threads(
+    requested: int, *, cores: int | None = None, other_jobs: int = 0, env: Mapping[str, str] | None = None
+) -> int:
     """The thread count a job runs with: `requested` when positive, else OMP_NUM_THREADS when the user set it, else
     one thread beside another job of this process, else physical cores - 1 (at least 1, at most THREAD_CAP)."""
     if requested > 0:

@@ -17,14 +17,14 @@ import torch
 from torch import nn
 from torch.utils.data import Subset
 
-from trainers.training.callbacks import ControlCallback
 from trainers.data.bundle import DatasetBundle, Split, num_batches
 from trainers.spec.events import NullSink, RangeCurve, RangeTestStep, RunControl, Sink
-from trainers.training.loop import Callback, CancelFit, Learner, TrainSettings
-from trainers.training.optim import set_lr
 from trainers.spec.lr_finder_settings import RangeTestSettings
 from trainers.spec.schedules import sched_exp, sched_lin
 from trainers.spec.smoothing import Ema
+from trainers.training.callbacks import ControlCallback
+from trainers.training.loop import Callback, CancelFit, Learner, TrainSettings
+from trainers.training.optim import set_lr
 
 
 def sweep_lr(settings: RangeTestSettings, iteration: int) -> float:
@@ -40,8 +40,9 @@ class RangeTestCallback(Callback):
 
     order = -10  # where the schedule callback would sit: the rate is set before anything else runs
 
-    def __init__(self, settings: RangeTestSettings, sink: Sink, repeat: int = 1,
-                 val_split: Split | None = None) -> None:
+    def __init__(
+        self, settings: RangeTestSettings, sink: Sink, repeat: int = 1, val_split: Split | None = None
+    ) -> None:
         self.settings = settings
         self.sink = sink
         self.repeat = repeat
@@ -72,8 +73,10 @@ class RangeTestCallback(Callback):
             self.stop_reason = f"the loss became {loss} at learning rate {lr:.3g} (iteration {n})"
             raise CancelFit()
         if smoothed > self.settings.diverge_factor * self.best:
-            self.stop_reason = (f"the smoothed loss {smoothed:.3g} exceeded {self.settings.diverge_factor:g} × its "
-                                f"best ({self.best:.3g}) at learning rate {lr:.3g} (iteration {n})")
+            self.stop_reason = (
+                f"the smoothed loss {smoothed:.3g} exceeded {self.settings.diverge_factor:g} × its "
+                f"best ({self.best:.3g}) at learning rate {lr:.3g} (iteration {n})"
+            )
             raise CancelFit()
         self.best = min(self.best, smoothed)
         if n >= self.settings.iterations:
@@ -128,21 +131,38 @@ def validation_sample(split: Split | None, samples: int) -> Split | None:
     return Split(dataset=Subset(split.dataset, range(n)))  # type: ignore[arg-type]
 
 
-def range_test(model: nn.Module, optimizer: torch.optim.Optimizer, data: DatasetBundle, train: TrainSettings,
-               settings: RangeTestSettings, device: torch.device, *, sink: Sink | None = None,
-               control: RunControl | None = None, scheduler: Any = None, repeat: int = 1) -> RangeCurve:
+def range_test(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: DatasetBundle,
+    train: TrainSettings,
+    settings: RangeTestSettings,
+    device: torch.device,
+    *,
+    sink: Sink | None = None,
+    control: RunControl | None = None,
+    scheduler: Any = None,
+    repeat: int = 1,
+) -> RangeCurve:
     """Sweep the learning rate over the training data and return the curve; the model, optimizer and
     scheduler are restored afterwards. A stop request ends the sweep early with the curve so far."""
     sink = sink or NullSink()
     control = control or RunControl()
     # no per-epoch validation or test pass: only the sweep's batches (and its own validation sample) run
     sweep_data = dataclasses.replace(data, val=None, test=None)  # type: ignore[arg-type]  # the loop skips None
-    recorder = RangeTestCallback(settings, sink, repeat,
-                                 validation_sample(data.val, settings.val_samples) if settings.val_loss else None)
+    recorder = RangeTestCallback(
+        settings, sink, repeat, validation_sample(data.val, settings.val_samples) if settings.val_loss else None
+    )
     epochs = math.ceil(settings.iterations / max(1, num_batches(sweep_data.train, train.batch_size)))
     with preserved_state(model, optimizer, scheduler):
-        learner = Learner(model, optimizer, sweep_data, dataclasses.replace(train, epochs=epochs), device,
-                          [ControlCallback(control), recorder])
+        learner = Learner(
+            model,
+            optimizer,
+            sweep_data,
+            dataclasses.replace(train, epochs=epochs),
+            device,
+            [ControlCallback(control), recorder],
+        )
         learner.fit()
     if learner.status == "stopped" and not recorder.stop_reason:
         recorder.stop_reason = f"stopped by request after {len(recorder.lrs)} iterations"

@@ -33,11 +33,11 @@ _CAUSES = "an already-trained model, or a start learning rate that is already to
 
 @dataclass(frozen=True)
 class Suggestions:
-    values: dict[str, float | None]     # name -> suggested learning rate, None where the rule finds nothing
-    indices: dict[str, int | None]      # name -> index into the curve where the rule looked (marker position)
+    values: dict[str, float | None]  # name -> suggested learning rate, None where the rule finds nothing
+    indices: dict[str, int | None]  # name -> index into the curve where the rule looked (marker position)
     agreed: tuple[float, float] | None  # (lo, hi) band where at least two suggestions agree
-    agreeing: tuple[str, ...]           # names that make up the band, in SUGGESTION_NAMES order
-    message: str                        # "" for a clear descent, else why there is no suggestion
+    agreeing: tuple[str, ...]  # names that make up the band, in SUGGESTION_NAMES order
+    message: str  # "" for a clear descent, else why there is no suggestion
 
     @property
     def clear_descent(self) -> bool:
@@ -56,8 +56,9 @@ def _usable(lrs, smoothed, raw) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
         raise ValueError("lrs, smoothed and raw must be one-dimensional")
     if len(x) != len(y) or (r is not None and len(r) != len(x)):
         raw_len = "" if r is None else f", {len(r)} raw losses"
-        raise ValueError(f"the curves must have the same length, got {len(x)} learning rates, "
-                         f"{len(y)} smoothed losses{raw_len}")
+        raise ValueError(
+            f"the curves must have the same length, got {len(x)} learning rates, {len(y)} smoothed losses{raw_len}"
+        )
     if not (np.all(np.isfinite(x)) and np.all(x > 0)) or np.any(np.diff(x) <= 0):
         raise ValueError("learning rates must be finite, positive and strictly increasing")
     bad = np.flatnonzero(~np.isfinite(y))
@@ -79,7 +80,7 @@ def _ema_beta(smoothed: np.ndarray, raw: np.ndarray) -> float | None:
     lo, hi = np.zeros_like(gain), np.full_like(gain, 0.9999)
     for _ in range(50):
         mid = (lo + hi) / 2
-        too_small = (1 - mid) / (1 - mid ** n) > gain   # a beta that moves too far: the real one is larger
+        too_small = (1 - mid) / (1 - mid**n) > gain  # a beta that moves too far: the real one is larger
         lo, hi = np.where(too_small, mid, lo), np.where(too_small, hi, mid)
     beta = float(np.median(lo))
     error = np.max(np.abs(ema(raw, beta) - smoothed))
@@ -89,14 +90,14 @@ def _ema_beta(smoothed: np.ndarray, raw: np.ndarray) -> float | None:
 def _lag(beta: float, i: int) -> float:
     """How many iterations the bias-corrected EMA at index i trails the raw losses (its mean sample age)."""
     n = i + 1
-    return 0.0 if beta <= 0 else beta / (1 - beta) - n * beta ** n / (1 - beta ** n)
+    return 0.0 if beta <= 0 else beta / (1 - beta) - n * beta**n / (1 - beta**n)
 
 
 def _ema_variance(beta: float, i: int) -> float:
     """The share of the batch noise variance left in the bias-corrected EMA at index i (1 without an EMA):
     early points average a few batches, later ones about (1 + beta) / (1 - beta)."""
     n = i + 1
-    return 1.0 if beta <= 0 else (1 - beta) * (1 + beta ** n) / ((1 + beta) * (1 - beta ** n))
+    return 1.0 if beta <= 0 else (1 - beta) * (1 + beta**n) / ((1 + beta) * (1 - beta**n))
 
 
 def _batch_noise(raw: np.ndarray) -> float:
@@ -119,8 +120,10 @@ def _no_descent(y: np.ndarray, lo: int, imin: int, raw: np.ndarray | None, beta:
     if raw is not None:
         noise = _batch_noise(raw) * np.sqrt(_ema_variance(beta, lo) + _ema_variance(beta, imin))
         if drop <= NOISE_MULTIPLE * noise:
-            return (f"no clear descent: the smoothed loss fell {relative:.0%}, within the noise of the per-batch "
-                    f"losses; run more iterations or smooth more")
+            return (
+                f"no clear descent: the smoothed loss fell {relative:.0%}, within the noise of the per-batch "
+                f"losses; run more iterations or smooth more"
+            )
     return ""
 
 
@@ -142,8 +145,7 @@ def _longest_run(mask: np.ndarray) -> tuple[int, int] | None:
     return int(starts[k]), int(ends[k]) - 1
 
 
-def suggest(lrs, smoothed, raw=None, *, skip_start: int | None = None,
-            skip_end: int | None = None) -> Suggestions:
+def suggest(lrs, smoothed, raw=None, *, skip_start: int | None = None, skip_end: int | None = None) -> Suggestions:
     """The three suggestions for one range test curve, with their agreement band."""
     x, y, r = _usable(lrs, smoothed, raw)
     n = len(y)
@@ -173,7 +175,7 @@ def suggest(lrs, smoothed, raw=None, *, skip_start: int | None = None,
     valley = None
     if run is not None:
         a, b = lo + run[0], lo + run[1]
-        valley = a + int(np.argmin(np.abs(logx[a:b + 1] - (logx[a] + logx[b]) / 2)))
+        valley = a + int(np.argmin(np.abs(logx[a : b + 1] - (logx[a] + logx[b]) / 2)))
     if beta is not None:
         # A steady descent seen through the EMA shows up about lag iterations late, so the descent rules point
         # back by that delay. The minimum stays: a blow-up dominates the average at once.
@@ -185,8 +187,9 @@ def suggest(lrs, smoothed, raw=None, *, skip_start: int | None = None,
     return Suggestions(values, indices, band, names, "")
 
 
-def agreement(values: dict[str, float | None],
-              factor: float = AGREEMENT_FACTOR) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
+def agreement(
+    values: dict[str, float | None], factor: float = AGREEMENT_FACTOR
+) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
     """The largest set of at least two suggestions whose highest / lowest <= factor, as ((lo, hi), names);
     ties prefer a set with valley, then the narrower band. (None, ()) when no two agree."""
     if factor < 1:
@@ -194,8 +197,10 @@ def agreement(values: dict[str, float | None],
     order = list(SUGGESTION_NAMES) + [k for k in values if k not in SUGGESTION_NAMES]
     present = {k: v for k in order if (v := values.get(k)) is not None}
     for size in range(len(present), 1, -1):
-        bands = [(min(present[k] for k in names), max(present[k] for k in names), names)
-                 for names in combinations(present, size)]
+        bands = [
+            (min(present[k] for k in names), max(present[k] for k in names), names)
+            for names in combinations(present, size)
+        ]
         bands = [band for band in bands if band[1] / band[0] <= factor]
         if bands:
             lo, hi, names = max(bands, key=lambda band: ("valley" in band[2], band[0] / band[1]))

@@ -8,36 +8,48 @@ import math
 
 import torch
 
-from trainers.spec.config import RunConfig
 from trainers.data import DatasetBundle
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
-from trainers.spec.errors import StoreError
-from trainers.spec.events import RangeCurve, RangeTestResult, RangeTestStarted, RunControl, Sink
+from trainers.jobs.setup import trial_summary
 from trainers.lr_finder.range_test import range_test
 from trainers.lr_finder.suggest import SUGGESTION_NAMES, Suggestions, combine, spreads, suggest
 from trainers.models import build_model
-from trainers.training.optim import build_optimizer
+from trainers.spec.config import RunConfig
+from trainers.spec.errors import StoreError
+from trainers.spec.events import RangeCurve, RangeTestResult, RangeTestStarted, RunControl, Sink
 from trainers.spec.lr_finder_settings import RangeTestSettings, validate_settings
 from trainers.spec.rates import recommended_rate
-from trainers.jobs.setup import trial_summary
-from trainers.training.loop import settings_from
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
+from trainers.training.loop import settings_from
+from trainers.training.optim import build_optimizer
 from trainers.trials.choices import trial_choices
 
 RANGE_TEST_KIND = "lr_test"
 
 
-def run_range_test(cfg: RunConfig, settings: RangeTestSettings | None = None, *, sink: Sink | None = None,
-                   control: RunControl | None = None, store: TrialStore | None = None,
-                   bundle: DatasetBundle | None = None) -> RangeTestResult:
+def run_range_test(
+    cfg: RunConfig,
+    settings: RangeTestSettings | None = None,
+    *,
+    sink: Sink | None = None,
+    control: RunControl | None = None,
+    store: TrialStore | None = None,
+    bundle: DatasetBundle | None = None,
+) -> RangeTestResult:
     """Run the test (all repeats) on what `cfg` trains. Config errors raise; anything that fails after the
     trial exists is recorded as "failed" and returned, never raised."""
     settings = validate_settings(settings or RangeTestSettings())
     with owned_store(store) as store:
-        job = start_job(store, RANGE_TEST_KIND, cfg, sink=sink, control=control,
-                        summary={**trial_summary(cfg), "lr": None, "epochs_planned": None},
-                        extra={"range_test": settings.to_dict()})
+        job = start_job(
+            store,
+            RANGE_TEST_KIND,
+            cfg,
+            sink=sink,
+            control=control,
+            summary={**trial_summary(cfg), "lr": None, "epochs_planned": None},
+            extra={"range_test": settings.to_dict()},
+        )
         curves: list[RangeCurve] = []
         with job.running():
             _sweep_repeats(job, settings, job.load_data(bundle), curves)
@@ -55,18 +67,44 @@ def _sweep_repeats(job: TrialJob, settings: RangeTestSettings, data: DatasetBund
         seed = cfg.train.seed + r
         torch.manual_seed(seed)
         model = build_model(cfg.model, data.input_shape, data.num_classes).to(job.device)
-        job.sink.emit(RangeTestStarted(job.trial_id, r + 1, settings.repeats, settings.iterations,
-                                       settings.start_lr, settings.end_lr, settings.mode))
+        job.sink.emit(
+            RangeTestStarted(
+                job.trial_id,
+                r + 1,
+                settings.repeats,
+                settings.iterations,
+                settings.start_lr,
+                settings.end_lr,
+                settings.mode,
+            )
+        )
         train = dataclasses.replace(settings_from(cfg), seed=seed)
-        curves.append(range_test(model, build_optimizer(cfg.optim, model), data, train, settings, job.device,
-                                 sink=job.sink, control=job.control, repeat=r + 1))
+        curves.append(
+            range_test(
+                model,
+                build_optimizer(cfg.optim, model),
+                data,
+                train,
+                settings,
+                job.device,
+                sink=job.sink,
+                control=job.control,
+                repeat=r + 1,
+            )
+        )
         if job.control.stop_requested:
             job.status = "stopped"
             return
 
 
-def result_from_curves(trial_id: int | None, status: str, curves: list[RangeCurve], failure: str,
-                       seconds: float, settings: RangeTestSettings | None = None) -> RangeTestResult:
+def result_from_curves(
+    trial_id: int | None,
+    status: str,
+    curves: list[RangeCurve],
+    failure: str,
+    seconds: float,
+    settings: RangeTestSettings | None = None,
+) -> RangeTestResult:
     """Suggestions of each curve, combined over the repeats (geometric median, with their spread)."""
     runs: list[Suggestions] = [suggest(c.lrs, c.smoothed, c.losses) for c in curves if c.lrs]
     spread: dict[str, tuple[float, float] | None]
@@ -79,8 +117,18 @@ def result_from_curves(trial_id: int | None, status: str, curves: list[RangeCurv
         spread = {name: None for name in SUGGESTION_NAMES}
         agreed, agreeing, note = None, (), "no iterations ran"
     message = "; ".join(m for m in (failure, note) if m)
-    return RangeTestResult(trial_id, status, tuple(curves), values, spread, agreed, agreeing, message, seconds,
-                           settings.to_dict() if settings else None)
+    return RangeTestResult(
+        trial_id,
+        status,
+        tuple(curves),
+        values,
+        spread,
+        agreed,
+        agreeing,
+        message,
+        seconds,
+        settings.to_dict() if settings else None,
+    )
 
 
 def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
@@ -89,21 +137,38 @@ def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
     if trial.kind != RANGE_TEST_KIND:
         raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not a learning-rate range test")
     e = trial.extra
-    curves = tuple(RangeCurve(int(c["seed"]), _floats(c["lrs"]), _floats(c["losses"]), _floats(c["smoothed"]),
-                              _floats(c["val_losses"]) if c.get("val_losses") is not None else None,
-                              str(c.get("stop_reason", "")))
-                   for c in e.get("curves", []))
+    curves = tuple(
+        RangeCurve(
+            int(c["seed"]),
+            _floats(c["lrs"]),
+            _floats(c["losses"]),
+            _floats(c["smoothed"]),
+            _floats(c["val_losses"]) if c.get("val_losses") is not None else None,
+            str(c.get("stop_reason", "")),
+        )
+        for c in e.get("curves", [])
+    )
     names = SUGGESTION_NAMES
     suggestions = {n: e.get("suggestions", {}).get(n) for n in names}
     spread = {n: tuple(v) if v else None for n, v in ((n, e.get("spreads", {}).get(n)) for n in names)}
     agreed = tuple(e["agreed"]) if e.get("agreed") else None
-    return RangeTestResult(trial_id, trial.status, curves, suggestions, spread, agreed,
-                           tuple(e.get("agreeing", ())), trial.message, float(e.get("seconds") or 0.0),
-                           e.get("range_test"))
+    return RangeTestResult(
+        trial_id,
+        trial.status,
+        curves,
+        suggestions,
+        spread,
+        agreed,
+        tuple(e.get("agreeing", ())),
+        trial.message,
+        float(e.get("seconds") or 0.0),
+        e.get("range_test"),
+    )
 
 
 def range_test_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the stored range tests, newest first."""
+
     def describe(t: TrialRecord) -> str:
         found = f"suggests {t.lr:.2g}" if t.lr is not None else "no suggestion"
         return f"{t.dataset} / {t.model} / {t.optimizer} · {t.status}, {found}"

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from trainers.spec.config import ModelConfig
-from trainers.spec.errors import ModelError
 from trainers.models.cnn import build_cnn
 from trainers.models.mlp import build_mlp
 from trainers.models.summary import count_parameters, model_summary
 from trainers.models.vision import build_vision
+from trainers.spec.config import ModelConfig
+from trainers.spec.errors import ModelError
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ def describe_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: 
     shape, n = _checked(cfg, input_shape, num_classes)
     with torch.device("meta"):
         model = _construct(cfg, shape, n, load_weights=False)
-    return ModelInfo(count_parameters(model), count_parameters(model, trainable_only=True),
-                     model_summary(model, shape))
+    return ModelInfo(count_parameters(model), count_parameters(model, trainable_only=True), model_summary(model, shape))
 
 
 def _construct(cfg: ModelConfig, shape: tuple[int, ...], num_classes: int, load_weights: bool) -> nn.Module:
@@ -65,11 +64,14 @@ def _checked(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -
         n = operator.index(num_classes)
         shape = tuple(operator.index(v) for v in input_shape)
     except TypeError:
-        raise ModelError(f"Model input must be integer sizes: got input shape {input_shape!r} "
-                         f"and {num_classes!r} classes.") from None
+        raise ModelError(
+            f"Model input must be integer sizes: got input shape {input_shape!r} and {num_classes!r} classes."
+        ) from None
     if n < 2:
-        raise ModelError(f"A classifier needs at least 2 classes, but the dataset has {n}. "
-                         "Check the label column or the class folders.")
+        raise ModelError(
+            f"A classifier needs at least 2 classes, but the dataset has {n}. "
+            "Check the label column or the class folders."
+        )
     if not shape or min(shape) < 1:
         raise ModelError(f"Samples of shape {shape} cannot be modelled: every dimension must be at least 1.")
     return shape, n

@@ -6,8 +6,8 @@ from collections import OrderedDict
 
 from torch import nn
 
-from trainers.spec.config import ModelConfig
 from trainers.models.common import image_shape, make_activation
+from trainers.spec.config import ModelConfig
 
 _POOLS: dict[str, type[nn.Module]] = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
@@ -19,12 +19,11 @@ def build_cnn(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) 
     still at least 2 pixels, so deep stacks on tiny images (8×8 digits) never pool below 1×1.
     """
     channels, h, w = image_shape("cnn", input_shape)
-    layers: "OrderedDict[str, nn.Module]" = OrderedDict()
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
     for i in range(cfg.cnn_blocks):
-        out = cfg.cnn_channels * 2 ** i
+        out = cfg.cnn_channels * 2**i
         # A bias right before BatchNorm is cancelled by its mean subtraction, so it is left out.
-        parts: list[nn.Module] = [nn.Conv2d(channels, out, cfg.kernel_size, padding="same",
-                                            bias=not cfg.batch_norm)]
+        parts: list[nn.Module] = [nn.Conv2d(channels, out, cfg.kernel_size, padding="same", bias=not cfg.batch_norm)]
         if cfg.batch_norm:
             parts.append(nn.BatchNorm2d(out))
         parts.append(make_activation(cfg.activation))

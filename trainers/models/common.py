@@ -22,8 +22,9 @@ def make_activation(name: str) -> nn.Module:
     try:
         return ACTIVATIONS[name]()
     except KeyError:
-        raise ModelError(f"model.activation = {name!r} is not supported; choose one of "
-                         + ", ".join(ACTIVATIONS)) from None
+        raise ModelError(
+            f"model.activation = {name!r} is not supported; choose one of " + ", ".join(ACTIVATIONS)
+        ) from None
 
 
 def image_shape(family: str, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -31,6 +32,7 @@ def image_shape(family: str, input_shape: tuple[int, ...]) -> tuple[int, int, in
     if len(input_shape) != 3:
         raise ModelError(
             f"The {family} model needs image data (channels, height, width), but this dataset's samples "
-            f"have shape {tuple(input_shape)} (tabular). Choose the mlp model for tabular data.")
+            f"have shape {tuple(input_shape)} (tabular). Choose the mlp model for tabular data."
+        )
     c, h, w = (int(v) for v in input_shape)
     return c, h, w

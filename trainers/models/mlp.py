@@ -7,8 +7,8 @@ from collections import OrderedDict
 
 from torch import nn
 
-from trainers.spec.config import ModelConfig
 from trainers.models.common import make_activation
+from trainers.spec.config import ModelConfig
 
 
 def build_mlp(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Sequential:
@@ -16,7 +16,7 @@ def build_mlp(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) 
 
     Each hidden layer is one named child, so the summary shows one line per layer.
     """
-    layers: "OrderedDict[str, nn.Module]" = OrderedDict(flatten=nn.Flatten())
+    layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
     width = math.prod(input_shape)
     for i in range(1, cfg.hidden_layers + 1):
         # A bias right before BatchNorm is cancelled by its mean subtraction, so it is left out.

@@ -33,8 +33,9 @@ def model_summary(model: nn.Module, input_shape: tuple[int, ...]) -> str:
             model(torch.zeros((2, *input_shape), device=device, dtype=dtype))
     except (RuntimeError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{type(model).__name__} cannot run on samples of shape {tuple(input_shape)}: "
-                         f"{first_line}") from None
+        raise ModelError(
+            f"{type(model).__name__} cannot run on samples of shape {tuple(input_shape)}: {first_line}"
+        ) from None
     finally:
         for hook in hooks:
             hook.remove()
@@ -55,4 +56,5 @@ def _recorder(name: str, shapes: dict[str, str]) -> Any:
         if isinstance(output, (tuple, list)) and output:
             output = output[0]
         shapes[name] = str(tuple(output.shape[1:])) if isinstance(output, torch.Tensor) else "?"
+
     return hook

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
-from trainers.spec.config import ModelConfig
 from trainers.models.common import image_shape
 from trainers.models.weights import load_strict, pretrained_weights_path, read_pretrained_state
+from trainers.spec.config import ModelConfig
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "resnet18": tvm.resnet18,
@@ -24,8 +24,9 @@ HEAD_NAMES: dict[str, str] = {"resnet18": "fc", "mobilenet_v3_small": "classifie
 SMALL_IMAGE = 64
 
 
-def build_vision(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int,
-                 load_weights: bool = True) -> nn.Module:
+def build_vision(
+    cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int, load_weights: bool = True
+) -> nn.Module:
     """The torchvision model for cfg.family; with cfg.pretrained, ImageNet weights read from disk.
 
     load_weights=False builds the same architecture without reading the file (for parameter counts).

@@ -26,8 +26,10 @@ _WEIGHTS: dict[str, Any] = {
 
 def weights_url(family: str) -> str:
     if family not in _WEIGHTS:
-        raise ModelError(f"There are no pretrained weights for model {family!r}; pretrained weights exist for "
-                         + ", ".join(TORCHVISION_MODELS))
+        raise ModelError(
+            f"There are no pretrained weights for model {family!r}; pretrained weights exist for "
+            + ", ".join(TORCHVISION_MODELS)
+        )
     return str(_WEIGHTS[family].url)
 
 
@@ -48,20 +50,26 @@ def read_pretrained_state(family: str, weights_path: str = "") -> dict[str, torc
     path = pretrained_weights_path(family, weights_path)
     if not path.is_file():
         if weights_path:
-            raise ModelError(f"The pretrained weights file {path} does not exist. Set model.weights_path to a "
-                             f"{family} ImageNet checkpoint such as {weights_file_name(family)} "
-                             f"(from {weights_url(family)}), or leave it empty to use the torch hub cache.")
-        raise ModelError(f"Pretrained {family} weights were not found at {path}. TuneLab never downloads: "
-                         f"fetch {weights_url(family)} on a connected machine and place the file "
-                         f"{path.name} in {path.parent}, or set model.weights_path to a copy of it.")
+            raise ModelError(
+                f"The pretrained weights file {path} does not exist. Set model.weights_path to a "
+                f"{family} ImageNet checkpoint such as {weights_file_name(family)} "
+                f"(from {weights_url(family)}), or leave it empty to use the torch hub cache."
+            )
+        raise ModelError(
+            f"Pretrained {family} weights were not found at {path}. TuneLab never downloads: "
+            f"fetch {weights_url(family)} on a connected machine and place the file "
+            f"{path.name} in {path.parent}, or set model.weights_path to a copy of it."
+        )
     try:
         # weights_only: a checkpoint is data and must never run code while loading.
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load fails in many ways (pickle, zip, EOF, OS); all mean "unusable"
-        raise ModelError(f"The weights file {path} could not be read ({type(exc).__name__}): it is corrupt, not "
-                         f"a PyTorch checkpoint, or holds objects other than tensors (only a plain state dict is "
-                         f"loaded, never pickled code). Replace it with {weights_file_name(family)} "
-                         f"from {weights_url(family)}.") from None
+        raise ModelError(
+            f"The weights file {path} could not be read ({type(exc).__name__}): it is corrupt, not "
+            f"a PyTorch checkpoint, or holds objects other than tensors (only a plain state dict is "
+            f"loaded, never pickled code). Replace it with {weights_file_name(family)} "
+            f"from {weights_url(family)}."
+        ) from None
     return _state_dict_of(obj, path)
 
 
@@ -70,8 +78,11 @@ def _state_dict_of(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     for key in ("state_dict", "model"):
         if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
             obj = obj[key]
-    if not isinstance(obj, Mapping) or not obj or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+    if (
+        not isinstance(obj, Mapping)
+        or not obj
+        or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+    ):
         raise ModelError(f"The weights file {path} does not hold a state dict of tensors.")
     state = dict(obj)
     if all(k.startswith("module.") for k in state):
@@ -85,13 +96,17 @@ def load_strict(model: nn.Module, state: dict[str, torch.Tensor], family: str, p
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise ModelError(f"The weights file {path} is not a torchvision {family} ImageNet checkpoint: "
-                         f"{len(missing)} missing keys {_few(missing)}, {len(unexpected)} unexpected keys "
-                         f"{_few(unexpected)}. Use {weights_file_name(family)} from {weights_url(family)}.")
+        raise ModelError(
+            f"The weights file {path} is not a torchvision {family} ImageNet checkpoint: "
+            f"{len(missing)} missing keys {_few(missing)}, {len(unexpected)} unexpected keys "
+            f"{_few(unexpected)}. Use {weights_file_name(family)} from {weights_url(family)}."
+        )
     for key, tensor in state.items():
         if tuple(tensor.shape) != tuple(expected[key].shape):
-            raise ModelError(f"The weights file {path} does not fit torchvision {family}: {key} has shape "
-                             f"{tuple(tensor.shape)}, expected {tuple(expected[key].shape)}.")
+            raise ModelError(
+                f"The weights file {path} does not fit torchvision {family}: {key} has shape "
+                f"{tuple(tensor.shape)}, expected {tuple(expected[key].shape)}."
+            )
     model.load_state_dict(state, strict=True)
 
 

@@ -20,7 +20,15 @@ import tomli_w
 from trainers.spec.errors import ConfigError
 
 DATA_SOURCES = (
-    "digits", "mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100", "svhn", "image_folder", "csv",
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "kmnist",
+    "cifar10",
+    "cifar100",
+    "svhn",
+    "image_folder",
+    "csv",
 )
 TORCHVISION_SOURCES = ("mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100", "svhn")
 MODEL_FAMILIES = ("mlp", "cnn", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
@@ -78,8 +86,16 @@ class _Section:
             rules(self)
 
 
-def _f(default: Any, help: str, *, lo: float | None = None, hi: float | None = None,
-       lo_open: bool = False, hi_open: bool = False, choices: tuple[str, ...] | None = None) -> Any:
+def _f(
+    default: Any,
+    help: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
     """A dataclass field with its allowed values as metadata."""
     meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
     return field(default=default, metadata=meta)
@@ -162,8 +178,9 @@ class TrainConfig(_Section):
     device: str = _f("auto", "device", choices=("auto", "cpu", "cuda", "mps"))
     amp: bool = _f(False, "mixed precision (CUDA only)")
     seed: int = _f(0, "seed of initialisation and batch order", lo=0, hi=2**32 - 1)
-    threads: int = _f(0, "CPU threads for torch (0: automatic, physical cores - 1, at most 8; 1 beside another "
-                         "job)", lo=0, hi=256)
+    threads: int = _f(
+        0, "CPU threads for torch (0: automatic, physical cores - 1, at most 8; 1 beside another job)", lo=0, hi=256
+    )
     checkpoints: bool = _f(True, "save best and last weights beside the store")
 
 
@@ -228,8 +245,12 @@ class RunConfig:
 
 
 SECTIONS: dict[str, type] = {
-    "data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
-    "schedule": ScheduleConfig, "train": TrainConfig, "early_stop": EarlyStopConfig,
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "schedule": ScheduleConfig,
+    "train": TrainConfig,
+    "early_stop": EarlyStopConfig,
 }
 _SECTION_NAMES: dict[type, str] = {cls: name for name, cls in SECTIONS.items()}
 
@@ -271,9 +292,21 @@ class FieldSpec:
 def specs_of(section: str, cls: type) -> list[FieldSpec]:
     """The specs of one dataclass declared with _f fields (a config section, or another settings table)."""
     hints = typing.get_type_hints(cls)
-    return [FieldSpec(section, f.name, hints[f.name], f.default, f.metadata["help"], f.metadata["lo"],
-                      f.metadata["hi"], f.metadata["lo_open"], f.metadata["hi_open"], f.metadata["choices"])
-            for f in dataclasses.fields(cls)]
+    return [
+        FieldSpec(
+            section,
+            f.name,
+            hints[f.name],
+            f.default,
+            f.metadata["help"],
+            f.metadata["lo"],
+            f.metadata["hi"],
+            f.metadata["lo_open"],
+            f.metadata["hi_open"],
+            f.metadata["choices"],
+        )
+        for f in dataclasses.fields(cls)
+    ]
 
 
 def field_specs() -> Iterator[FieldSpec]:
@@ -372,11 +405,15 @@ def _check_range(s: FieldSpec, value: Any) -> None:
 
 def _data_rules(d: DataConfig) -> None:
     if d.val_split + d.test_split >= 0.9:
-        raise ConfigError("data.test_split", d.test_split,
-                          f"validation + test fractions below 0.9 (validation is {d.val_split:g})")
+        raise ConfigError(
+            "data.test_split", d.test_split, f"validation + test fractions below 0.9 (validation is {d.val_split:g})"
+        )
     if d.source in ("image_folder", "csv") and not d.path:
-        raise ConfigError("data.path", d.path, f"the {'folder' if d.source == 'image_folder' else 'CSV file'}"
-                                               f" to read for source {d.source!r}")
+        raise ConfigError(
+            "data.path",
+            d.path,
+            f"the {'folder' if d.source == 'image_folder' else 'CSV file'} to read for source {d.source!r}",
+        )
 
 
 def _model_rules(m: ModelConfig) -> None:
@@ -393,8 +430,11 @@ def _optim_rules(o: OptimConfig) -> None:
 
 def _schedule_rules(sch: ScheduleConfig) -> None:
     if sch.name == "one_cycle" and sch.warmup_epochs > 0:
-        raise ConfigError("schedule.warmup_epochs", sch.warmup_epochs,
-                          "0 with the one_cycle schedule, whose first phase is already a warmup (schedule.pct_start)")
+        raise ConfigError(
+            "schedule.warmup_epochs",
+            sch.warmup_epochs,
+            "0 with the one_cycle schedule, whose first phase is already a warmup (schedule.pct_start)",
+        )
 
 
 def _train_rules(t: TrainConfig) -> None:
@@ -403,7 +443,10 @@ def _train_rules(t: TrainConfig) -> None:
 
 
 _SECTION_RULES: dict[str, Callable[[Any], None]] = {
-    "data": _data_rules, "model": _model_rules, "optim": _optim_rules, "schedule": _schedule_rules,
+    "data": _data_rules,
+    "model": _model_rules,
+    "optim": _optim_rules,
+    "schedule": _schedule_rules,
     "train": _train_rules,
 }
 
@@ -459,8 +502,9 @@ def config_from_checked(values: Mapping[str, Any]) -> tuple[RunConfig | None, di
     return (None, errors) if errors else (cfg, {})
 
 
-def config_from_values(values: Mapping[str, Any], checked: Mapping[str, Any] | None = None
-                       ) -> tuple[RunConfig | None, dict[str, ConfigError]]:
+def config_from_values(
+    values: Mapping[str, Any], checked: Mapping[str, Any] | None = None
+) -> tuple[RunConfig | None, dict[str, ConfigError]]:
     """The one way from form or flag values to a config: each of `values` checked once, then the whole config
     once. `checked` holds values that passed check_value before (a form's other fields); fields in neither
     take their defaults. Returns (config, {}) or (None, errors by field key)."""
@@ -479,11 +523,15 @@ def _check_across_sections(cfg: RunConfig) -> None:
     m = cfg.model
     uses_batch_norm = m.family in TORCHVISION_MODELS or (m.family in ("mlp", "cnn") and m.batch_norm)
     if cfg.train.batch_size < 2 and uses_batch_norm:
-        raise ConfigError("train.batch_size", cfg.train.batch_size,
-                          "at least 2 when the model uses batch normalisation (statistics of one sample are undefined)")
+        raise ConfigError(
+            "train.batch_size",
+            cfg.train.batch_size,
+            "at least 2 when the model uses batch normalisation (statistics of one sample are undefined)",
+        )
     if cfg.schedule.warmup_epochs >= cfg.train.epochs:
-        raise ConfigError("schedule.warmup_epochs", cfg.schedule.warmup_epochs,
-                          f"fewer than train.epochs ({cfg.train.epochs})")
+        raise ConfigError(
+            "schedule.warmup_epochs", cfg.schedule.warmup_epochs, f"fewer than train.epochs ({cfg.train.epochs})"
+        )
 
 
 def _check_files(cfg: RunConfig) -> None:

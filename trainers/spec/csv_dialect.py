@@ -38,7 +38,7 @@ def sniff_delimiter(sample: str) -> str:
     most (a ragged file is then reported line by line by the reader), else a comma."""
     lines = [line for line in sample.splitlines()[:SAMPLE_LINES] if line.strip()]
     if len(sample) >= SAMPLE_CHARS and len(lines) > 1:
-        lines = lines[:-1]          # the sample may end inside a line
+        lines = lines[:-1]  # the sample may end inside a line
     if not lines:
         return ","
     try:
@@ -63,7 +63,7 @@ def is_decimal_comma(cell: str) -> bool:
 
 
 def detect_decimal(rows: list[list[str]], delimiter: str) -> str:
-    """"," when the file is not comma-delimited and some cell reads as a decimal-comma number, else "."."""
+    """ "," when the file is not comma-delimited and some cell reads as a decimal-comma number, else "."."""
     if delimiter == ",":
         return "."
     return "," if any(is_decimal_comma(c) for row in rows for c in row) else "."
@@ -89,5 +89,7 @@ def first_filled(rows: list[list[str]], j: int) -> int | None:
 
 
 def unnamed_column_note(line: int, cell: str) -> str:
-    return (f"the last column has no name in the header but line {line} holds {cell!r}; name the column in the "
-            f"header to use it, or delete it (an empty unnamed last column, as Excel writes it, is dropped)")
+    return (
+        f"the last column has no name in the header but line {line} holds {cell!r}; name the column in the "
+        f"header to use it, or delete it (an empty unnamed last column, as Excel writes it, is dropped)"
+    )

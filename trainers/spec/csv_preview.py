@@ -20,7 +20,7 @@ from trainers.spec.csv_dialect import (
 )
 from trainers.spec.errors import DataError
 
-TYPED_ROWS = 1000      # the rows read to tell numeric from categorical columns
+TYPED_ROWS = 1000  # the rows read to tell numeric from categorical columns
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,9 @@ def csv_preview(path: str | Path, rows: int = 5) -> CsvPreview:
             notes.append(unnamed_column_note(lines[filled], body[filled][-1]))
     decimal = detect_decimal(body, delimiter)
     kinds = tuple(_kind([r[j] for r in body], decimal) for j in range(len(header)))
-    return CsvPreview(str(where), delimiter, decimal, tuple(header), tuple(tuple(r) for r in body[:rows]), kinds,
-                      tuple(notes))
+    return CsvPreview(
+        str(where), delimiter, decimal, tuple(header), tuple(tuple(r) for r in body[:rows]), kinds, tuple(notes)
+    )
 
 
 def _head(path: Path, delimiter: str, limit: int) -> tuple[list[str], list[list[str]], list[int]]:
@@ -78,7 +79,7 @@ def _head(path: Path, delimiter: str, limit: int) -> tuple[list[str], list[list[
             if not row:
                 continue
             cells = [c.strip() for c in without_trailing_field(row, len(header))]
-            body.append((cells + [""] * len(header))[:len(header)])
+            body.append((cells + [""] * len(header))[: len(header)])
             lines.append(reader.line_num)
     return header, body, lines
 

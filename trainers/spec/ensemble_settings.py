@@ -16,9 +16,16 @@ SECTION = "ensemble"
 COMBINE_METHODS = ("soft-vote", "hard-vote", "weighted", "stacking")
 TRAIN_METHODS = ("bagging", "adaboost", "gradient-boost", "snapshot")
 METHODS = COMBINE_METHODS + TRAIN_METHODS
-METHOD_LABELS = {"soft-vote": "Soft voting", "hard-vote": "Hard voting", "weighted": "Weighted averaging",
-                 "stacking": "Stacking", "bagging": "Bagging", "adaboost": "AdaBoost (SAMME)",
-                 "gradient-boost": "Gradient boosting", "snapshot": "Snapshot ensemble"}
+METHOD_LABELS = {
+    "soft-vote": "Soft voting",
+    "hard-vote": "Hard voting",
+    "weighted": "Weighted averaging",
+    "stacking": "Stacking",
+    "bagging": "Bagging",
+    "adaboost": "AdaBoost (SAMME)",
+    "gradient-boost": "Gradient boosting",
+    "snapshot": "Snapshot ensemble",
+}
 # Members are chosen by a validation metric only: the test split never takes part in a choice.
 SELECT_BY = ("val_acc", "val_loss")
 
@@ -30,11 +37,13 @@ class EnsembleSettings(SettingsMixin):
     trials: str = _f("", "trial ids to combine, e.g. '3, 7, 12' (empty: the top K)")
     select_by: str = _f("val_acc", "the validation metric the top K are ranked by", choices=SELECT_BY)
     members: int = _f(5, "members to train (bagging, boosting) or cycles (snapshot)", lo=2, hi=50)
-    boost_rate: float = _f(1.0, "boosting: shrinks each member's weight (AdaBoost) or step (gradient boosting)",
-                           lo=0, hi=10, lo_open=True)
+    boost_rate: float = _f(
+        1.0, "boosting: shrinks each member's weight (AdaBoost) or step (gradient boosting)", lo=0, hi=10, lo_open=True
+    )
     vectorise: bool = _f(True, "bagging: train the members together as one vectorised model")
-    folds: int = _f(5, "weighted, stacking: folds of the validation split for their out-of-fold validation score",
-                             lo=2, hi=20)
+    folds: int = _f(
+        5, "weighted, stacking: folds of the validation split for their out-of-fold validation score", lo=2, hi=20
+    )
 
     @property
     def trains(self) -> bool:
@@ -64,10 +73,10 @@ def _rules(s: EnsembleSettings) -> None:
 
 
 _TABLE = SettingsTable(SECTION, EnsembleSettings, _rules, {"trials": parse_trial_ids})
-TABLE = _TABLE                     # the field table, for the form
-setting_specs = _TABLE.all_specs   # the fields, for forms and flags
+TABLE = _TABLE  # the field table, for the form
+setting_specs = _TABLE.all_specs  # the fields, for forms and flags
 setting_spec = _TABLE.spec
-coerce_setting = _TABLE.coerce     # one setting converted and checked, or a ConfigError naming it
+coerce_setting = _TABLE.coerce  # one setting converted and checked, or a ConfigError naming it
 
 
 def validate_settings(s: EnsembleSettings) -> EnsembleSettings:

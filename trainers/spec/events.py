@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
 from trainers.spec.json_data import finite_json
@@ -30,9 +30,9 @@ class FitStarted:
 
 @dataclass(frozen=True)
 class BatchEnded:
-    epoch: int          # 1-based
-    batch: int          # 1-based within the epoch
-    step: int           # 1-based over the whole run
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    step: int  # 1-based over the whole run
     loss: float
     lr: float
     grad_norm: float
@@ -55,7 +55,7 @@ class EpochEnded:
 @dataclass(frozen=True)
 class FitEnded:
     trial_id: int | None
-    status: str               # completed, stopped, diverged, failed
+    status: str  # completed, stopped, diverged, failed
     epochs_run: int
     best_epoch: int | None
     best_val_acc: float | None
@@ -75,21 +75,21 @@ class RangeTestStarted:
     """A learning-rate range test (one repeat of it) begins."""
 
     trial_id: int | None
-    repeat: int           # 1-based
+    repeat: int  # 1-based
     repeats: int
     iterations: int
     start_lr: float
     end_lr: float
-    mode: str             # exp or linear
+    mode: str  # exp or linear
 
 
 @dataclass(frozen=True)
 class RangeTestStep:
-    repeat: int           # 1-based
-    iteration: int        # 1-based
+    repeat: int  # 1-based
+    iteration: int  # 1-based
     lr: float
-    loss: float           # raw training loss of this batch
-    smoothed: float       # bias-corrected moving average
+    loss: float  # raw training loss of this batch
+    smoothed: float  # bias-corrected moving average
     val_loss: float | None = None
 
 
@@ -102,7 +102,7 @@ class RangeCurve:
     losses: tuple[float, ...]
     smoothed: tuple[float, ...]
     val_losses: tuple[float, ...] | None
-    stop_reason: str      # why the sweep ended ("" when it ran all iterations)
+    stop_reason: str  # why the sweep ended ("" when it ran all iterations)
 
 
 @dataclass(frozen=True)
@@ -110,15 +110,15 @@ class RangeTestResult:
     """A finished range test: its curves and the suggestions read from them."""
 
     trial_id: int | None
-    status: str                                      # completed, stopped, failed
+    status: str  # completed, stopped, failed
     curves: tuple[RangeCurve, ...]
-    suggestions: dict[str, float | None]             # steepest, valley, min_div_10
-    spreads: dict[str, tuple[float, float] | None]   # lowest and highest value over the repeats
-    agreed: tuple[float, float] | None               # band where the suggestions agree within a factor 3
-    agreeing: tuple[str, ...]                        # which suggestions make up the band
-    message: str                                     # why there is no suggestion, or what went wrong
+    suggestions: dict[str, float | None]  # steepest, valley, min_div_10
+    spreads: dict[str, tuple[float, float] | None]  # lowest and highest value over the repeats
+    agreed: tuple[float, float] | None  # band where the suggestions agree within a factor 3
+    agreeing: tuple[str, ...]  # which suggestions make up the band
+    message: str  # why there is no suggestion, or what went wrong
     seconds: float
-    settings: dict | None = None                     # the RangeTestSettings it ran with, as a dict
+    settings: dict | None = None  # the RangeTestSettings it ran with, as a dict
 
     @property
     def stop_reasons(self) -> tuple[str, ...]:
@@ -144,8 +144,18 @@ class RangeTestResult:
         return json.dumps(self.to_dict(), allow_nan=False)
 
 
-Event = Union[FitStarted, BatchEnded, EpochEnded, FitEnded, RangeTestStarted, RangeTestStep, RangeTestResult,
-              EnsembleStarted, MemberProgress, EnsembleResult]
+Event = (
+    FitStarted
+    | BatchEnded
+    | EpochEnded
+    | FitEnded
+    | RangeTestStarted
+    | RangeTestStep
+    | RangeTestResult
+    | EnsembleStarted
+    | MemberProgress
+    | EnsembleResult
+)
 
 
 class Sink(Protocol):

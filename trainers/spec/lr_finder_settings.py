@@ -24,15 +24,15 @@ class RangeTestSettings(SettingsMixin):
     end_lr: float = _f(10.0, "learning rate of the last iteration", lo=0, hi=1000, lo_open=True)
     iterations: int = _f(100, "iterations (batches) of the sweep", lo=5, hi=100_000)
     mode: str = _f("exp", "how the rate rises: exponentially or linearly", choices=MODES)
-    smoothing: float = _f(0.9, "loss smoothing: beta of the bias-corrected moving average", lo=0, hi=1,
-                          hi_open=True)
-    diverge_factor: float = _f(4.0, "stop once the smoothed loss exceeds this many times its best", lo=1,
-                               hi=1e6, lo_open=True)
-    repeats: int = _f(1, "repeats with other seeds (a band of curves, each suggestion with its spread)", lo=1,
-                      hi=20)
+    smoothing: float = _f(0.9, "loss smoothing: beta of the bias-corrected moving average", lo=0, hi=1, hi_open=True)
+    diverge_factor: float = _f(
+        4.0, "stop once the smoothed loss exceeds this many times its best", lo=1, hi=1e6, lo_open=True
+    )
+    repeats: int = _f(1, "repeats with other seeds (a band of curves, each suggestion with its spread)", lo=1, hi=20)
     val_loss: bool = _f(False, "also measure the validation loss at every iteration (slower)")
-    val_samples: int = _f(512, "validation samples used per iteration when measuring validation loss", lo=1,
-                          hi=1_000_000)
+    val_samples: int = _f(
+        512, "validation samples used per iteration when measuring validation loss", lo=1, hi=1_000_000
+    )
 
 
 def _rules(s: RangeTestSettings) -> None:
@@ -41,10 +41,10 @@ def _rules(s: RangeTestSettings) -> None:
 
 
 _TABLE = SettingsTable(SECTION, RangeTestSettings, _rules)
-TABLE = _TABLE                     # the field table, for the form
-setting_specs = _TABLE.all_specs   # the fields, for forms and flags
+TABLE = _TABLE  # the field table, for the form
+setting_specs = _TABLE.all_specs  # the fields, for forms and flags
 setting_spec = _TABLE.spec
-coerce_setting = _TABLE.coerce     # one setting converted and checked, or a ConfigError naming it
+coerce_setting = _TABLE.coerce  # one setting converted and checked, or a ConfigError naming it
 
 
 def validate_settings(s: RangeTestSettings) -> RangeTestSettings:

@@ -38,15 +38,18 @@ def scheduled_lr(cfg: RunConfig, step: int, steps_per_epoch: int, plateau_scale:
     elif s.name == "step":
         lr = base * s.step_gamma ** (epoch // s.step_size)
     elif s.name == "exponential":
-        lr = base * s.exp_gamma ** epoch
+        lr = base * s.exp_gamma**epoch
     elif s.name == "cosine":
         lr = sched_cos(base, min(s.min_lr, base), pos)
     elif s.name == "one_cycle":
         peak = one_cycle_peak(cfg)
         start = peak / s.div_factor
         end = start / s.final_div_factor
-        lr = (sched_cos(start, peak, pos / s.pct_start) if pos < s.pct_start
-              else sched_cos(peak, end, (pos - s.pct_start) / (1 - s.pct_start)))
+        lr = (
+            sched_cos(start, peak, pos / s.pct_start)
+            if pos < s.pct_start
+            else sched_cos(peak, end, (pos - s.pct_start) / (1 - s.pct_start))
+        )
     elif s.name == "plateau":
         lr = max(base * plateau_scale, min(s.min_lr, base))
     else:  # validated config never gets here

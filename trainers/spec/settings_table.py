@@ -60,8 +60,13 @@ RUN_CONFIG = RunConfigTable()
 
 
 class SettingsTable(Generic[S]):
-    def __init__(self, section: str, cls: Callable[..., S], rules: Callable[[S], None] | None = None,
-                 parsers: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
+    def __init__(
+        self,
+        section: str,
+        cls: Callable[..., S],
+        rules: Callable[[S], None] | None = None,
+        parsers: Mapping[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
         """`rules`: the checks across fields, raising a ConfigError naming one of them; `parsers`: by field name,
         a check of a text field's content beyond its type (trial ids), raising a ConfigError."""
         self.section = section
@@ -120,8 +125,13 @@ class SettingsTable(Generic[S]):
     def checked(self, settings: S) -> S:
         """The settings with every value converted to its type (2.0 iterations → 2) and checked, then the rules."""
         fields = dataclasses.fields(settings)  # type: ignore[arg-type]
-        typed = dataclasses.replace(settings, **{f.name: self.coerce(f.name, getattr(settings, f.name))  # type: ignore[type-var]
-                                                 for f in fields})
+        typed = dataclasses.replace(
+            settings,
+            **{
+                f.name: self.coerce(f.name, getattr(settings, f.name))  # type: ignore[type-var]
+                for f in fields
+            },
+        )
         if self.rules is not None:
             self.rules(typed)
         return typed

@@ -7,9 +7,8 @@ known only once they are read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 from trainers.spec.config import DataConfig, RunConfig
 
@@ -18,7 +17,7 @@ from trainers.spec.config import DataConfig, RunConfig
 class SourceShape:
     input_shape: tuple[int, ...]  # one sample, no batch axis
     num_classes: int
-    samples: int                  # all samples the source holds, before splitting
+    samples: int  # all samples the source holds, before splitting
 
 
 _KNOWN: dict[str, SourceShape] = {

@@ -24,7 +24,7 @@ class Ema:
             return value
         self._n += 1
         self._avg = self.beta * self._avg + (1 - self.beta) * value
-        return self._avg / (1 - self.beta ** self._n)
+        return self._avg / (1 - self.beta**self._n)
 
     def reset(self) -> None:
         self._avg, self._n = 0.0, 0

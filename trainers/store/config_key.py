@@ -8,8 +8,13 @@ import json
 from typing import Any
 
 # Fields that change how or where a run happens, not what it learns: repeats may differ in them.
-NOT_PART_OF_THE_EXPERIMENT = (("train", "seed"), ("train", "threads"), ("train", "device"),
-                              ("train", "checkpoints"), ("data", "num_workers"))
+NOT_PART_OF_THE_EXPERIMENT = (
+    ("train", "seed"),
+    ("train", "threads"),
+    ("train", "device"),
+    ("train", "checkpoints"),
+    ("data", "num_workers"),
+)
 
 
 def config_key(config: dict[str, Any]) -> str:

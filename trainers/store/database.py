@@ -105,11 +105,14 @@ def open_read_only(url: URL, db_file: Path | None, shown: str) -> Engine:
         if not inspector.has_table(Trial.__tablename__):
             raise StoreError(f"{shown} is not a TuneLab trial store (it has no trials table)")
         for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)} if inspector.has_table(table.name) \
-                else set()
+            present = (
+                {c["name"] for c in inspector.get_columns(table.name)} if inspector.has_table(table.name) else set()
+            )
             if any(c.name not in present for c in table.columns):
-                raise StoreError(f"{shown} was made by an earlier TuneLab: open it once with a command that writes "
-                                 f"(such as `tunelab train`) to bring it up to date")
+                raise StoreError(
+                    f"{shown} was made by an earlier TuneLab: open it once with a command that writes "
+                    f"(such as `tunelab train`) to bring it up to date"
+                )
     except BaseException:
         engine.dispose()
         raise

@@ -33,8 +33,9 @@ def add_missing_columns(engine: Engine, metadata: MetaData) -> list[str]:
                 if not column.nullable:
                     raise StoreError(f"cannot add the required column {table.name}.{column.name} to old rows")
                 kind = column.type.compile(dialect=engine.dialect)
-                conn.execute(text(f"ALTER TABLE {preparer.quote(table.name)} "
-                                  f"ADD COLUMN {preparer.quote(column.name)} {kind}"))
+                conn.execute(
+                    text(f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {preparer.quote(column.name)} {kind}")
+                )
                 added.append(f"{table.name}.{column.name}")
         for index in table.indexes:
             if any(c.name in {m.name for m in missing} for c in index.columns):

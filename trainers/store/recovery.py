@@ -87,9 +87,7 @@ def _windows_pid_alive(pid: int) -> bool:
         kernel32.CloseHandle(handle)
 
 
-def recover_interrupted(
-    session: Session, *, host: str, now: datetime, alive: AliveCheck = process_alive
-) -> list[int]:
+def recover_interrupted(session: Session, *, host: str, now: datetime, alive: AliveCheck = process_alive) -> list[int]:
     """Mark this host's running trials whose process is gone as interrupted; return their ids.
 
     Trials of other hosts are left alone: their processes cannot be seen from here.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -53,13 +53,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Real(TypeDecorator[float]):
@@ -130,7 +130,7 @@ class Trial(Base):
 
     # Added after the first release; trainers/store/migrations.py adds them to older databases.
     config_key: Mapped[str | None] = mapped_column(String(40), index=True)  # the config minus its seed
-    diagnosis: Mapped[str | None] = mapped_column(String(32), index=True)   # label, once the run has ended
+    diagnosis: Mapped[str | None] = mapped_column(String(32), index=True)  # label, once the run has ended
 
 
 class EpochMetric(Base):
@@ -154,9 +154,28 @@ Index("ix_trials_kind_status", Trial.kind, Trial.status)
 
 # What update_trial / finish_trial may write; everything else is owned by the store itself.
 UPDATABLE = (
-    "name", "dataset", "model", "optimizer", "lr", "batch_size", "dropout", "weight_decay", "seed",
-    "epochs_planned", "epochs_run", "best_epoch", "best_val_acc", "best_val_loss", "final_train_loss",
-    "test_acc", "test_loss", "message", "diverged_step", "notes", "checkpoint_best", "checkpoint_last",
+    "name",
+    "dataset",
+    "model",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "dropout",
+    "weight_decay",
+    "seed",
+    "epochs_planned",
+    "epochs_run",
+    "best_epoch",
+    "best_val_acc",
+    "best_val_loss",
+    "final_train_loss",
+    "test_acc",
+    "test_loss",
+    "message",
+    "diverged_step",
+    "notes",
+    "checkpoint_best",
+    "checkpoint_last",
     "diagnosis",
 )
 

@@ -21,8 +21,10 @@ from trainers.store.schema import STATUSES, Trial
 
 # metric name → (column, True when higher is better)
 RANK_METRICS: dict[str, tuple[str, bool]] = {
-    "val_acc": ("best_val_acc", True), "val_loss": ("best_val_loss", False),
-    "test_acc": ("test_acc", True), "duration": ("duration_s", False),
+    "val_acc": ("best_val_acc", True),
+    "val_loss": ("best_val_loss", False),
+    "test_acc": ("test_acc", True),
+    "duration": ("duration_s", False),
 }
 FILTER_COLUMNS = ("status", "kind", "dataset", "model", "optimizer", "diagnosis")
 TEXT_COLUMNS = ("name", "notes", "message", "dataset", "model", "optimizer", "kind", "status", "diagnosis")
@@ -32,11 +34,11 @@ SORTABLE = ("rank", "robust", *(c.key for c in Trial.__table__.columns if not c.
 
 @dataclass(frozen=True)
 class TrialQuery:
-    metric: str = "val_acc"                       # what the rank is by (RANK_METRICS)
-    sort: str = "rank"                            # "rank", "robust" (the robust rank) or a column name
-    descending: bool = False                      # rank ascending = best first
-    filters: tuple[tuple[str, str], ...] = ()     # (column, value) pairs; values of one column are OR-ed
-    text: str = ""                                # free text over TEXT_COLUMNS; "#12" or "12" also matches id 12
+    metric: str = "val_acc"  # what the rank is by (RANK_METRICS)
+    sort: str = "rank"  # "rank", "robust" (the robust rank) or a column name
+    descending: bool = False  # rank ascending = best first
+    filters: tuple[tuple[str, str], ...] = ()  # (column, value) pairs; values of one column are OR-ed
+    text: str = ""  # free text over TEXT_COLUMNS; "#12" or "12" also matches id 12
 
     def __post_init__(self) -> None:
         if self.metric not in RANK_METRICS:
@@ -53,11 +55,11 @@ class TrialQuery:
 @dataclass(frozen=True)
 class RankedTrial:
     trial: TrialRecord
-    rank: int | None            # position by the metric among the filtered trials
-    robust_mean: float | None   # the metric over every finished trial with this config (all seeds), when
-    robust_std: float | None    # the config ran with at least two seeds
-    robust_n: int               # how many seeds went into the mean (0: fewer than two)
-    robust_rank: int | None     # position of this config's mean ∓ std among configs run with several seeds
+    rank: int | None  # position by the metric among the filtered trials
+    robust_mean: float | None  # the metric over every finished trial with this config (all seeds), when
+    robust_std: float | None  # the config ran with at least two seeds
+    robust_n: int  # how many seeds went into the mean (0: fewer than two)
+    robust_rank: int | None  # position of this config's mean ∓ std among configs run with several seeds
 
 
 def _where(q: TrialQuery) -> list[ColumnElement[bool]]:
@@ -71,8 +73,9 @@ def _where(q: TrialQuery) -> list[ColumnElement[bool]]:
     if text:
         # the text is matched literally: % and _ are not wildcards here
         escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        matches: list[ColumnElement[bool]] = [func.lower(getattr(Trial, c)).like(f"%{escaped}%", escape="\\")
-                                              for c in TEXT_COLUMNS]
+        matches: list[ColumnElement[bool]] = [
+            func.lower(getattr(Trial, c)).like(f"%{escaped}%", escape="\\") for c in TEXT_COLUMNS
+        ]
         digits = text.lstrip("#")
         if digits.isdigit() and int(digits) <= MAX_ID:
             matches.append(Trial.id == int(digits))
@@ -100,13 +103,20 @@ def robust_table(session: Session, q: TrialQuery) -> dict[str, RobustStats]:
     gets no robust rank: one lucky seed must not win."""
     column_name, higher_is_better = RANK_METRICS[q.metric]
     column = getattr(Trial, column_name)
-    per_seed = (select(Trial.config_key.label("key"), func.avg(column).label("m"))
-                .where(column.is_not(None), Trial.status.in_(ROBUST_STATUSES), Trial.config_key.is_not(None),
-                       Trial.kind == "train")
-                .group_by(Trial.config_key, Trial.seed).subquery("per_seed"))
+    per_seed = (
+        select(Trial.config_key.label("key"), func.avg(column).label("m"))
+        .where(
+            column.is_not(None), Trial.status.in_(ROBUST_STATUSES), Trial.config_key.is_not(None), Trial.kind == "train"
+        )
+        .group_by(Trial.config_key, Trial.seed)
+        .subquery("per_seed")
+    )
     m = per_seed.c.m
-    stmt = (select(per_seed.c.key, func.avg(m), func.avg(m * m), func.count())
-            .group_by(per_seed.c.key).having(func.count() >= 2))
+    stmt = (
+        select(per_seed.c.key, func.avg(m), func.avg(m * m), func.count())
+        .group_by(per_seed.c.key)
+        .having(func.count() >= 2)
+    )
     groups = []
     for key, mean, mean_sq, n in session.execute(stmt):
         n = int(n)
@@ -128,15 +138,18 @@ def _ranked(q: TrialQuery) -> Select:
     column_name, higher_is_better = RANK_METRICS[q.metric]
     metric = getattr(Trial, column_name)
     best_first = metric.desc() if higher_is_better else metric.asc()
-    rank = case((metric.is_(None), None),
-                else_=func.rank().over(order_by=[case((metric.is_(None), 1), else_=0), best_first]))
+    rank = case(
+        (metric.is_(None), None), else_=func.rank().over(order_by=[case((metric.is_(None), 1), else_=0), best_first])
+    )
     sort_value = getattr(Trial, q.sort) if q.sort not in ("rank", "robust") else literal(None)
-    return select(Trial.id, Trial.kind, Trial.config_key, rank.label("rank"),
-                  sort_value.label("sort_value")).where(*_where(q))
+    return select(Trial.id, Trial.kind, Trial.config_key, rank.label("rank"), sort_value.label("sort_value")).where(
+        *_where(q)
+    )
 
 
-def _page_rows(session: Session, q: TrialQuery, robust: dict[str, RobustStats], offset: int,
-               limit: int | None) -> list[Any]:
+def _page_rows(
+    session: Session, q: TrialQuery, robust: dict[str, RobustStats], offset: int, limit: int | None
+) -> list[Any]:
     if q.sort == "rank" and not q.descending:
         return _rank_page(session, q, offset, limit)
     inner = _ranked(q).subquery("ranked")
@@ -146,15 +159,16 @@ def _page_rows(session: Session, q: TrialQuery, robust: dict[str, RobustStats], 
         def has_robust(r: Any) -> bool:  # a range test of the same config is not one of its seeds
             return r.kind == "train" and r.config_key in robust
 
-        rows.sort(key=lambda r: (robust[r.config_key].rank if has_robust(r) else 0, r.id),
-                  reverse=q.descending)
+        rows.sort(key=lambda r: (robust[r.config_key].rank if has_robust(r) else 0, r.id), reverse=q.descending)
         rows.sort(key=lambda r: not has_robust(r))  # trials without a robust rank last either way
-        return rows[offset:None if limit is None else offset + limit]
+        return rows[offset : None if limit is None else offset + limit]
     key = inner.c.rank if q.sort == "rank" else inner.c.sort_value
     ordered = key.desc() if q.descending else key.asc()
-    stmt = (select(inner).order_by(case((key.is_(None), 1), else_=0), ordered,
-                                   inner.c.id.desc() if q.descending else inner.c.id.asc())
-            .offset(offset))
+    stmt = (
+        select(inner)
+        .order_by(case((key.is_(None), 1), else_=0), ordered, inner.c.id.desc() if q.descending else inner.c.id.asc())
+        .offset(offset)
+    )
     return list(session.execute(stmt if limit is None else stmt.limit(limit)))
 
 
@@ -193,8 +207,13 @@ def _rank_page(session: Session, q: TrialQuery, offset: int, limit: int | None) 
     return page
 
 
-def query_page(session: Session, q: TrialQuery, offset: int = 0, limit: int | None = None,
-               robust: dict[str, RobustStats] | None = None) -> list[RankedTrial]:
+def query_page(
+    session: Session,
+    q: TrialQuery,
+    offset: int = 0,
+    limit: int | None = None,
+    robust: dict[str, RobustStats] | None = None,
+) -> list[RankedTrial]:
     """`robust` is robust_table() for q's metric, when the caller keeps it between pages (it groups every
     trial); computed when None. An empty dict leaves the robust fields empty, for a caller that fills them
     later; sorting by "robust" needs the real table."""
@@ -206,8 +225,16 @@ def query_page(session: Session, q: TrialQuery, offset: int = 0, limit: int | No
     result = []
     for r in page:
         stats = robust.get(r.config_key) if full[r.id].kind == "train" else None
-        result.append(RankedTrial(full[r.id], r.rank, stats.mean if stats else None, stats.std if stats else None,
-                                  stats.n if stats else 0, stats.rank if stats else None))
+        result.append(
+            RankedTrial(
+                full[r.id],
+                r.rank,
+                stats.mean if stats else None,
+                stats.std if stats else None,
+                stats.n if stats else 0,
+                stats.rank if stats else None,
+            )
+        )
     return result
 
 
@@ -220,4 +247,3 @@ def distinct_values(session: Session, column: str) -> list[str]:
         raise StoreError(f"column = {column!r} is invalid: one of {', '.join(FILTER_COLUMNS)}")
     col = getattr(Trial, column)
     return [v for v in session.scalars(select(col).where(col.is_not(None)).distinct().order_by(col)) if v != ""]
-

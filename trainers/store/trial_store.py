@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -63,7 +63,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _dumps(value: Any, what: str) -> str:
@@ -164,25 +164,56 @@ class TrialStore:
     # -- writing --------------------------------------------------------------------------------
 
     def create_trial(
-        self, kind: str, config: dict, *, name: str = "", dataset: str = "", model: str = "",
-        optimizer: str = "", lr: float | None = None, batch_size: int | None = None,
-        dropout: float | None = None, weight_decay: float | None = None, seed: int | None = None,
-        epochs_planned: int | None = None, extra: dict | None = None,
+        self,
+        kind: str,
+        config: dict,
+        *,
+        name: str = "",
+        dataset: str = "",
+        model: str = "",
+        optimizer: str = "",
+        lr: float | None = None,
+        batch_size: int | None = None,
+        dropout: float | None = None,
+        weight_decay: float | None = None,
+        seed: int | None = None,
+        epochs_planned: int | None = None,
+        extra: dict | None = None,
     ) -> int:
         """A new trial with status "running", owned by this process. Returns its id."""
         self._writable()
         if not isinstance(kind, str) or not kind.strip():
             raise StoreError(f"kind = {kind!r} is invalid: a non-empty name such as 'train'")
-        summary = summary_values(dict(
-            name=name, dataset=dataset, model=model, optimizer=optimizer, lr=lr, batch_size=batch_size,
-            dropout=dropout, weight_decay=weight_decay, seed=seed, epochs_planned=epochs_planned,
-        ))
+        summary = summary_values(
+            dict(
+                name=name,
+                dataset=dataset,
+                model=model,
+                optimizer=optimizer,
+                lr=lr,
+                batch_size=batch_size,
+                dropout=dropout,
+                weight_decay=weight_decay,
+                seed=seed,
+                epochs_planned=epochs_planned,
+            )
+        )
         now, pid = _now(), os.getpid()
         row = Trial(
-            kind=kind, status=RUNNING, created_at=now, started_at=now, epochs_run=0,
-            config_json=_dumps(config, "config"), extra_json=_dumps(extra or {}, "extra"), config_key=config_key(config),
-            pid=pid, host=host_name(), process_start=process_start_time(pid),
-            message="", notes="", **summary,
+            kind=kind,
+            status=RUNNING,
+            created_at=now,
+            started_at=now,
+            epochs_run=0,
+            config_json=_dumps(config, "config"),
+            extra_json=_dumps(extra or {}, "extra"),
+            config_key=config_key(config),
+            pid=pid,
+            host=host_name(),
+            process_start=process_start_time(pid),
+            message="",
+            notes="",
+            **summary,
         )
         with self._session() as session:
             session.add(row)
@@ -190,9 +221,18 @@ class TrialStore:
             return row.id
 
     def add_epoch(
-        self, trial_id: int, epoch: int, *, train_loss: float | None, train_acc: float | None,
-        val_loss: float | None, val_acc: float | None, lr: float | None, seconds: float | None,
-        samples_per_sec: float | None, **trial_fields: Any,
+        self,
+        trial_id: int,
+        epoch: int,
+        *,
+        train_loss: float | None,
+        train_acc: float | None,
+        val_loss: float | None,
+        val_acc: float | None,
+        lr: float | None,
+        seconds: float | None,
+        samples_per_sec: float | None,
+        **trial_fields: Any,
     ) -> None:
         """Record one finished epoch (NaN is stored as None) and advance the trial's epochs_run.
 
@@ -200,8 +240,15 @@ class TrialStore:
         so an epoch costs one commit."""
         self._writable()
         epoch = coerce(EpochMetric.__table__, "epoch", epoch)
-        given = dict(train_loss=train_loss, train_acc=train_acc, val_loss=val_loss, val_acc=val_acc,
-                     lr=lr, seconds=seconds, samples_per_sec=samples_per_sec)
+        given = dict(
+            train_loss=train_loss,
+            train_acc=train_acc,
+            val_loss=val_loss,
+            val_acc=val_acc,
+            lr=lr,
+            seconds=seconds,
+            samples_per_sec=samples_per_sec,
+        )
         metrics = {name: coerce(EpochMetric.__table__, name, value) for name, value in given.items()}
         summary = summary_values(trial_fields)
         with self._session() as session:
@@ -280,8 +327,14 @@ class TrialStore:
             return [epoch_record(row) for row in rows]
 
     def list_trials(
-        self, *, kind: str | Iterable[str] | None = None, status: str | Iterable[str] | None = None,
-        order_by: str = "best_val_acc", descending: bool = True, limit: int | None = None, offset: int = 0,
+        self,
+        *,
+        kind: str | Iterable[str] | None = None,
+        status: str | Iterable[str] | None = None,
+        order_by: str = "best_val_acc",
+        descending: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
         config_key: str | None = None,
     ) -> list[TrialRecord]:
         """Trials matching kind/status, sorted by `order_by` with empty values last either way."""
@@ -292,18 +345,28 @@ class TrialStore:
         column = getattr(Trial, order_by)
         # (col IS NULL) first works on every database, unlike NULLS LAST or SQLite's default order.
         where = self._filters(kind, status) + ([Trial.config_key == config_key] if config_key else [])
-        stmt = select(Trial).where(*where).order_by(
-            case((column.is_(None), 1), else_=0),
-            column.desc() if descending else column.asc(),
-            Trial.id.desc() if descending else Trial.id.asc(),
-        ).offset(offset)
+        stmt = (
+            select(Trial)
+            .where(*where)
+            .order_by(
+                case((column.is_(None), 1), else_=0),
+                column.desc() if descending else column.asc(),
+                Trial.id.desc() if descending else Trial.id.asc(),
+            )
+            .offset(offset)
+        )
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._session() as session:
             return [trial_record(row) for row in session.scalars(stmt)]
 
-    def query_trials(self, query: TrialQuery | None = None, offset: int = 0, limit: int | None = None,
-                     robust: dict[str, RobustStats] | None = None) -> list[RankedTrial]:
+    def query_trials(
+        self,
+        query: TrialQuery | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        robust: dict[str, RobustStats] | None = None,
+    ) -> list[RankedTrial]:
         """A page of trials filtered, ranked and sorted as `query` says (see trainers/store/trial_query.py).
         `robust`: robust_table(query) kept by a caller reading many pages; computed per call when None."""
         if (limit is not None and limit < 0) or offset < 0:

@@ -58,8 +58,14 @@ class BatchStep:
     def batches(self, learner: Learner) -> Iterator[tuple[torch.Tensor, Any]]:
         """The epoch's shuffled training batches, augmented (the loop's generator draws both)."""
         s = learner.settings
-        for xb, yb in iter_batches(learner.data.train, s.batch_size, shuffle=True, gen=learner.gen,
-                                   device=learner.device, num_workers=s.num_workers):
+        for xb, yb in iter_batches(
+            learner.data.train,
+            s.batch_size,
+            shuffle=True,
+            gen=learner.gen,
+            device=learner.device,
+            num_workers=s.num_workers,
+        ):
             yield augment_batch(xb, s.augment_flip, s.augment_crop_padding, learner.gen), yb
 
     # ---- the stages ---------------------------------------------------------------------
@@ -111,10 +117,15 @@ class BatchStep:
         out, yb = learner.pred, learner.yb
         with torch.no_grad():
             # the epoch's training loss is plain cross-entropy, comparable with the validation loss
-            plain = self._ce if learner.settings.label_smoothing == 0 else nn.functional.cross_entropy(
-                out.float(), yb)
-            stats = torch.stack([learner.loss.detach().float(), self._norm.float(), plain.detach().float(),
-                                 (out.argmax(1) == yb).sum().float()])
+            plain = self._ce if learner.settings.label_smoothing == 0 else nn.functional.cross_entropy(out.float(), yb)
+            stats = torch.stack(
+                [
+                    learner.loss.detach().float(),
+                    self._norm.float(),
+                    plain.detach().float(),
+                    (out.argmax(1) == yb).sum().float(),
+                ]
+            )
         # one device synchronisation per batch, for everything the callbacks and the epoch totals need;
         # a non-finite loss is caught right after by DivergenceGuard, before another step is taken
         learner.loss_value, learner.grad_norm, plain_value, correct = stats.tolist()
@@ -143,8 +154,9 @@ class BatchStep:
         n = 0
         # in memory, big batches are free speed; streamed from disk, memory is what is short
         size = max(s.batch_size, 1024) if split.in_memory else 2 * s.batch_size
-        batches: Iterable = iter_batches(split, size, shuffle=False, gen=learner.gen, device=device,
-                                         num_workers=s.num_workers)
+        batches: Iterable = iter_batches(
+            split, size, shuffle=False, gen=learner.gen, device=device, num_workers=s.num_workers
+        )
         for xb, yb in batches:
             learner("before_eval_batch")  # a stop or pause is honoured during long evaluations too
             with self._autocast(device):

@@ -94,8 +94,11 @@ class DivergenceGuard(Callback):
 
     def after_batch(self, learner: Learner) -> None:
         if not math.isfinite(learner.loss_value):
-            self._diverged(learner, f"loss became {learner.loss_value} at step {learner.step} "
-                                    f"(epoch {learner.epoch}, batch {learner.batch})")
+            self._diverged(
+                learner,
+                f"loss became {learner.loss_value} at step {learner.step} "
+                f"(epoch {learner.epoch}, batch {learner.batch})",
+            )
 
     def after_train(self, learner: Learner) -> None:
         if not math.isfinite(learner.train_loss):
@@ -149,8 +152,10 @@ class EarlyStopping(Callback):
 
     def after_epoch(self, learner: Learner) -> None:
         if self.tracker.epochs_since_best >= max(1, self.patience):
-            learner.message = (f"early stop at epoch {learner.epoch}: {self.tracker.monitor} has not improved "
-                               f"since epoch {self.tracker.best_epoch}")
+            learner.message = (
+                f"early stop at epoch {learner.epoch}: {self.tracker.monitor} has not improved "
+                f"since epoch {self.tracker.best_epoch}"
+            )
             raise CancelFit()
 
 
@@ -159,8 +164,7 @@ class EventCallback(Callback):
 
     order = 15
 
-    def __init__(self, sink: Sink, trial_id: int | None, tracker: BestTracker, param_count: int,
-                 device: str) -> None:
+    def __init__(self, sink: Sink, trial_id: int | None, tracker: BestTracker, param_count: int, device: str) -> None:
         self.sink = sink
         self.trial_id = trial_id
         self.tracker = tracker
@@ -169,15 +173,44 @@ class EventCallback(Callback):
 
     def before_fit(self, learner: Learner) -> None:
         d = learner.data
-        self.sink.emit(FitStarted(self.trial_id, learner.settings.epochs, learner.steps_per_epoch, len(d.train),
-                                  len(d.val), len(d.test) if d.test is not None else 0, self.param_count, self.device))
+        self.sink.emit(
+            FitStarted(
+                self.trial_id,
+                learner.settings.epochs,
+                learner.steps_per_epoch,
+                len(d.train),
+                len(d.val),
+                len(d.test) if d.test is not None else 0,
+                self.param_count,
+                self.device,
+            )
+        )
 
     def after_batch(self, learner: Learner) -> None:
-        self.sink.emit(BatchEnded(learner.epoch, learner.batch, learner.step, learner.loss_value, learner.lr,
-                                  learner.grad_norm, learner.batch_size_now))
+        self.sink.emit(
+            BatchEnded(
+                learner.epoch,
+                learner.batch,
+                learner.step,
+                learner.loss_value,
+                learner.lr,
+                learner.grad_norm,
+                learner.batch_size_now,
+            )
+        )
 
     def after_epoch(self, learner: Learner) -> None:
         val = learner.val
-        self.sink.emit(EpochEnded(learner.epoch, learner.train_loss, learner.train_acc,
-                                  val.loss if val else None, val.acc if val else None, learner.lr,
-                                  learner.epoch_seconds, learner.samples_per_sec or 0.0, self.tracker.improved))
+        self.sink.emit(
+            EpochEnded(
+                learner.epoch,
+                learner.train_loss,
+                learner.train_acc,
+                val.loss if val else None,
+                val.acc if val else None,
+                learner.lr,
+                learner.epoch_seconds,
+                learner.samples_per_sec or 0.0,
+                self.tracker.improved,
+            )
+        )

@@ -102,14 +102,18 @@ def load_checkpoint(path: Path | str, what: str = "TuneLab checkpoint") -> tuple
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         # PyTorch's own message suggests loading without weights_only: that would run whatever the file holds
-        raise StoreError(f"{path} is not a {what} (or was made by an incompatible version): it holds objects "
-                         f"other than tensors and plain values, which TuneLab never loads") from None
+        raise StoreError(
+            f"{path} is not a {what} (or was made by an incompatible version): it holds objects "
+            f"other than tensors and plain values, which TuneLab never loads"
+        ) from None
     except OSError as exc:
         raise StoreError(f"the {what} {path} cannot be read: {exc.strerror or exc}") from None
     except Exception:  # torch raises many types for a damaged file; all mean "unusable"
-        raise StoreError(f"the {what} {path} cannot be loaded: the file is damaged (cut short, or not a "
-                         f"PyTorch file at all)") from None
-    if not (isinstance(payload, dict) and isinstance(payload.get("model"), dict)
-            and isinstance(payload.get("meta"), dict)):
+        raise StoreError(
+            f"the {what} {path} cannot be loaded: the file is damaged (cut short, or not a PyTorch file at all)"
+        ) from None
+    if not (
+        isinstance(payload, dict) and isinstance(payload.get("model"), dict) and isinstance(payload.get("meta"), dict)
+    ):
         raise StoreError(f"{path} is not a {what}: expected a 'model' state dict and 'meta'")
     return payload["model"], payload["meta"]

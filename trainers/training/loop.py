@@ -17,12 +17,38 @@ from trainers.data.bundle import DatasetBundle, Split
 from trainers.spec.config import RunConfig
 from trainers.training.batch_step import BatchStep, EvalResult, train_mode
 
-__all__ = ["BatchStep", "Callback", "CancelBackward", "CancelBatch", "CancelEpoch", "CancelFit", "CancelStep",
-           "EvalResult", "Learner", "TrainSettings", "settings_from", "train_mode"]
+__all__ = [
+    "BatchStep",
+    "Callback",
+    "CancelBackward",
+    "CancelBatch",
+    "CancelEpoch",
+    "CancelFit",
+    "CancelStep",
+    "EvalResult",
+    "Learner",
+    "TrainSettings",
+    "settings_from",
+    "train_mode",
+]
 
-STAGES = ("before_fit", "before_epoch", "before_batch", "before_pred", "after_pred", "after_loss",
-          "before_backward", "after_backward", "before_step", "after_step", "after_batch", "after_train",
-          "before_eval_batch", "after_epoch", "after_fit")
+STAGES = (
+    "before_fit",
+    "before_epoch",
+    "before_batch",
+    "before_pred",
+    "after_pred",
+    "after_loss",
+    "before_backward",
+    "after_backward",
+    "before_step",
+    "after_step",
+    "after_batch",
+    "after_train",
+    "before_eval_batch",
+    "after_epoch",
+    "after_fit",
+)
 
 
 class CancelBatch(Exception):
@@ -70,10 +96,18 @@ class TrainSettings:
 def settings_from(cfg: RunConfig) -> TrainSettings:
     """The loop's settings from a run config."""
     t, d = cfg.train, cfg.data
-    return TrainSettings(batch_size=t.batch_size, epochs=t.epochs, grad_clip=t.grad_clip, l1=t.l1,
-                         label_smoothing=t.label_smoothing, augment_flip=d.augment_flip,
-                         augment_crop_padding=d.augment_crop_padding, amp=t.amp, num_workers=d.num_workers,
-                         seed=t.seed)
+    return TrainSettings(
+        batch_size=t.batch_size,
+        epochs=t.epochs,
+        grad_clip=t.grad_clip,
+        l1=t.l1,
+        label_smoothing=t.label_smoothing,
+        augment_flip=d.augment_flip,
+        augment_crop_padding=d.augment_crop_padding,
+        amp=t.amp,
+        num_workers=d.num_workers,
+        seed=t.seed,
+    )
 
 
 @dataclass
@@ -118,8 +152,8 @@ class Learner:
         """Each stage's hooks, looked up once: a stage nobody listens to costs one dictionary lookup."""
         self.callbacks = sorted(self.callbacks, key=lambda cb: cb.order)
         self._hooks: dict[str, list[Callable[[Learner], Any]]] = {
-            stage: [h for h in (getattr(cb, stage, None) for cb in self.callbacks) if h is not None]
-            for stage in STAGES}
+            stage: [h for h in (getattr(cb, stage, None) for cb in self.callbacks) if h is not None] for stage in STAGES
+        }
 
     @property
     def loss_fn(self) -> Any:

@@ -38,8 +38,9 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return named_groups(named, decay, no_decay, weight_decay)
 
 
-def named_groups(params: Mapping[str, torch.Tensor], decay: list[str], no_decay: list[str],
-                 weight_decay: float) -> list[dict]:
+def named_groups(
+    params: Mapping[str, torch.Tensor], decay: list[str], no_decay: list[str], weight_decay: float
+) -> list[dict]:
     groups = []
     if decay:
         groups.append({"params": [params[n] for n in decay], "weight_decay": weight_decay})
@@ -61,14 +62,17 @@ def optimizer_for_groups(cfg: OptimConfig, groups: list[dict], fast: bool = Fals
     if cfg.name == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, **speed)
     if cfg.name == "adam":
-        return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, amsgrad=cfg.amsgrad,
-                                **speed)
+        return torch.optim.Adam(
+            groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, amsgrad=cfg.amsgrad, **speed
+        )
     if cfg.name == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, amsgrad=cfg.amsgrad,
-                                 **speed)
+        return torch.optim.AdamW(
+            groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps, amsgrad=cfg.amsgrad, **speed
+        )
     if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum,
-                                   centered=cfg.centered, **speed)
+        return torch.optim.RMSprop(
+            groups, lr=cfg.lr, alpha=cfg.alpha, eps=cfg.eps, momentum=cfg.momentum, centered=cfg.centered, **speed
+        )
     if cfg.name == "adagrad":
         return torch.optim.Adagrad(groups, lr=cfg.lr, lr_decay=cfg.lr_decay, eps=cfg.eps, **speed)
     raise ValueError(cfg.name)  # validated config never gets here

@@ -39,21 +39,39 @@ class StoreRecorder(Callback):
             self.best_val_acc = val_acc
         if val_loss is not None and (self.best_val_loss is None or val_loss < self.best_val_loss):
             self.best_val_loss = val_loss
-        fields: dict[str, Any] = {"best_val_acc": self.best_val_acc, "best_val_loss": self.best_val_loss,
-                  "best_epoch": self.tracker.best_epoch, "final_train_loss": finite_or_none(learner.train_loss)}
+        fields: dict[str, Any] = {
+            "best_val_acc": self.best_val_acc,
+            "best_val_loss": self.best_val_loss,
+            "best_epoch": self.tracker.best_epoch,
+            "final_train_loss": finite_or_none(learner.train_loss),
+        }
         failed: StoreError | None = None
         if self.save_checkpoints and self.tracker.improved and self.tracker.best_state is not None:
             try:
-                path = save_checkpoint(self.store.checkpoint_dir(self.trial_id) / "best.pt", self.tracker.best_state,
-                                       {"epoch": learner.epoch, "monitor": self.tracker.monitor,
-                                        "value": float(self.tracker.best_value or 0.0)})
+                path = save_checkpoint(
+                    self.store.checkpoint_dir(self.trial_id) / "best.pt",
+                    self.tracker.best_state,
+                    {
+                        "epoch": learner.epoch,
+                        "monitor": self.tracker.monitor,
+                        "value": float(self.tracker.best_value or 0.0),
+                    },
+                )
                 fields["checkpoint_best"] = str(path)
             except StoreError as exc:
                 failed = exc  # the epoch itself finished: it is recorded before the run ends on the error
-        self.store.add_epoch(self.trial_id, learner.epoch, train_loss=finite_or_none(learner.train_loss),
-                             train_acc=finite_or_none(learner.train_acc), val_loss=val_loss, val_acc=val_acc,
-                             lr=learner.lr, seconds=learner.epoch_seconds, samples_per_sec=learner.samples_per_sec,
-                             **fields)
+        self.store.add_epoch(
+            self.trial_id,
+            learner.epoch,
+            train_loss=finite_or_none(learner.train_loss),
+            train_acc=finite_or_none(learner.train_acc),
+            val_loss=val_loss,
+            val_acc=val_acc,
+            lr=learner.lr,
+            seconds=learner.epoch_seconds,
+            samples_per_sec=learner.samples_per_sec,
+            **fields,
+        )
         self.epochs_recorded = learner.epoch
         if failed is not None:
             self.save_failed = True
@@ -63,6 +81,7 @@ class StoreRecorder(Callback):
         # the model still holds the last epoch's weights here: the best are loaded later, for the test
         if self.save_checkpoints and learner.epoch > 0 and learner.status != "diverged" and not self.save_failed:
             state = {k: v.detach().cpu() for k, v in learner.model.state_dict().items()}
-            path = save_checkpoint(self.store.checkpoint_dir(self.trial_id) / "last.pt", state,
-                                   {"epoch": learner.epoch})
+            path = save_checkpoint(
+                self.store.checkpoint_dir(self.trial_id) / "last.pt", state, {"epoch": learner.epoch}
+            )
             self.store.update_trial(self.trial_id, checkpoint_last=str(path))

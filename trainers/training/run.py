@@ -6,23 +6,34 @@ from __future__ import annotations
 from trainers.data import DatasetBundle
 from trainers.diagnosis.diagnose import diagnose
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
-from trainers.training.loop import settings_from
 from trainers.models import build_model, count_parameters
 from trainers.spec.config import RunConfig
 from trainers.spec.events import FitEnded, RunControl, Sink
 from trainers.store import TrialStore
-from trainers.training.callbacks import (BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, EventCallback,
-                                         ScheduleCallback)
-from trainers.training.loop import Callback, CancelFit, EvalResult, Learner
+from trainers.training.callbacks import (
+    BestTracker,
+    ControlCallback,
+    DivergenceGuard,
+    EarlyStopping,
+    EventCallback,
+    ScheduleCallback,
+)
+from trainers.training.loop import Callback, CancelFit, EvalResult, Learner, settings_from
 from trainers.training.optim import build_optimizer
 from trainers.training.recording import StoreRecorder, finite_or_none
 
 TRAIN_KIND = "train"
 
 
-def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunControl | None = None,
-                 store: TrialStore | None = None, bundle: DatasetBundle | None = None,
-                 extra_callbacks: list[Callback] | None = None) -> FitEnded:
+def run_training(
+    cfg: RunConfig,
+    *,
+    sink: Sink | None = None,
+    control: RunControl | None = None,
+    store: TrialStore | None = None,
+    bundle: DatasetBundle | None = None,
+    extra_callbacks: list[Callback] | None = None,
+) -> FitEnded:
     """Train one trial end to end. Config errors raise; anything that fails after the trial exists
     is recorded in the store as "failed" and returned, never raised."""
     with owned_store(store) as store:
@@ -41,23 +52,41 @@ def run_training(cfg: RunConfig, *, sink: Sink | None = None, control: RunContro
             job.status = learner.status
             job.notes.insert(0, learner.message)
             test = score_test(learner, tracker, restore_best=not es.enabled or es.restore_best)
-        result = FitEnded(job.trial_id, job.status, recorder.epochs_recorded, tracker.best_epoch,
-                          recorder.best_val_acc, recorder.best_val_loss, test.acc if test else None,
-                          finite_or_none(test.loss) if test else None, job.seconds, job.message, guard.step)
-        label = diagnose(store.epochs(job.trial_id), cfg, job.status, guard.step).label \
-            if job.status != "failed" else None
-        return job.finish(result, test_acc=result.test_acc, test_loss=result.test_loss, diverged_step=guard.step,
-                          diagnosis=label)
+        result = FitEnded(
+            job.trial_id,
+            job.status,
+            recorder.epochs_recorded,
+            tracker.best_epoch,
+            recorder.best_val_acc,
+            recorder.best_val_loss,
+            test.acc if test else None,
+            finite_or_none(test.loss) if test else None,
+            job.seconds,
+            job.message,
+            guard.step,
+        )
+        label = (
+            diagnose(store.epochs(job.trial_id), cfg, job.status, guard.step).label if job.status != "failed" else None
+        )
+        return job.finish(
+            result, test_acc=result.test_acc, test_loss=result.test_loss, diverged_step=guard.step, diagnosis=label
+        )
 
 
-def _learner(job: TrialJob, bundle: DatasetBundle | None, tracker: BestTracker, own: list[Callback],
-             extra: list[Callback]) -> Learner:
+def _learner(
+    job: TrialJob, bundle: DatasetBundle | None, tracker: BestTracker, own: list[Callback], extra: list[Callback]
+) -> Learner:
     """The loop for this run: data, model and optimizer from the config, with the run's callbacks."""
     cfg = job.cfg
     data = job.load_data(bundle)
     model = build_model(cfg.model, data.input_shape, data.num_classes).to(job.device)
-    callbacks = [ControlCallback(job.control), ScheduleCallback(cfg), *own,
-                 EventCallback(job.sink, job.trial_id, tracker, count_parameters(model), str(job.device)), *extra]
+    callbacks = [
+        ControlCallback(job.control),
+        ScheduleCallback(cfg),
+        *own,
+        EventCallback(job.sink, job.trial_id, tracker, count_parameters(model), str(job.device)),
+        *extra,
+    ]
     if cfg.early_stop.enabled:
         callbacks.append(EarlyStopping(tracker, cfg.early_stop.patience))
     return Learner(model, build_optimizer(cfg.optim, model), data, settings_from(cfg), job.device, callbacks)

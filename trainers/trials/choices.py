@@ -8,8 +8,9 @@ from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
 
 
-def trial_choices(store: TrialStore, kind: str, describe: Callable[[TrialRecord], str],
-                  limit: int = 100) -> list[tuple[int, str]]:
+def trial_choices(
+    store: TrialStore, kind: str, describe: Callable[[TrialRecord], str], limit: int = 100
+) -> list[tuple[int, str]]:
     """Each label starts "#id · date time · " and goes on with describe(trial)."""
     rows = []
     for t in store.list_trials(kind=kind, order_by="id", descending=True, limit=limit):

@@ -11,9 +11,31 @@ from trainers.spec.errors import StoreError
 from trainers.spec.json_data import finite_json
 from trainers.store import TrialStore
 
-SUMMARY = ("id", "kind", "status", "name", "dataset", "model", "optimizer", "lr", "batch_size", "dropout",
-           "weight_decay", "seed", "epochs_planned", "epochs_run", "best_epoch", "best_val_acc", "best_val_loss",
-           "test_acc", "test_loss", "duration_s", "diagnosis", "message", "notes")
+SUMMARY = (
+    "id",
+    "kind",
+    "status",
+    "name",
+    "dataset",
+    "model",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "dropout",
+    "weight_decay",
+    "seed",
+    "epochs_planned",
+    "epochs_run",
+    "best_epoch",
+    "best_val_acc",
+    "best_val_loss",
+    "test_acc",
+    "test_loss",
+    "duration_s",
+    "diagnosis",
+    "message",
+    "notes",
+)
 
 
 def trial_dict(store: TrialStore, trial_id: int, with_epochs: bool = True) -> dict[str, Any]:
@@ -22,8 +44,10 @@ def trial_dict(store: TrialStore, trial_id: int, with_epochs: bool = True) -> di
     row["created_at"] = t.created_at.isoformat() if t.created_at else None
     row["config"] = t.config
     if with_epochs:
-        row["epochs"] = [{k: getattr(e, k) for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
-                                                      "seconds")} for e in store.epochs(trial_id)]
+        row["epochs"] = [
+            {k: getattr(e, k) for k in ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")}
+            for e in store.epochs(trial_id)
+        ]
     return row
 
 
@@ -49,7 +73,7 @@ def _write_csv(store: TrialStore, trial_ids: Sequence[int], p: Path) -> None:
         row = trial_dict(store, i, with_epochs=False)
         config = row.pop("config")
         for section, fields in config.items():
-            for name, value in (fields.items() if isinstance(fields, dict) else ()):
+            for name, value in fields.items() if isinstance(fields, dict) else ():
                 row[f"{section}.{name}"] = value
         rows.append(row)
     columns = list(dict.fromkeys(key for row in rows for key in row))

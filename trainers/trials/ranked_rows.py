@@ -10,8 +10,23 @@ from trainers.spec.errors import ConfigError
 from trainers.store import TrialQuery, TrialStore
 from trainers.store.trial_query import FILTER_COLUMNS
 
-COLUMNS = ("rank", "id", "status", "kind", "dataset", "model", "optimizer", "lr", "batch_size", "epochs_run",
-           "best_val_acc", "best_val_loss", "test_acc", "duration_s", "diagnosis")
+COLUMNS = (
+    "rank",
+    "id",
+    "status",
+    "kind",
+    "dataset",
+    "model",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs_run",
+    "best_val_acc",
+    "best_val_loss",
+    "test_acc",
+    "duration_s",
+    "diagnosis",
+)
 ROBUST_COLUMNS = ("robust_rank", "robust_mean", "robust_std", "robust_n")
 
 
@@ -34,8 +49,9 @@ def parse_filter(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
     return tuple(pairs), " ".join(free)
 
 
-def build_query(sort: str = "rank", filter_text: str = "", metric: str = "val_acc", kind: str | None = None,
-                robust: bool = False) -> TrialQuery:
+def build_query(
+    sort: str = "rank", filter_text: str = "", metric: str = "val_acc", kind: str | None = None, robust: bool = False
+) -> TrialQuery:
     """`sort` is rank, robust or a column name; a leading "-" reverses it."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
@@ -46,8 +62,9 @@ def build_query(sort: str = "rank", filter_text: str = "", metric: str = "val_ac
     return TrialQuery(metric=metric, sort=key, descending=descending, filters=filters, text=text)
 
 
-def history_rows(store: TrialStore, query: TrialQuery | None = None, *, limit: int | None = None,
-                 robust: bool = False) -> list[dict[str, Any]]:
+def history_rows(
+    store: TrialStore, query: TrialQuery | None = None, *, limit: int | None = None, robust: bool = False
+) -> list[dict[str, Any]]:
     """A page of ranked trials; finished training runs without a stored diagnosis get one first."""
     query = query or TrialQuery()
     # the robust statistics group every trial: computed only when asked for (or needed for the order)
@@ -59,8 +76,7 @@ def history_rows(store: TrialStore, query: TrialQuery | None = None, *, limit: i
         row["diagnosis"] = filled.get(r.trial.id, r.trial.diagnosis)
         row["rank"] = r.rank
         row["created_at"] = r.trial.created_at.isoformat() if r.trial.created_at else None
-        row.update(robust_rank=r.robust_rank, robust_mean=r.robust_mean, robust_std=r.robust_std,
-                   robust_n=r.robust_n)
+        row.update(robust_rank=r.robust_rank, robust_mean=r.robust_mean, robust_std=r.robust_std, robust_n=r.robust_n)
         rows.append(row)
     return rows
 

@@ -22,8 +22,14 @@ def unused_seeds(used: set[int | None], n: int) -> list[int]:
     return seeds
 
 
-def rerun_with_seeds(store: TrialStore, trial_ids: Sequence[int], seeds: int, *, sink: Sink | None = None,
-                     control: RunControl | None = None) -> list[FitEnded]:
+def rerun_with_seeds(
+    store: TrialStore,
+    trial_ids: Sequence[int],
+    seeds: int,
+    *,
+    sink: Sink | None = None,
+    control: RunControl | None = None,
+) -> list[FitEnded]:
     """Train each trial's config again with `seeds` new seeds, one run after another; a stop request ends the
     series after the current run. A stored config that no longer validates raises ConfigError naming the trial."""
     control = control or RunControl()
