@@ -3,8 +3,10 @@
 PyInstaller copies every library the analysis reaches, system ones included. The libraries of the desktop the
 app draws on (X11/xcb, xkbcommon, Wayland, fontconfig, freetype, D-Bus, GLib, GTK's stack) must match the
 running system's display server, font configuration and D-Bus, so they come from the system instead (the
-.deb's Depends names their packages). Qt plugins for targets a desktop app never uses are left out, and so is
-every library that, after that, nothing in the bundle links to.
+.deb's Depends names their packages). GTK 3 is only reached through Qt's GTK theme plugin: on a build machine
+that has it, GTK stays out too, and the plugin is optional (Recommends: libgtk-3-0; Qt skips it without GTK).
+Qt plugins for targets a desktop app never uses are left out, and so is every library that, after that, nothing
+in the bundle links to.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ SYSTEM_DIRS = ("/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/")
 DESKTOP_STACK = re.compile(
     r"^lib(X|xcb|xkbcommon|wayland|fontconfig|freetype|expat|dbus-1|systemd|glib-2|gobject-2|gio-2|gmodule-2|"
     r"gthread-2|atk|cairo|pango|gdk_pixbuf|harfbuzz|pixman|thai|datrie|fribidi|graphite2|png16|jpeg|mount|"
-    r"blkid|selinux|pcre2|bsd|md\.|gcrypt|gpg-error|cap\.|lz4|brotli)"
+    r"blkid|selinux|pcre2|bsd|md\.|gcrypt|gpg-error|cap\.|lz4|brotli|gtk-3|gdk-3|epoxy|atspi|colord|cups)"
 )
 # Framebuffer, VNC, embedded EGL and Vulkan-display platforms, and evdev/TUIO input for them.
 UNUSED_QT_PLUGINS = re.compile(

@@ -158,6 +158,35 @@ def test_bundle_filter_takes_the_desktop_stack_from_the_system() -> None:
     }
 
 
+def test_gtk_and_its_chain_stay_with_the_system_when_the_build_machine_has_them() -> None:
+    """Qt's GTK theme plugin links to GTK 3; on a desktop that has GTK, the bundle must not carry GTK itself (its
+    own chain, atk, cairo, pango, Xcomposite, ..., would then be undeclared): the plugin stays, optional."""
+    gtk = "/usr/lib/x86_64-linux-gnu/"
+    links = {
+        "/site/PySide6/Qt/plugins/platformthemes/libqgtk3.so": ["libgtk-3.so.0", "libgdk-3.so.0", "libQt6Gui.so.6"],
+        gtk + "libgtk-3.so.0": ["libatk-1.0.so.0", "libcairo.so.2", "libepoxy.so.0", "libXcomposite.so.1"],
+        gtk + "libgdk-3.so.0": ["libpango-1.0.so.0", "libepoxy.so.0"],
+        gtk + "libepoxy.so.0": [],
+    }
+    binaries = [
+        entry("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/site/PySide6/Qt/plugins/platformthemes/libqgtk3.so"),
+        entry("libgtk-3.so.0", gtk + "libgtk-3.so.0"),
+        entry("libgdk-3.so.0", gtk + "libgdk-3.so.0"),
+        entry("libepoxy.so.0", gtk + "libepoxy.so.0"),
+        entry("libatk-1.0.so.0", gtk + "libatk-1.0.so.0"),
+    ]
+    kept = {e[0] for e in bundle_filter.prune(binaries, lambda source: links.get(source, []))}
+    assert kept == {"PySide6/Qt/plugins/platformthemes/libqgtk3.so"}
+
+
+def test_gtk_is_recommended_not_bundled_by_the_deb() -> None:
+    control = (ROOT / "packaging" / "linux" / "control.in").read_text()
+    recommends = re.search(r"^Recommends:(.*(?:\n .*)*)", control, re.M)
+    assert recommends and "libgtk-3-0" in recommends.group(1)
+    workflow = (ROOT / ".github" / "workflows" / "build-linux.yml").read_text()
+    assert "libgtk-3-0" in workflow  # the build runs where users' desktops are: with GTK installed
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

@@ -5,7 +5,7 @@
 
 `check` finds each library the bundle links to but does not ship, the package that holds it here (ldconfig,
 dpkg -S), and fails unless that package is in Depends. Libraries that only optional Qt plugins link to (the
-GTK theme, Wayland: Recommends and Suggests) are listed but not required: Qt skips a plugin it cannot load.
+GTK theme, Wayland: Recommends) are listed but not required: Qt skips a plugin it cannot load.
 Standard library only, plus readelf (binutils, which PyInstaller needs too), so the system python3 runs it.
 """
 
