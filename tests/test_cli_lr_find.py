@@ -57,7 +57,7 @@ def test_lr_find_prints_a_readable_table_without_json(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "valley" in run.stdout and "min ÷ 10" in run.stdout
-    assert "range test 1/1" in run.stderr
+    assert "LR finder 1/1" in run.stderr
 
 
 def test_bad_range_test_flags_exit_2_naming_the_field(tmp_path: Path) -> None:

@@ -207,6 +207,27 @@ def test_outcome_wording() -> None:
 
 # ---- with the engine -------------------------------------------------------------------------------
 @pytest.mark.slow
+def test_top_k_lists_trials_of_the_most_recent_trials_dataset(
+    qtbot, window: MainWindow, store_url: str, tmp_path: Path
+) -> None:
+    """A one-off perfect score on a tiny table (trial 4) does not take the place of digits trials."""
+    table = tmp_path / "tiny.csv"
+    table.write_text("a,label\n1,x\n2,y\n3,x\n4,y\n")
+    with TrialStore(store_url) as store:
+        weights = store.get_trial(3).checkpoint_best
+        for cfg, acc in ((RunConfig().replace(**{"data.source": "csv", "data.path": str(table)}), 1.0), (None, 0.5)):
+            cfg = cfg or RunConfig().replace(**{**BASE, "train.seed": 9})
+            tid = store.create_trial("train", cfg.to_dict(), **api.trial_summary(cfg))
+            store.finish_trial(tid, "completed", best_val_acc=acc, best_val_loss=1 - acc, checkpoint_best=weights)
+    tab = window.ensembles
+    settle(tab, top=3, trials="")
+    tab.refresh_candidates()
+    assert sorted(tab.candidates.trial_ids()) == [1, 2, 3]
+    labels = [tab.candidates.list.item(i).text() for i in range(tab.candidates.list.count())]
+    assert all(label.endswith(" · digits") for label in labels), labels
+
+
+@pytest.mark.slow
 def test_soft_vote_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:

@@ -217,7 +217,7 @@ def test_several_trials_are_compared_with_a_legend_and_a_scatter(qtbot, window: 
     assert pane.scatter.point_count() == len(chosen)
     tab.filters.rank_by.setCurrentIndex(tab.filters.rank_by.findData("val_loss"))  # re-ranked: same selection
     assert sorted(pane.trial_ids) == chosen
-    assert pane.scatter.plot.getPlotItem().getAxis("left").labelText == "best validation loss"
+    assert pane.scatter.plot.getPlotItem().getAxis("left").labelText == "validation loss of the kept epoch"
 
 
 # ---- actions -------------------------------------------------------------------------------------
@@ -372,13 +372,15 @@ def test_history_mnemonics_are_unique_and_free_of_the_menu_bar(qtbot, window: Ma
 
 
 def window_on_store(qtbot, url: str) -> MainWindow:
-    """A main window showing the History tab of the store at `url`, the engine imported."""
+    """A main window showing the History tab of the store at `url`, the engine imported, every dataset shown (it
+    opens on the most recent trial's)."""
     w = MainWindow(store_url=url)
     qtbot.addWidget(w)
     w.show()
     warm_up_engine()
     w.tabs.setCurrentWidget(w.history)
     w.engine_ready()
+    w.history.filters.choose("dataset", None)
     return w
 
 

@@ -90,7 +90,9 @@ def test_events_and_store_agree(store: TrialStore) -> None:
     assert [round(e.val_acc, 6) for e in stored] == [round(e.val_acc, 6) for e in epochs]
     trial = store.get_trial(result.trial_id)
     assert trial.status == "completed" and trial.epochs_run == 3
-    assert trial.best_val_acc == max(e.val_acc for e in epochs)
+    kept = epochs[result.best_epoch - 1]  # the numbers of the epoch whose weights were kept
+    assert (trial.best_val_acc, trial.best_val_loss) == (kept.val_acc, kept.val_loss)
+    assert trial.extra["peak_val_acc"] == max(e.val_acc for e in epochs) == result.peak_val_acc
     assert trial.test_acc is not None and result.test_acc == trial.test_acc
     state, meta = load_checkpoint(Path(trial.checkpoint_best))
     assert meta["epoch"] == result.best_epoch and state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainers.diagnosis.diagnose import Diagnosis, diagnose, diagnose_trial, fill_diagnoses
+from trainers.diagnosis.diagnose import Diagnosis, diagnose, diagnose_record, diagnose_trial, fill_diagnoses
 from trainers.ensembles.ensemble_file import EnsembleModel, load_ensemble
 from trainers.ensembles.ensemble_run import run_ensemble
 from trainers.ensembles.stored_ensembles import (
@@ -43,6 +43,7 @@ __all__ = [
     "describe_devices",
     "describe_model",
     "diagnose",
+    "diagnose_record",
     "diagnose_trial",
     "ensemble_candidates",
     "ensemble_trials",

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# Ranking metrics as the rank-by choice names them (the store's TrialQuery.metric values).
+# Ranking metrics as the rank-by choice names them (the store's TrialQuery.metric values). The validation numbers
+# are those of the kept epoch (the best by early_stop.monitor), whose weights were saved and scored on the test split.
 METRIC_NAMES = {
-    "val_acc": "best validation accuracy",
-    "val_loss": "best validation loss",
+    "val_acc": "validation accuracy of the kept epoch",
+    "val_loss": "validation loss of the kept epoch",
     "test_acc": "test accuracy",
     "duration": "duration",
 }
@@ -45,6 +46,15 @@ def robust_text(r: Any) -> str:
     if r.robust_mean is None or not r.robust_n:
         return ""
     return f"rank {r.robust_rank} · {r.robust_mean:.4f} ± {r.robust_std or 0.0:.4f} ({r.robust_n} seeds)"
+
+
+def diagnosis_text(r: Any) -> str:
+    """The stored label; for a failed trial, why it failed (its curves were never diagnosed)."""
+    t = r.trial
+    if t.status == "failed":
+        lines = (t.message or "").strip().splitlines()
+        return f"failed: {lines[0]}" if lines else "failed"
+    return t.diagnosis or ""
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("id", "#", "id", _trial("id"), True, 50, "Trial number"),
     Column("status", "Status", "status", _trial("status"), False, 85),
     Column("kind", "Kind", "kind", _trial("kind"), False, 60),
-    Column("dataset", "Dataset", "dataset", _trial("dataset"), False, 90),
+    Column(
+        "dataset",
+        "Dataset",
+        "dataset_label",
+        lambda r: r.trial.dataset_label or r.trial.dataset,
+        False,
+        120,
+        "The data source, and the file or folder it read",
+    ),
     Column("model", "Model", "model", _trial("model"), False, 70),
     Column("optimizer", "Optimizer", "optimizer", _trial("optimizer"), False, 75),
     Column("lr", "LR", "lr", _trial("lr", format_lr), True, 65, "Learning rate"),
@@ -102,21 +120,22 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "best_val_acc",
-        "Best val acc",
+        "Val acc (kept)",
         "best_val_acc",
         _trial("best_val_acc", _num),
         True,
-        95,
-        "Best validation accuracy",
+        100,
+        "Validation accuracy of the kept weights: the best epoch by early_stop.monitor (validation loss by "
+        "default), whose weights are saved and scored on the test split. The peak of any epoch is in the details",
     ),
     Column(
         "best_val_loss",
-        "Best val loss",
+        "Val loss (kept)",
         "best_val_loss",
         _trial("best_val_loss", _num),
         True,
-        95,
-        "Best validation loss",
+        100,
+        "Validation loss of the kept weights (the best epoch by early_stop.monitor)",
     ),
     Column(
         "test_acc",
@@ -132,10 +151,10 @@ COLUMNS: tuple[Column, ...] = (
         "diagnosis",
         "Diagnosis",
         "diagnosis",
-        _trial("diagnosis"),
+        diagnosis_text,
         False,
         95,
-        "What the curves say (select the trial for the evidence and what to try)",
+        "What the curves say (select the trial for the evidence and what to try); for a failed trial, why it failed",
     ),
     Column("notes", "Notes", "notes", _trial("notes", lambda v: (v or "").replace("\n", " ")), False, 200),
 )

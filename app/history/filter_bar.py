@@ -1,6 +1,8 @@
 """Rank-by, the four filter choices (status, kind, dataset, model) and a free-text search, as one row.
 
-It only edits QueryParts; the store does the filtering. Typing is debounced so a word costs one query.
+It only edits QueryParts; the store does the filtering. Typing is debounced so a word costs one query. Ranks mean
+most within one dataset, so the dataset choice follows the dataset of the most recent trial until the user picks
+one ("All datasets" included).
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from app.history.trial_source import QueryParts
 
 TEXT_DEBOUNCE_MS = 250
 FILTER_COLUMNS = ("status", "kind", "dataset", "model")
+# The store column each filter's choices are read from: the dataset choices are the labels ("csv: iris.csv").
+CHOICE_COLUMNS = {"status": "status", "kind": "kind", "dataset": "dataset_label", "model": "model"}
 ALL = "all"
+ALL_DATASETS = "All datasets"
+DATASET = "dataset"
+
+
+def _item_text(column: str, value: str | None) -> str:
+    if column == DATASET:
+        return ALL_DATASETS if value is None else value
+    return f"{column}: {ALL if value is None else value}"
 
 
 class FilterBar(QWidget):
@@ -26,6 +38,7 @@ class FilterBar(QWidget):
             self.rank_by.addItem(name, key)
         self.rank_by.setToolTip("What the Rank column ranks by (best first)")
         self.combos: dict[str, QComboBox] = {}
+        self.dataset_picked = False  # the user chose a dataset: it no longer follows the most recent trial
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         label = QLabel("Ran&k by")
@@ -36,8 +49,11 @@ class FilterBar(QWidget):
             combo = QComboBox()
             combo.setToolTip(f"Show only trials with this {column}")
             combo.setMinimumContentsLength(8)
-            combo.addItem(f"{column}: {ALL}", None)
+            combo.addItem(_item_text(column, None), None)
             combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
+            if column == DATASET:
+                combo.setToolTip("Rank within this dataset (it follows the most recent trial until you pick one)")
+                combo.activated.connect(self._dataset_picked)
             self.combos[column] = combo
             layout.addWidget(combo)
         self.search = QLineEdit()
@@ -66,27 +82,38 @@ class FilterBar(QWidget):
         )
         return parts.replace(metric=self.rank_by.currentData(), filters=filters, text=self.search.text().strip())
 
-    def set_choices(self, values: dict[str, list[str]]) -> None:
-        """Refill each filter's values (from the store), keeping the current choice when it still exists."""
+    def _dataset_picked(self, _index: int) -> None:
+        self.dataset_picked = True
+
+    def set_choices(self, values: dict[str, list[str]], latest_dataset: str | None = None) -> None:
+        """Refill each filter's values (from the store), keeping the current choice when it still exists; the
+        dataset choice moves to `latest_dataset` (the most recent trial's) unless the user picked one."""
+        before = self.combos[DATASET].currentData()
         for column, combo in self.combos.items():
             current = combo.currentData()
+            if column == DATASET and not self.dataset_picked and latest_dataset:
+                current = latest_dataset
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem(f"{column}: {ALL}", None)
+            combo.addItem(_item_text(column, None), None)
             for value in values.get(column, []):
-                combo.addItem(f"{column}: {value}", value)
+                combo.addItem(_item_text(column, value), value)
             index = combo.findData(current) if current is not None else 0
             if index < 0:  # the chosen value is gone: keep it, the filter still says what is shown
-                combo.addItem(f"{column}: {current}", current)
+                combo.addItem(_item_text(column, current), current)
                 index = combo.count() - 1
             combo.setCurrentIndex(index)
             combo.blockSignals(False)
+        if self.combos[DATASET].currentData() != before:
+            self.changed.emit()
 
     def choose(self, column: str, value: str | None) -> None:
         """Pick a filter value as the user would (tests, and "show only this" actions)."""
         combo = self.combos[column]
         index = combo.findData(value) if value is not None else 0
         if index < 0:
-            combo.addItem(f"{column}: {value}", value)
+            combo.addItem(_item_text(column, value), value)
             index = combo.count() - 1
+        if column == DATASET:
+            self.dataset_picked = True
         combo.setCurrentIndex(index)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.history.columns import COLUMNS, METRIC_COLUMNS, METRIC_NAMES
 from app.history.compare_pane import MAX_COMPARED, ComparePane
 from app.history.detail_pane import TrialDetail
-from app.history.filter_bar import FILTER_COLUMNS, FilterBar
+from app.history.filter_bar import CHOICE_COLUMNS, FilterBar
 from app.history.rerun_panel import RerunPanel
 from app.history.trial_actions import TrialActions
 from app.history.trial_model import TrialTableModel
@@ -203,7 +203,8 @@ class HistoryTab(QWidget):
         if self.source is None:
             return
         try:
-            self.filters.set_choices({c: self.source.distinct(c) for c in FILTER_COLUMNS})
+            choices = {c: self.source.distinct(column) for c, column in CHOICE_COLUMNS.items()}
+            self.filters.set_choices(choices, self.source.latest_dataset())
         except Exception as exc:
             self.show_message(f"Could not read the filter choices: {one_line(exc)}", "error")
 

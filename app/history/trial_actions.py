@@ -104,7 +104,7 @@ class TrialActions(QObject):
             self.message.emit(f"Cannot apply “{intervention.title}” to trial {trial.id}: {err}", "error")
             return False
         if intervention.key == "lr_finder":
-            self.config_chosen.emit(cfg, f"config from trial {trial.id}: run the range test on it", "lr_finder")
+            self.config_chosen.emit(cfg, f"config from trial {trial.id}: run the LR finder on it", "lr_finder")
         else:
             self.config_chosen.emit(
                 cfg, f"config from trial {trial.id} with {intervention.title.lower()}: ready to train", "training"

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor
 from app.history.columns import COLUMN_INDEX, COLUMNS
 from app.history.trial_source import QueryParts, TrialSource
 from app.worker import one_line
+from trainers.spec.dataset_label import SEPARATOR
 
 PAGE_SIZE = 100
 MAX_PAGES = 6  # pages kept; a page read again costs one short query
@@ -147,6 +148,8 @@ class TrialTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.key in ("status", "diagnosis") and r.trial.message:
                 return r.trial.message
+            if column.key == "dataset" and SEPARATOR in (r.trial.dataset_label or ""):  # the cell shows the name
+                return (r.trial.config.get("data") or {}).get("path") or None
             return column.text(r) if column.key in ("notes", "robust") else None
         if role == TRIAL_ROLE:
             return r

@@ -65,6 +65,12 @@ class TrialSource:
     def distinct(self, column: str) -> list[str]:
         return self.store.distinct_values(column)
 
+    def latest_dataset(self) -> str | None:
+        """The dataset label of the most recent trial (what History ranks within by default); None in an empty
+        store."""
+        latest = self.store.list_trials(order_by="id", limit=1)
+        return latest[0].dataset_label if latest else None
+
     def fill_diagnoses(self, trial_ids: Sequence[int]) -> dict[int, str]:
         return self._api.fill_diagnoses(self.store, trial_ids)
 
@@ -76,7 +82,7 @@ class TrialSource:
         return self.store.epochs(trial_id)
 
     def diagnose(self, trial: Any, epochs: Sequence[Any]) -> Any:
-        return self._api.diagnose(epochs, trial.config, trial.status, trial.diverged_step)
+        return self._api.diagnose_record(trial, epochs)
 
     def set_notes(self, trial_id: int, text: str) -> None:
         self.store.set_notes(trial_id, text)

@@ -40,19 +40,29 @@ def config_toml(trial: Any) -> str:
 
 
 def headline(trial: Any) -> str:
-    """One line over the detail pane: which trial, how it ended, its best numbers."""
+    """One line over the detail pane: which trial, how it ended, the numbers of the weights it kept."""
     parts = [
         f"Trial {trial.id} ({trial.kind}) {trial.status}",
         f"{trial.epochs_run} of {trial.epochs_planned or '?'} epochs",
     ]
     if trial.best_val_acc is not None:
-        parts.append(f"best validation accuracy {trial.best_val_acc:.4f} at epoch {trial.best_epoch}")
+        parts.append(kept_text(trial))
     if trial.test_acc is not None:
         parts.append(f"test accuracy {trial.test_acc:.4f}")
     if trial.duration_s is not None:
         parts.append(format_duration(trial.duration_s))
     text = ", ".join(parts)
     return f"{text}. {trial.message}" if trial.message else text
+
+
+def kept_text(trial: Any) -> str:
+    """The kept epoch's validation accuracy (its weights are saved and scored on the test split), and the peak of
+    any epoch when that was higher."""
+    text = f"validation accuracy {trial.best_val_acc:.4f} at epoch {trial.best_epoch} (the kept weights"
+    peak = (getattr(trial, "extra", None) or {}).get("peak_val_acc")
+    if isinstance(peak, (int, float)) and peak > trial.best_val_acc:
+        text += f"; peak {peak:.4f}"
+    return text + ")"
 
 
 def rerun_summary(results: Sequence[Any], trial_ids: Sequence[int], seeds: int) -> tuple[str, str]:

@@ -82,15 +82,15 @@ def describe_outcome(outcome: Any) -> tuple[str, str]:
     """The line shown when a range test ends (outcome: app.worker.JobOutcome), and its style."""
     r = outcome.result
     if r is None:
-        return f"The range test could not start: {outcome.error}", "error"
+        return f"The LR finder could not start: {outcome.error}", "error"
     n = iterations_run(r)
     its = f"{n} iteration{'s' if n != 1 else ''}"
     if r.status == "failed":
-        text = f"Range test {r.trial_id} failed" + (f": {r.message}" if r.message else ".")
+        text = f"LR finder run {r.trial_id} failed" + (f": {r.message}" if r.message else ".")
     elif r.status == "stopped":
-        text = f"Range test {r.trial_id} stopped after {its}; the partial curve is kept."
+        text = f"LR finder run {r.trial_id} stopped after {its}; the partial curve is kept."
     else:
-        text = f"Range test {r.trial_id} {r.status}: {its} in {r.seconds:.1f} s."
+        text = f"LR finder run {r.trial_id} {r.status}: {its} in {r.seconds:.1f} s."
     if r.message and r.status != "failed":
         text += f" {r.message}"
     ended = [reason for reason in r.stop_reasons if not reason.startswith("stopped by request")]

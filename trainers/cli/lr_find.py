@@ -27,7 +27,7 @@ EXIT_CODES = {"completed": 0, "failed": 1, "stopped": 130}
 
 
 def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -> None:
-    p = sub.add_parser("lr-find", help="learning-rate range test: suggestions for the learning rate")
+    p = sub.add_parser("lr-find", help="LR finder (a learning-rate range test): suggestions for the learning rate")
     add_config_flags(p)
     for s in setting_specs():
         p.add_argument(
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, cfg: Any, control: Any, settings: RangeTestSet
 
 def report(result: RangeTestResult) -> str:
     """The suggestions as a short table, or why there is none."""
-    lines = [f"trial {result.trial_id}: learning-rate range test {result.status}"]
+    lines = [f"trial {result.trial_id}: LR finder {result.status}"]
     if all(v is None for v in result.suggestions.values()):
         lines.append(result.message or "no suggestion")
         return "\n".join(lines)

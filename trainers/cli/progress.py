@@ -62,7 +62,7 @@ class ProgressSink:
         elif isinstance(event, RangeTestStarted):
             self._steps = event.iterations
             self._line(
-                f"trial {event.trial_id}: range test {event.repeat}/{event.repeats}, learning rate "
+                f"trial {event.trial_id}: LR finder {event.repeat}/{event.repeats}, learning rate "
                 f"{event.start_lr:.0e} → {event.end_lr:.0e} ({event.mode}, {event.iterations} iterations)"
             )
         elif isinstance(event, RangeTestStep) and self.tty:
@@ -71,12 +71,12 @@ class ProgressSink:
                 self._last_draw = now
                 done = int(self.width * event.iteration / max(1, self._steps))
                 bar = "#" * done + "." * (self.width - done)
-                self.stream.write(f"\rrange test [{bar}] lr {event.lr:.2e} loss {event.smoothed:.4f}")
+                self.stream.write(f"\rLR finder [{bar}] lr {event.lr:.2e} loss {event.smoothed:.4f}")
                 self.stream.flush()
         elif isinstance(event, RangeTestResult):
             reasons = event.stop_reasons
             ended = f"; ended early: {reasons[0]}" if reasons else ""
-            self._line(f"range test {event.status} in {event.seconds:.1f}s{ended}")
+            self._line(f"LR finder {event.status} in {event.seconds:.1f}s{ended}")
         elif isinstance(event, FitEnded):
             self._line(
                 f"{event.status} after {event.epochs_run} epochs in {event.seconds:.1f}s; "

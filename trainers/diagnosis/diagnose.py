@@ -21,6 +21,7 @@ from trainers.diagnosis.rules import (
     Evidence,
     Finding,
     diverged,
+    failed,
     fit_or_noise,
     lr_too_high,
     reference,
@@ -31,7 +32,7 @@ from trainers.spec.config import RunConfig
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.spec.json_data import finite_json
 
-__all__ = ["LABELS", "TITLES", "Diagnosis", "Evidence", "Intervention", "diagnose", "diagnose_trial"]
+__all__ = ["LABELS", "TITLES", "Diagnosis", "Evidence", "Intervention", "diagnose", "diagnose_record", "diagnose_trial"]
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,19 @@ def diagnose(
     status: str | None = None,
     diverged_step: int | None = None,
     num_classes: int | None = None,
+    message: str = "",
 ) -> Diagnosis:
     """Label a run from its epochs (EpochRecord objects or dicts with train_loss, val_loss, train_acc,
     val_acc; any may be None or NaN). `config` is the run's config: the interventions' new values are
     computed from it (the defaults when None). The loss scale is ln(num_classes), taken from the config's
-    data source when not given, else the first epoch's training loss."""
+    data source when not given, else the first epoch's training loss. A failed run is labelled "failed"
+    with its `message`: why it failed, not what its few epochs look like."""
     cfg, source = _config(config)
     curves = curves_from(epochs)
     ref = reference(curves, num_classes or SOURCE_CLASSES.get(source))
     finding = (
-        diverged(curves, ref, status, diverged_step)
+        failed(curves, status, message)
+        or diverged(curves, ref, status, diverged_step)
         or too_few(curves)
         or lr_too_high(curves, ref)
         or overfitting(curves)
@@ -108,7 +112,26 @@ def diagnose_trial(store: Any, trial_id: int) -> Diagnosis:
             f"trial {trial_id} is not a training run (it is a {trial.kind!r} trial): "
             f"only training runs have epochs to diagnose"
         )
-    return diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step)
+    return diagnose_record(trial, store.epochs(trial_id))
+
+
+def stored_classes(trial: Any) -> int | None:
+    """The class count a run stored (runs recorded before it was kept: None, and the source decides)."""
+    value = (getattr(trial, "extra", None) or {}).get("num_classes")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def diagnose_record(trial: Any, epochs: Sequence[Any]) -> Diagnosis:
+    """Diagnose a stored trial (a TrialRecord) from its epochs, with what the store kept about it: its config,
+    status, divergence step, class count and message."""
+    return diagnose(
+        epochs,
+        trial.config,
+        trial.status,
+        trial.diverged_step,
+        num_classes=stored_classes(trial),
+        message=trial.message,
+    )
 
 
 def fill_diagnoses(store: Any, trial_ids: Sequence[int]) -> dict[int, str]:
@@ -119,7 +142,7 @@ def fill_diagnoses(store: Any, trial_ids: Sequence[int]) -> dict[int, str]:
         trial = store.get_trial(trial_id)
         if trial.kind != "train" or trial.diagnosis or trial.running or trial.status == "failed":
             continue
-        label = diagnose(store.epochs(trial_id), trial.config, trial.status, trial.diverged_step).label
+        label = diagnose_record(trial, store.epochs(trial_id)).label
         if not getattr(store, "read_only", False):  # a store opened for reading shows the label unsaved
             store.update_trial(trial_id, diagnosis=label)
         filled[trial_id] = label

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from trainers.diagnosis.rules import MIN_EPOCHS, Finding
+from trainers.diagnosis.rules import FAILED, MIN_EPOCHS, Finding
 from trainers.spec.config import RunConfig, spec
 from trainers.spec.errors import ConfigError
 from trainers.spec.rates import learning_rate_fields
@@ -252,6 +252,8 @@ def few_epochs(cfg: RunConfig, f: Finding) -> Intervention | None:
 
 
 def _ranking(f: Finding) -> tuple[Candidate, ...]:
+    if f.label == FAILED:
+        return ()  # the message says what to fix; the settings are not the question
     if f.label == "diverged":
         return lower_lr, grad_clip, lr_finder, warmup
     if f.label == "lr_too_high":

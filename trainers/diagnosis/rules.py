@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 
 from trainers.diagnosis.curves import Curves, first_finite, fit_line, log_noise, smooth, tail_mean
+from trainers.diagnosis.divergence import beyond_limit, chance_text
 
-LABELS = ("diverged", "lr_too_high", "underfitting", "overfitting", "good_fit", "too_noisy")
+LABELS = ("diverged", "lr_too_high", "underfitting", "overfitting", "good_fit", "too_noisy")  # what curves say
+FAILED = "failed"  # not a reading of the curves: a failed run says why it failed instead
 TITLES = {
+    FAILED: "failed",
     "diverged": "diverged",
     "lr_too_high": "learning rate too high",
     "underfitting": "learning rate too low or underfitting",
@@ -26,7 +29,6 @@ TITLES = {
 }
 
 MIN_EPOCHS = 3  # below three points no slope has an error estimate
-EXPLODE_FACTOR = 10.0  # a loss 10x chance level means the weights blew up; healthy first epochs stay near 1x
 RISE_FRAC = 0.10  # training loss climbing 10% of chance level above its low is instability, not noise
 EARLY_EPOCHS = 5  # "rises early" looks at this many first epochs
 OSC_FRAC = 0.05  # epoch-to-epoch rises of the training loss summing to 5% of chance level (healthy: <1.5%)
@@ -81,7 +83,7 @@ class Reference:
 
 def reference(curves: Curves, num_classes: int | None) -> Reference:
     if num_classes and num_classes > 1:
-        return Reference(math.log(num_classes), f"the chance-level loss {math.log(num_classes):.3g} (ln {num_classes})")
+        return Reference(math.log(num_classes), chance_text(num_classes))
     first = first_finite(curves.train_loss)
     return Reference(first if first > 0 else 1.0, f"the first epoch's loss {first:.3g}")
 
@@ -114,7 +116,7 @@ def diverged(c: Curves, ref: Reference, status: str | None, step: int | None) ->
     per_epoch = np.fmax(c.train_loss, c.val_loss)  # the larger of the two, ignoring a missing one
     if np.isfinite(per_epoch).any():
         peak = float(np.nanmax(per_epoch))
-        if peak > EXPLODE_FACTOR * ref.value:
+        if beyond_limit(peak, ref.value):  # the guard's rule (trainers/diagnosis/divergence.py)
             epoch = int(c.epochs[int(np.nanargmax(per_epoch))])
             ev.append(
                 Evidence(
@@ -128,6 +130,16 @@ def diverged(c: Curves, ref: Reference, status: str | None, step: int | None) ->
     return Finding(
         "diverged", ev[0].text[0].upper() + ev[0].text[1:] + "; the weights blew up.", tuple(ev), facts={"severe": True}
     )
+
+
+def failed(c: Curves, status: str | None, message: str) -> Finding | None:
+    """A run that failed (bad data, out of memory, a crash) says why; its curves say nothing about its settings."""
+    if status != "failed":
+        return None
+    why = message.strip() or "no reason was recorded"
+    count = int(np.isfinite(c.train_loss).sum())
+    ev = Evidence("epochs", count, f"{count} epoch(s) finished before the failure")
+    return Finding(FAILED, f"The run failed: {why}", (ev,), facts={"reason": "failed"})
 
 
 def too_few(c: Curves) -> Finding | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trainers.ensembles.member_models import Member
-from trainers.spec.config import RunConfig
+from trainers.spec.config import RunConfig, normalised_dict
 from trainers.spec.ensemble_settings import SECTION, EnsembleSettings
 from trainers.spec.errors import ConfigError
 from trainers.store import TrialQuery, TrialStore
@@ -31,11 +31,15 @@ class Candidate:
     def label(self) -> str:
         t = self.trial
         seed = f" · seed {t.seed}" if t.seed is not None else ""
-        return f"#{t.id} · {t.model}{seed}"
+        data = f" · {t.dataset_label}" if t.dataset_label else ""
+        return f"#{t.id} · {t.model}{seed}{data}"
 
 
 def data_key(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in (config.get("data") or {}).items() if k not in TRAINING_ONLY_DATA}
+    """The data fields that decide which samples each split holds and how inputs look; fields the source does not
+    read (a CSV path left in a digits config, also in trials stored before this rule) count as their defaults."""
+    data = normalised_dict(config).get("data") or {}
+    return {k: v for k, v in data.items() if k not in TRAINING_ONLY_DATA}
 
 
 def checkpoint_of(trial: TrialRecord) -> Path | None:
@@ -98,9 +102,27 @@ def named_candidates(store: TrialStore, ids: tuple[int, ...]) -> list[Candidate]
     return out
 
 
+def latest_dataset(store: TrialStore) -> str | None:
+    """The dataset label of the most recent usable training trial (None when there is none): the dataset "Top K"
+    ranks within, so a one-off run on a small table elsewhere never decides which data the members share."""
+    offset = 0
+    while True:
+        page = store.list_trials(kind="train", status=USABLE_STATUSES, order_by="id", limit=PAGE, offset=offset)
+        for trial in page:
+            if not _why_unusable(trial):
+                return trial.dataset_label
+        if len(page) < PAGE:
+            return None
+        offset += PAGE
+
+
 def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]:
-    """The best K usable trials by rank; the best one's data decides which others can join it."""
-    query = TrialQuery(metric=select_by, filters=(("kind", "train"),) + tuple(("status", s) for s in USABLE_STATUSES))
+    """The best K usable trials by rank on the dataset of the most recent usable training trial; the best one's
+    data (splits, standardisation) decides which others can join it."""
+    dataset = latest_dataset(store)
+    on_dataset = (("dataset_label", dataset),) if dataset is not None else ()
+    statuses = tuple(("status", s) for s in USABLE_STATUSES)
+    query = TrialQuery(metric=select_by, filters=(("kind", "train"), *statuses, *on_dataset))
     out: list[Candidate] = []
     offset = 0
     while len(out) < k:
@@ -119,7 +141,8 @@ def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]
         raise ConfigError(
             f"{SECTION}.top",
             k,
-            f"at least two finished training trials with saved weights on one dataset (the store has {len(out)})",
+            f"at least two finished training trials with saved weights on one dataset (the store has {len(out)} on "
+            f"{dataset or 'any dataset'}, the dataset of the most recent one)",
         )
     return out
 

@@ -17,6 +17,12 @@ from typing import Any, Callable, Iterator, Mapping
 
 import tomli_w
 
+from trainers.spec.applicability import DATA_PARAMS as DATA_PARAMS
+from trainers.spec.applicability import MODEL_PARAMS as MODEL_PARAMS
+from trainers.spec.applicability import OPTIMIZER_PARAMS as OPTIMIZER_PARAMS
+from trainers.spec.applicability import SCHEDULE_PARAMS as SCHEDULE_PARAMS
+from trainers.spec.applicability import TORCHVISION_SOURCES as TORCHVISION_SOURCES
+from trainers.spec.applicability import without_inapplicable
 from trainers.spec.errors import ConfigError
 
 DATA_SOURCES = (
@@ -30,44 +36,10 @@ DATA_SOURCES = (
     "image_folder",
     "csv",
 )
-TORCHVISION_SOURCES = ("mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100", "svhn")
 MODEL_FAMILIES = ("mlp", "cnn", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 TORCHVISION_MODELS = ("resnet18", "mobilenet_v3_small", "efficientnet_b0")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "one_cycle", "plateau")
-
-# Which optimizer fields each optimizer reads; the form shows only these.
-OPTIMIZER_PARAMS: dict[str, tuple[str, ...]] = {
-    "sgd": ("momentum", "nesterov"),
-    "adam": ("beta1", "beta2", "eps", "amsgrad"),
-    "adamw": ("beta1", "beta2", "eps", "amsgrad"),
-    "rmsprop": ("alpha", "momentum", "eps", "centered"),
-    "adagrad": ("lr_decay", "eps"),
-}
-# Which schedule fields each schedule reads (warmup_epochs applies to all).
-SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
-    "constant": (),
-    "step": ("step_size", "step_gamma"),
-    "exponential": ("exp_gamma",),
-    "cosine": ("min_lr",),
-    "one_cycle": ("max_lr", "pct_start", "div_factor", "final_div_factor"),
-    "plateau": ("plateau_factor", "plateau_patience", "min_lr"),
-}
-# Which data fields each source reads beyond the splits, augmentation and normalisation every source has.
-DATA_PARAMS: dict[str, tuple[str, ...]] = {
-    **{name: ("path", "download", "in_memory_limit_mb", "num_workers") for name in TORCHVISION_SOURCES},
-    "digits": (),
-    "image_folder": ("path", "image_size", "in_memory_limit_mb", "num_workers"),
-    "csv": ("path", "target_column"),
-}
-# Which model fields each family reads (dropout applies to all).
-MODEL_PARAMS: dict[str, tuple[str, ...]] = {
-    "mlp": ("hidden_layers", "hidden_units", "activation", "batch_norm"),
-    "cnn": ("cnn_blocks", "cnn_channels", "kernel_size", "pooling", "activation", "batch_norm"),
-    "resnet18": ("pretrained", "weights_path", "freeze_backbone"),
-    "mobilenet_v3_small": ("pretrained", "weights_path", "freeze_backbone"),
-    "efficientnet_b0": ("pretrained", "weights_path", "freeze_backbone"),
-}
 
 
 class _Section:
@@ -217,7 +189,9 @@ class RunConfig:
 
     # ---- conversion -------------------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return dataclasses.asdict(self)
+        """Plain data as saved and stored: fields the chosen source, family, optimizer or schedule do not read hold
+        their defaults (trainers/spec/applicability.py), so a leftover value never tells two equal runs apart."""
+        return normalised_dict(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, raw: Any) -> RunConfig:
@@ -235,7 +209,7 @@ class RunConfig:
 
     def replace(self, **dotted: Any) -> RunConfig:
         """A validated copy with fields changed by dotted name: cfg.replace(**{"optim.lr": 0.1})."""
-        raw = self.to_dict()
+        raw = dataclasses.asdict(self)  # every value as set: a field may apply only after a later change
         for key, value in dotted.items():
             section, _, name = key.partition(".")
             if section not in raw or name not in raw[section]:
@@ -317,6 +291,12 @@ def field_specs() -> Iterator[FieldSpec]:
 
 _SPECS: dict[str, FieldSpec] = {s.key: s for s in field_specs()}
 _DEFAULTS: dict[str, Any] = {key: s.default for key, s in _SPECS.items()}
+
+
+def normalised_dict(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A config dict (also a stored one, possibly from an earlier version) with the fields that do not apply at
+    their defaults: what the data identity, the config key and a saved config compare."""
+    return without_inapplicable(raw, _DEFAULTS)
 
 
 def coerce(key: str, value: Any) -> Any:

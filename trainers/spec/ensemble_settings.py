@@ -33,7 +33,12 @@ SELECT_BY = ("val_acc", "val_loss")
 @dataclass(frozen=True)
 class EnsembleSettings(SettingsMixin):
     method: str = _f("soft-vote", "how members are made and combined", choices=METHODS)
-    top: int = _f(3, "combine the top K trials by rank (when no trials are named)", lo=2, hi=100)
+    top: int = _f(
+        3,
+        "combine the top K trials by rank on the dataset of the most recent training trial (when no trials are named)",
+        lo=2,
+        hi=100,
+    )
     trials: str = _f("", "trial ids to combine, e.g. '3, 7, 12' (empty: the top K)")
     select_by: str = _f("val_acc", "the validation metric the top K are ranked by", choices=SELECT_BY)
     members: int = _f(5, "members to train (bagging, boosting) or cycles (snapshot)", lo=2, hi=50)

@@ -54,6 +54,9 @@ class EpochEnded:
 
 @dataclass(frozen=True)
 class FitEnded:
+    """How a run ended. best_val_acc and best_val_loss belong to best_epoch, the epoch whose weights were kept
+    (by early_stop.monitor) and scored on the test split; peak_val_acc is the highest of any epoch."""
+
     trial_id: int | None
     status: str  # completed, stopped, diverged, failed
     epochs_run: int
@@ -65,6 +68,7 @@ class FitEnded:
     seconds: float
     message: str = ""
     diverged_step: int | None = None
+    peak_val_acc: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

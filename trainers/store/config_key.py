@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import Any
+
+from trainers.spec.config import normalised_dict
 
 # Fields that change how or where a run happens, not what it learns: repeats may differ in them.
 NOT_PART_OF_THE_EXPERIMENT = (
@@ -18,8 +19,9 @@ NOT_PART_OF_THE_EXPERIMENT = (
 
 
 def config_key(config: dict[str, Any]) -> str:
-    """The same for two configs that differ only in seed, threads, device, checkpoints or workers."""
-    kept = copy.deepcopy(config)
+    """The same for two configs that differ only in seed, threads, device, checkpoints or workers, or in fields
+    their choices do not read (a CSV path left in a digits config, SGD's momentum under Adam)."""
+    kept = normalised_dict(config)
     for section, name in NOT_PART_OF_THE_EXPERIMENT:
         if isinstance(kept.get(section), dict):
             kept[section].pop(name, None)

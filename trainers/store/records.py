@@ -50,6 +50,7 @@ class TrialRecord:
     extra_json: str
     config_key: str | None
     diagnosis: str | None
+    dataset_label: str | None
     config: dict[str, Any] = field(default_factory=dict)  # config_json parsed
     extra: dict[str, Any] = field(default_factory=dict)  # extra_json parsed
 

@@ -131,6 +131,8 @@ class Trial(Base):
     # Added after the first release; trainers/store/migrations.py adds them to older databases.
     config_key: Mapped[str | None] = mapped_column(String(40), index=True)  # the config minus its seed
     diagnosis: Mapped[str | None] = mapped_column(String(32), index=True)  # label, once the run has ended
+    # "csv: iris.csv", "digits" (trainers/spec/dataset_label.py): which data, for the table, search and filters
+    dataset_label: Mapped[str | None] = mapped_column(String, index=True)
 
 
 class EpochMetric(Base):

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
+from trainers.spec.dataset_label import SEPARATOR
 from trainers.spec.errors import StoreError
 from trainers.store.records import TrialRecord, trial_record
 from trainers.store.schema import STATUSES, Trial
@@ -26,8 +27,19 @@ RANK_METRICS: dict[str, tuple[str, bool]] = {
     "test_acc": ("test_acc", True),
     "duration": ("duration_s", False),
 }
-FILTER_COLUMNS = ("status", "kind", "dataset", "model", "optimizer", "diagnosis")
-TEXT_COLUMNS = ("name", "notes", "message", "dataset", "model", "optimizer", "kind", "status", "diagnosis")
+FILTER_COLUMNS = ("status", "kind", "dataset", "dataset_label", "model", "optimizer", "diagnosis")
+TEXT_COLUMNS = (
+    "name",
+    "notes",
+    "message",
+    "dataset",
+    "dataset_label",
+    "model",
+    "optimizer",
+    "kind",
+    "status",
+    "diagnosis",
+)
 MAX_ID = 2**63 - 1  # a longer number in the search box is text, not a trial id the database could hold
 SORTABLE = ("rank", "robust", *(c.key for c in Trial.__table__.columns if not c.key.endswith("_json")))
 
@@ -62,17 +74,28 @@ class RankedTrial:
     robust_rank: int | None  # position of this config's mean ∓ std among configs run with several seeds
 
 
+def _literal(text: str) -> str:
+    """`text` for LIKE with % and _ matched literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _dataset_matches(values: list[str]) -> ColumnElement[bool]:
+    """dataset=V: the source ("csv"), the whole label ("csv: iris.csv") or the file or folder name ("iris.csv")."""
+    named = [Trial.dataset_label.like(f"%{SEPARATOR}{_literal(v)}", escape="\\") for v in values]
+    return or_(Trial.dataset.in_(values), Trial.dataset_label.in_(values), *named)
+
+
 def _where(q: TrialQuery) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     by_column: dict[str, list[str]] = {}
     for column, value in q.filters:
         by_column.setdefault(column, []).append(value)
     for column, values in by_column.items():
-        clauses.append(getattr(Trial, column).in_(values))
+        clauses.append(_dataset_matches(values) if column == "dataset" else getattr(Trial, column).in_(values))
     text = q.text.strip()
     if text:
         # the text is matched literally: % and _ are not wildcards here
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = _literal(text.lower())
         matches: list[ColumnElement[bool]] = [
             func.lower(getattr(Trial, c)).like(f"%{escaped}%", escape="\\") for c in TEXT_COLUMNS
         ]

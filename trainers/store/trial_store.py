@@ -22,12 +22,13 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from trainers.spec.dataset_label import dataset_label
 from trainers.spec.errors import StoreError
 from trainers.spec.paths import data_dir
 from trainers.store.config_key import config_key
 from trainers.store.database import open_engine, open_read_only, sqlite_file
 from trainers.store.location import check_store_file, resolve_store_url
-from trainers.store.migrations import fill_config_keys
+from trainers.store.migrations import fill_config_keys, fill_dataset_labels, keep_best_epoch_numbers
 from trainers.store.records import (
     EpochRecord,
     TrialRecord,
@@ -113,6 +114,8 @@ class TrialStore:
                 with self._sessions.begin() as session:
                     marked = recover_interrupted(session, host=host_name(), now=_now())
                     fill_config_keys(session)
+                    keep_best_epoch_numbers(session)
+                    fill_dataset_labels(session)
         except (SQLAlchemyError, OSError, ImportError) as exc:
             if self._engine is not None:
                 self._engine.dispose()
@@ -208,6 +211,7 @@ class TrialStore:
             config_json=_dumps(config, "config"),
             extra_json=_dumps(extra or {}, "extra"),
             config_key=config_key(config),
+            dataset_label=dataset_label(config),
             pid=pid,
             host=host_name(),
             process_start=process_start_time(pid),

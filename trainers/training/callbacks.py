@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from trainers.diagnosis.divergence import explosion_message, loss_exploded
 from trainers.spec.config import RunConfig
 from trainers.spec.events import BatchEnded, EpochEnded, FitStarted, RunControl, Sink, StopRequested
 from trainers.spec.schedules import scheduled_lr
@@ -83,13 +84,17 @@ class ControlCallback(Callback):
 
 
 class DivergenceGuard(Callback):
-    """A NaN or infinite loss ends the run as "diverged", recording the step: a batch's loss where the loop reads
-    it every batch, else the epoch's training loss (members trained together sum theirs on the device and read
-    it once an epoch; trainers/ensembles/member_callbacks.py drives one guard per member)."""
+    """Ends the run as "diverged", recording the step, by the diagnosis's rule (trainers/diagnosis/divergence.py):
+    a loss that is not finite, or, given the class count, an epoch's training or validation loss beyond
+    EXPLODE_FACTOR x the chance-level loss ln(classes). A batch's loss is checked where the loop reads it every
+    batch; members trained together sum theirs on the device and read it once an epoch
+    (trainers/ensembles/member_callbacks.py drives one guard per member). The epoch that crossed the limit is not
+    recorded: the run ends before it counts."""
 
     order = -5
 
-    def __init__(self) -> None:
+    def __init__(self, num_classes: int | None = None) -> None:
+        self.num_classes = num_classes  # None: only a loss that is not finite (a loss that is not cross-entropy)
         self.step: int | None = None
 
     def after_batch(self, learner: Learner) -> None:
@@ -101,8 +106,15 @@ class DivergenceGuard(Callback):
             )
 
     def after_train(self, learner: Learner) -> None:
-        if not math.isfinite(learner.train_loss):
-            self._diverged(learner, f"loss became {learner.train_loss} during epoch {learner.epoch}")
+        self._check(learner, "training loss", learner.train_loss)
+
+    def after_epoch(self, learner: Learner) -> None:
+        if learner.val is not None:
+            self._check(learner, "validation loss", learner.val.loss)
+
+    def _check(self, learner: Learner, what: str, loss: float) -> None:
+        if loss_exploded(loss, self.num_classes):
+            self._diverged(learner, explosion_message(what, loss, learner.epoch, self.num_classes))
 
     def _diverged(self, learner: Learner, message: str) -> None:
         self.step = learner.step

@@ -17,7 +17,11 @@ def finite_or_none(value: float | None) -> float | None:
 
 
 class StoreRecorder(Callback):
-    """Every epoch is committed as it ends, so a crash keeps everything that finished."""
+    """Every epoch is committed as it ends, so a crash keeps everything that finished.
+
+    The trial's best_val_acc and best_val_loss are those of the best epoch by the tracker's monitor, whose weights
+    are kept (best.pt, the test score): one epoch's numbers, never a mix. The highest validation accuracy of any
+    epoch is kept apart as the peak."""
 
     order = 12  # after BestTracker, before EarlyStopping may end the run
 
@@ -27,18 +31,19 @@ class StoreRecorder(Callback):
         self.tracker = tracker
         self.save_checkpoints = save_checkpoints
         self.epochs_recorded = 0
-        self.best_val_acc: float | None = None
-        self.best_val_loss: float | None = None
+        self.best_val_acc: float | None = None  # of the kept (best) epoch
+        self.best_val_loss: float | None = None  # of the kept (best) epoch
+        self.peak_val_acc: float | None = None  # the highest of any epoch
         self.save_failed = False  # a checkpoint could not be written: the run ends on that error, not a second one
 
     def after_epoch(self, learner: Learner) -> None:
         val = learner.val
         val_loss = finite_or_none(val.loss) if val else None
         val_acc = val.acc if val else None
-        if val_acc is not None and (self.best_val_acc is None or val_acc > self.best_val_acc):
-            self.best_val_acc = val_acc
-        if val_loss is not None and (self.best_val_loss is None or val_loss < self.best_val_loss):
-            self.best_val_loss = val_loss
+        if val_acc is not None and (self.peak_val_acc is None or val_acc > self.peak_val_acc):
+            self.peak_val_acc = val_acc
+        if self.tracker.improved:
+            self.best_val_acc, self.best_val_loss = val_acc, val_loss
         fields: dict[str, Any] = {
             "best_val_acc": self.best_val_acc,
             "best_val_loss": self.best_val_loss,

@@ -48,6 +48,8 @@ def run_training(
         test: EvalResult | None = None
         with job.running():
             learner = _learner(job, bundle, tracker, [guard, tracker, recorder], extra_callbacks or [])
+            guard.num_classes = learner.data.num_classes  # the guard and the diagnosis judge by its chance level
+            store.update_trial(job.trial_id, extra={"num_classes": learner.data.num_classes})
             learner.fit()
             job.status = learner.status
             job.notes.insert(0, learner.message)
@@ -64,13 +66,23 @@ def run_training(
             job.seconds,
             job.message,
             guard.step,
-        )
-        label = (
-            diagnose(store.epochs(job.trial_id), cfg, job.status, guard.step).label if job.status != "failed" else None
+            recorder.peak_val_acc,
         )
         return job.finish(
-            result, test_acc=result.test_acc, test_loss=result.test_loss, diverged_step=guard.step, diagnosis=label
+            result,
+            {"peak_val_acc": recorder.peak_val_acc} if recorder.peak_val_acc is not None else None,
+            test_acc=result.test_acc,
+            test_loss=result.test_loss,
+            diverged_step=guard.step,
+            diagnosis=_label(store, job, guard),
         )
+
+
+def _label(store: TrialStore, job: TrialJob, guard: DivergenceGuard) -> str | None:
+    """The diagnosis stored with the trial, by the same rule and class count the guard used; none for a failure."""
+    if job.status == "failed":
+        return None
+    return diagnose(store.epochs(job.trial_id), job.cfg, job.status, guard.step, num_classes=guard.num_classes).label
 
 
 def _learner(

@@ -62,6 +62,14 @@ def build_query(
     return TrialQuery(metric=metric, sort=key, descending=descending, filters=filters, text=text)
 
 
+def failure(trial: Any) -> str | None:
+    """For a failed trial, why it failed, in place of a diagnosis (its curves say nothing about its settings)."""
+    if trial.status != "failed":
+        return None
+    lines = (trial.message or "").strip().splitlines()
+    return f"failed: {lines[0]}" if lines else "failed"
+
+
 def history_rows(
     store: TrialStore, query: TrialQuery | None = None, *, limit: int | None = None, robust: bool = False
 ) -> list[dict[str, Any]]:
@@ -73,7 +81,8 @@ def history_rows(
     rows = []
     for r in page:
         row = {c: getattr(r.trial, c) for c in COLUMNS if c != "rank"}
-        row["diagnosis"] = filled.get(r.trial.id, r.trial.diagnosis)
+        row["dataset"] = r.trial.dataset_label or r.trial.dataset  # "csv: iris.csv": which file, not only "csv"
+        row["diagnosis"] = failure(r.trial) or filled.get(r.trial.id, r.trial.diagnosis)
         row["rank"] = r.rank
         row["created_at"] = r.trial.created_at.isoformat() if r.trial.created_at else None
         row.update(robust_rank=r.robust_rank, robust_mean=r.robust_mean, robust_std=r.robust_std, robust_n=r.robust_n)
