@@ -30,6 +30,12 @@ def make_application() -> QApplication:
 
 
 def run_gui() -> int:
+    from app import qt_libraries
+
+    problem = qt_libraries.xcb_problem()  # Qt's own failure aborts the process without naming what is missing
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     app = make_application()
     import qasync  # after PySide6, so qasync binds to it
 

@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from app import window_state
+from app.close_question import CloseQuestion
 from app.config_model import ConfigModel
 from app.ensembles import EnsembleTab
 from app.gui_thread_gc import collect_on_gui_thread
@@ -35,11 +37,15 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         collect_on_gui_thread()  # worker threads must never destroy Qt objects: see app/gui_thread_gc.py
         self.config_path: Path | None = None
-        self._close_after_run = False
+        self._close_after_run = False  # Yes was answered while a job ran: close once it has ended
+        self.close_question = CloseQuestion(self, self._close_answered_yes)
         self._failure = ""  # the last job error on show in the status bar
         self.runner = JobRunner(self)  # the one engine job at a time, whichever tab asked for it
         self.training = TrainingTab(self.runner, store_url)
         self.config = ConfigModel(self.training.form, self)  # the run config every tab reads
+        self._saved_values = self.training.form.values()  # the config as last opened or saved
+        self.config_modified = False  # the form differs from it: "*" in the title, a question before replacing
+        self.config.changed.connect(self._update_modified)
         self.lr_finder = LrFinderTab(self.runner, self.config, store_url)
         self.history = HistoryTab(self.runner, store_url)
         self.ensembles = EnsembleTab(self.runner, self.config, store_url, self._history_selection)
@@ -62,7 +68,7 @@ class MainWindow(QMainWindow):
         self.history.actions.tab_requested.connect(self._show_tab)
         self._sync_run_actions()
         self._update_title()
-        self.resize(1360, 860)
+        window_state.restore(self)  # the last session's size and panes, or one that fits this screen
 
     # ---- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -95,6 +101,9 @@ class MainWindow(QMainWindow):
             self.plot_actions[name] = act
 
         help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action(
+            help_menu, "&Keyboard shortcuts", QKeySequence.HelpContents, self._shortcuts
+        )
         self._action(help_menu, "&About TuneLab", None, self._about)
 
     def _action(self, menu: QMenu, text: str, shortcut, slot) -> QAction:
@@ -108,20 +117,51 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         paths = recent_configs()
         for p in paths:
-            self.recent_menu.addAction(p).triggered.connect(lambda _c=False, path=p: self.open_config(path))
+            self.recent_menu.addAction(p).triggered.connect(
+                lambda _c=False, path=p: self.discard_changes_ok() and self.open_config(path)
+            )
         if not paths:
             self.recent_menu.addAction("(none yet)").setEnabled(False)
 
     # ---- config files --------------------------------------------------------------------------
     def new_config(self) -> None:
+        if not self.discard_changes_ok():
+            return
         self.config.set_config(RunConfig())
         self.config_path = None
-        self._update_title()
+        self._mark_saved()
 
     def open_config_dialog(self) -> None:
+        if not self.discard_changes_ok():
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open run config", self._dialog_dir(), CONFIG_FILTER)
         if path:
             self.open_config(path)
+
+    def discard_changes_ok(self) -> bool:
+        """Before the form's config is replaced: unsaved edits are dropped only when the user says so."""
+        if not self.config_modified:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Discard changes?",
+            "The config has changes that are not saved. Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _mark_saved(self) -> None:
+        self._saved_values = self.training.form.values()
+        self._update_title()
+        self._update_modified()
+
+    def _update_modified(self) -> None:
+        """The title's "*" says the form holds changes that the config file (or a new config) does not."""
+        modified = self.training.form.values() != self._saved_values
+        if modified != self.config_modified:
+            self.config_modified = modified
+            self._update_title()
 
     def open_config(self, path: str | Path) -> bool:
         if self.training.running:
@@ -166,7 +206,7 @@ class MainWindow(QMainWindow):
         """The config now lives in `path`: title, recent list and a word to the user."""
         self.config_path = Path(path)
         remember_config(path)
-        self._update_title()
+        self._mark_saved()
         self._tell(f"{verb} {path}", "info")
 
     def _dialog_dir(self) -> str:
@@ -205,6 +245,10 @@ class MainWindow(QMainWindow):
                 tab.set_blocked(job.busy_text())
         if self.statusBar().currentMessage() == self._failure:
             self.statusBar().clearMessage()  # the last job's error is not this one's
+        self.close_question.follow(job)
+        if not self.training.running:  # training writes its own progress there
+            verb = "are" if job.plural else "is"
+            self.run_status.setText(f"{job.label} {verb} running ({job.tab} tab)…")
         self._sync_run_actions()
 
     def _job_events(self, _job: EngineJob, events: list) -> None:
@@ -215,12 +259,16 @@ class MainWindow(QMainWindow):
         self._failure = line
         self.statusBar().showMessage(line)
 
-    def _job_finished(self, _job: EngineJob, _outcome: JobOutcome) -> None:
+    def _job_finished(self, job: EngineJob, _outcome: JobOutcome) -> None:
+        if self.run_status.text().startswith(job.label):
+            self.run_status.setText(f"{job.label} ended.")
         for tab in self._job_tabs():
             tab.set_blocked("")
         self._sync_run_actions()
         self.history.job_finished()  # the run's final numbers and rank
+        self.close_question.follow(self.runner.job)
         if self._close_after_run and not self.job_running:
+            self._close_after_run = False
             self.close()
 
     # ---- configs from the History tab ----------------------------------------------------------
@@ -231,7 +279,7 @@ class MainWindow(QMainWindow):
             return False
         self.config.set_config(cfg)
         self.config_path = None
-        self._update_title()
+        self._mark_saved()  # a trial's config, as the trial ran it: nothing of it is an unsaved edit yet
         self._show_tab(tab, message)
         return True
 
@@ -260,19 +308,21 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.job_running:
+            window_state.save(self)
             self.history.close_store()
             event.accept()
             return
         event.ignore()  # close once the worker has ended, so no thread outlives the window
-        if self._close_after_run or self.confirm_stop_and_close():
+        if not self._close_after_run:  # already stopping in order to close: nothing more to ask
+            self.close_question.ask(self.runner.job)
+
+    def _close_answered_yes(self) -> None:
+        """Yes, read against what runs now: stop the job and close once it has ended, or close at once."""
+        if self.job_running:
             self._close_after_run = True
             self.stop_jobs()
-
-    def confirm_stop_and_close(self) -> bool:
-        job = self.runner.job
-        text = job.close_question() if job is not None else "Close?"
-        answer = QMessageBox.question(self, "Stop and close?", text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-        return answer == QMessageBox.Yes
+        else:
+            self.close()
 
     # ---- helpers -------------------------------------------------------------------------------
     def _tell(self, text: str, kind: str) -> None:
@@ -281,7 +331,14 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.config_path.name if self.config_path else "untitled"
-        self.setWindowTitle(f"TuneLab — {name}")
+        self.setWindowTitle(f"TuneLab — {name}{'*' if self.config_modified else ''}")
+
+    def _shortcuts(self) -> None:
+        from app.help_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _about(self) -> None:
         from app.about_dialog import AboutDialog  # built on first use: the window starts without it

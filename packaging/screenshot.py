@@ -4,6 +4,10 @@ bagging five members.
 
 Run it under a real X server or Xvfb (packaging/screenshot.sh does the latter):
     xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshot.py [out.png] [--only ensembles]
+
+`--fit out.png` instead opens the window as on a first start (sized to the screen, no saved state) and grabs the
+whole screen a few epochs into a run, to show what fits: packaging/screenshot.sh --fit takes it at 1280×720 and
+at 2× scaling on a 2560×1440 screen.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ SHOT_AT_EPOCH = 14
 
 
 def main() -> int:
+    if "--fit" in sys.argv:
+        return shoot_fitted(Path(sys.argv[sys.argv.index("--fit") + 1]))
     args = [a for a in sys.argv[1:] if not a.startswith("--only")]
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     args = [a for a in args if a != only]
@@ -164,6 +170,48 @@ def shoot_lr_finder(app, window, out: Path) -> None:
     window.tabs.setCurrentWidget(tab)
     tab.form.set_settings(RangeTestSettings(repeats=3))
     run_job_and_grab(app, window, tab, "the range test", out)
+
+
+def shoot_fitted(out: Path) -> int:
+    """The whole screen with a first-start window a few epochs into a run (paused for the picture)."""
+    import os
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from trainers.spec.config import RunConfig
+    from trainers.spec.events import EpochEnded
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TUNELAB_DATA_DIR"] = tmp  # no saved geometry: the size a new user gets
+        from app.jobs import warm_up_engine
+        from app.launch import make_application
+        from app.main_window import MainWindow
+
+        app = make_application()
+        window = MainWindow(store_url=str(Path(tmp) / "trials.db"))
+        window.show()
+        warm_up_engine()
+        window.engine_ready()
+        window.training.form.set_config(RunConfig().replace(**{"train.epochs": 30, "train.threads": 1}))
+        loop = QEventLoop()
+
+        def on_events(events: list) -> None:
+            if any(isinstance(e, EpochEnded) and e.epoch >= 6 for e in events) and not window.training.paused:
+                window.training.toggle_pause()
+                QTimer.singleShot(600, loop.quit)
+
+        window.training.events_received.connect(on_events)
+        QTimer.singleShot(600, window.training.start)
+        QTimer.singleShot(180_000, loop.quit)
+        loop.exec()
+        app.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        window.screen().grabWindow(0).save(str(out))
+        window.stop_jobs()
+        window.wait_for_workers()
+        window.close()
+    print(out)
+    return 0
 
 
 if __name__ == "__main__":

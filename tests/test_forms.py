@@ -463,3 +463,16 @@ def test_settings_forms_use_the_same_form_class(qtbot) -> None:
 
     assert issubclass(RangeTestForm, FieldForm) and issubclass(EnsembleForm, FieldForm)
     assert issubclass(ConfigForm, FieldForm)
+
+
+def test_switching_back_to_digits_saves_no_csv_fields(qtbot, form: ConfigForm, tmp_path: Path) -> None:
+    """The fields a form hides are the fields a saved config holds at their defaults: one rule, the engine's."""
+    csv = tmp_path / "iris.csv"
+    csv.write_text("a,species\n1,x\n2,y\n")
+    choose(form, "data.source", "csv")
+    form.set_values({"data.path": str(csv), "data.target_column": "species"})
+    assert form.config().to_dict()["data"]["path"] == str(csv)
+    choose(form, "data.source", "digits")
+    assert form.config().to_dict() == RunConfig().to_dict()
+    choose(form, "data.source", "csv")  # the form still holds what was typed
+    assert form.config().to_dict()["data"]["target_column"] == "species"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
+from window_helpers import close_and_answer
 
 from app.ensembles import EnsembleTab
 from app.history import HistoryTab
@@ -84,7 +85,8 @@ def test_invalid_field_disables_train_with_reason(qtbot, window: MainWindow) -> 
     type_into(qtbot, window, "optim.lr", "abc")
     panel = window.training.panel
     assert not panel.train_button.isEnabled()
-    assert "optim.lr" in panel.message.text()
+    assert panel.message.text() == "Cannot train yet: Learning rate: 'abc' is not allowed; must be a number in (0, 100]"
+    assert panel.train_button.toolTip() == panel.message.text()  # the disabled button says why
     qtbot.keyClick(window, Qt.Key_Return, Qt.ControlModifier)  # the shortcut must not start it either
     assert not window.training.running
     type_into(qtbot, window, "optim.lr", "0.01")
@@ -136,18 +138,16 @@ def test_worker_error_is_shown_and_next_run_works(qtbot, window: MainWindow, tmp
 
 
 @pytest.mark.slow
-def test_close_during_run_asks_stops_and_records_stopped(qtbot, window: MainWindow, monkeypatch) -> None:
+def test_close_during_run_asks_stops_and_records_stopped(qtbot, window: MainWindow) -> None:
     configure(window, **{"train.epochs": 500})
     started: list = []
     window.training.events_received.connect(started.append)
     window.training.start()
     qtbot.waitUntil(lambda: bool(started), timeout=RUN_TIMEOUT_MS)
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
-    window.close()
+    close_and_answer(window, yes=False)
     assert window.isVisible() and window.training.running  # "No" keeps it open and training
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
     with qtbot.waitSignal(window.training.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.close()
+        close_and_answer(window, yes=True)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
     assert not window.training.running
     r = blocker.args[0].result

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from app.jobs import warm_up_engine
 from app.main_window import MainWindow
@@ -64,11 +65,17 @@ def collect(tab: Any, event_type: type) -> list:
 def close_while_running(qtbot, window: MainWindow, tab: Any, monkeypatch: Any) -> Any:
     """Close the window while `tab`'s job runs: it asks first, and "No" keeps the window open and the job
     running; "Yes" stops the job and the window closes. Returns the stopped job's JobOutcome."""
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: False)
-    window.close()
+    close_and_answer(window, yes=False)
     assert window.isVisible() and tab.running
-    monkeypatch.setattr(window, "confirm_stop_and_close", lambda: True)
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.close()
+        close_and_answer(window, yes=True)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
     return blocker.args[0]
+
+
+def close_and_answer(window: MainWindow, yes: bool) -> None:
+    """Close the window while a job runs and answer its (window-modal, non-blocking) question."""
+    window.close()
+    box = window.close_question.box
+    assert box is not None, "closing during a job must ask"
+    box.button(QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No).click()

@@ -14,12 +14,15 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.forms import param_count
+from app.forms.csv_table import CsvTable
 from app.forms.field_editor import ERROR_COLOR
 from app.forms.field_form import FieldForm, FormRules
 from app.forms.labels import GROUP_TITLES
 from app.forms.schedule_plot import SchedulePlot
 from app.forms.visibility import TRIGGERS, browse_mode, is_shown, is_switched_on
 from trainers.spec.config import RunConfig
+from trainers.spec.csv_preview import csv_preview
+from trainers.spec.errors import TuneLabError
 from trainers.spec.settings_table import RUN_CONFIG
 
 DEBOUNCE_MS = 150  # coalesces a burst of keystrokes into one recount / redraw
@@ -36,14 +39,21 @@ class ConfigForm(FieldForm[RunConfig]):
         self.param_label = QLabel(param_count.NOT_READY)
         self.param_label.setWordWrap(True)
         self.schedule_plot = SchedulePlot()
+        self.csv_table = CsvTable()
+        self._csv_shown: str | None = None  # the CSV path the picker and the table were filled from
         super().__init__(RUN_CONFIG, RUN_CONFIG_RULES, parent)
-        family = self.row_layout("model.family")
-        row, _role = family.getWidgetPosition(self.editor("model.family"))
-        family.insertRow(row + 1, self.param_label)  # the count sits right under the choice that changes it most
+        self._insert_below("data.path", self.csv_table)
+        self._insert_below("model.family", self.param_label)  # under the choice that changes the count most
         self.row_layout("schedule.name").addRow(self.schedule_plot)
         self._count_timer = self._debouncer(self._update_param_count)
         self._preview_timer = self._debouncer(self._update_preview)
         self._preview_timer.start()
+        self._csv_timer = self._debouncer(self._update_csv)
+
+    def _insert_below(self, key: str, widget: QWidget) -> None:
+        form = self.row_layout(key)
+        row, _role = form.getWidgetPosition(self.editor(key))
+        form.insertRow(row + 1, widget)
 
     def _debouncer(self, slot: Any) -> QTimer:
         timer = QTimer(self)
@@ -61,6 +71,10 @@ class ConfigForm(FieldForm[RunConfig]):
         """Show cfg in every field (File → Open), clear old errors and validate afresh."""
         self.set_object(cfg)
 
+    @property
+    def engine_ready(self) -> bool:
+        return self._engine_ready
+
     def set_engine_ready(self) -> None:
         """torch is loaded: from now on the parameter count is computed."""
         self._engine_ready = True
@@ -75,6 +89,8 @@ class ConfigForm(FieldForm[RunConfig]):
     def _after_change(self, keys: set[str]) -> None:
         if any(key.startswith(("model.", "data.")) for key in keys):
             self._count_timer.start()
+        if keys & {"data.source", "data.path"}:
+            self._csv_timer.start()
         self._preview_timer.start()  # cheap, and validity changes restyle it too
 
     def _update_preview(self) -> None:
@@ -83,6 +99,27 @@ class ConfigForm(FieldForm[RunConfig]):
             self.schedule_plot.show_config(cfg)
         else:
             self.schedule_plot.set_stale()
+
+    def _update_csv(self) -> None:
+        """A CSV file chosen: its header fills the target-column picker, its first rows show under the path."""
+        values = self.values()
+        path = str(values["data.path"]).strip() if values["data.source"] == "csv" else ""
+        if path == self._csv_shown:
+            return
+        self._csv_shown = path
+        picker = self.editor("data.target_column")
+        if not path:
+            self.csv_table.hide()
+            picker.set_column_choices(())
+            return
+        try:
+            preview = csv_preview(path)
+        except TuneLabError as exc:
+            self.csv_table.show_problem(str(exc))
+            picker.set_column_choices(())
+            return
+        self.csv_table.show_preview(preview)
+        picker.set_column_choices(preview.header)
 
     def _update_param_count(self) -> None:
         if not self._engine_ready:

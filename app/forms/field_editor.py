@@ -7,7 +7,7 @@ the same values.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QWheelEvent
@@ -29,6 +29,8 @@ from trainers.spec.config import FieldSpec, check_value
 
 # Fields picked with a file dialog; the form switches folder/file mode as the data source changes.
 BROWSABLE = ("data.path", "model.weights_path")
+# Fields picked from a list the form fills (a CSV file's header), not typed: "" is the first entry's value.
+COLUMN_PICKERS = {"data.target_column": "(the last column)"}
 
 ERROR_COLOR = "#d0312d"
 # A dynamic property drives the red border, so the platform style stays untouched while valid. The form
@@ -118,6 +120,11 @@ class FieldEditor(QWidget):
 
     def _make_input(self) -> QWidget:
         s = self._spec
+        if s.key in COLUMN_PICKERS:
+            picker = _ScrollSafeComboBox()
+            picker.addItem(COLUMN_PICKERS[s.key], "")
+            picker.currentIndexChanged.connect(self.edited)
+            return picker
         if s.choices:
             combo = _ScrollSafeComboBox()
             for choice in s.choices:
@@ -181,6 +188,21 @@ class FieldEditor(QWidget):
                 w.setCursorPosition(0)
         finally:
             w.blockSignals(False)
+
+    def set_column_choices(self, columns: Sequence[str]) -> None:
+        """Offer `columns` (a file's header) in a column picker, keeping the value shown."""
+        w = self._input
+        assert isinstance(w, QComboBox) and self.key in COLUMN_PICKERS
+        current = w.currentData()
+        w.blockSignals(True)
+        try:
+            w.clear()
+            w.addItem(COLUMN_PICKERS[self.key], "")
+            for name in columns:
+                w.addItem(name, name)
+        finally:
+            w.blockSignals(False)
+        self.set_value(current)  # a value the file lacks stays on show, so validation can name it
 
     # ---- error display -------------------------------------------------------------------
     def set_error(self, reason: str | None) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidg
 
 from app.forms.field_editor import INVALID_FIELD_STYLE, FieldEditor
 from app.forms.labels import field_label
+from app.forms.wording import comma_hint, problem_line
 from trainers.spec.config import FieldSpec
 from trainers.spec.errors import ConfigError
 from trainers.spec.settings_table import FieldTable
@@ -47,7 +48,8 @@ class FormRules:
 
 def reason_text(exc: ConfigError) -> str:
     """The short reason shown under a field (its label already says which field it is)."""
-    return f"Must be {exc.allowed}"
+    hint = comma_hint(exc.value)
+    return f"Must be {exc.allowed}" + (f" ({hint})" if hint else "")
 
 
 class FieldForm(QWidget, Generic[T]):
@@ -183,6 +185,16 @@ class FieldForm(QWidget, Generic[T]):
         for key in (*self._editors, *self._errors):
             if key in self._errors:
                 return str(self._errors[key])
+        return ""
+
+    def first_problem(self) -> str:
+        """first_error() as a person reads it: the field's label and the value it holds now; "" when valid."""
+        for key in (*self._editors, *self._errors):
+            if key in self._errors:
+                exc = self._errors[key]
+                if key in self._labels and isinstance(exc, ConfigError) and getattr(exc, "field", None) == key:
+                    return problem_line(self._labels[key].text().replace("&", ""), exc)
+                return str(exc)
         return ""
 
     def is_shown(self, name: str) -> bool:

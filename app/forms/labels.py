@@ -23,7 +23,7 @@ FIELD_LABELS: dict[str, str] = {
     "data.source": "Source",
     "data.path": "Location",
     "data.download": "Allow download",
-    "data.target_column": "Label column",
+    "data.target_column": "Target column",
     "data.image_size": "Image size (px)",
     "data.train_fraction": "Training fraction",
     "data.val_split": "Validation split",

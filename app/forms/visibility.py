@@ -1,4 +1,4 @@
-"""Which fields the current choices make relevant, derived from the engine's own tables.
+"""Which fields the current choices make relevant, by the engine's own rule (trainers/spec/applicability.py).
 
 A field is *active* when the chosen data source / model family / optimizer / schedule reads it and,
 for early stopping, when early stopping is switched on. Inactive fields are hidden (or greyed out for
@@ -9,36 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from trainers.spec.config import DATA_PARAMS, MODEL_PARAMS, OPTIMIZER_PARAMS, SCHEDULE_PARAMS
+from trainers.spec.applicability import CONTROLLERS, applies
 
-# The field whose choice decides each section's relevant fields, and the engine's table for it.
-CONTROLLERS: dict[str, str] = {
-    "data": "data.source",
-    "model": "model.family",
-    "optim": "optim.name",
-    "schedule": "schedule.name",
-}
-_TABLES: dict[str, Mapping[str, tuple[str, ...]]] = {
-    "data": DATA_PARAMS,
-    "model": MODEL_PARAMS,
-    "optim": OPTIMIZER_PARAMS,
-    "schedule": SCHEDULE_PARAMS,
-}
-# Read whatever the choice is (besides the controller itself).
-_ALWAYS: dict[str, tuple[str, ...]] = {
-    "data": (
-        "train_fraction",
-        "val_split",
-        "test_split",
-        "split_seed",
-        "augment_flip",
-        "augment_crop_padding",
-        "normalize",
-    ),
-    "model": ("dropout",),
-    "optim": ("lr", "weight_decay"),
-    "schedule": ("warmup_epochs",),
-}
 # Early-stopping fields other than this switch only matter while it is on.
 ENABLE_SWITCH = "early_stop.enabled"
 
@@ -50,14 +22,9 @@ _CSV_FILTER = "CSV files (*.csv);;All files (*)"
 
 
 def is_shown(key: str, values: Mapping[str, Any]) -> bool:
-    """Whether the row for `key` is visible, given the current values of the controller fields."""
-    section, _, name = key.partition(".")
-    controller = CONTROLLERS.get(section)
-    if controller is None or key == controller:
-        return True
-    if name in _ALWAYS[section]:
-        return True
-    return name in _TABLES[section].get(values[controller], ())
+    """Whether the row for `key` is visible: the field applies to the current choices (the engine's rule, which
+    also decides what a saved config keeps)."""
+    return applies(key, values)
 
 
 def is_switched_on(key: str, values: Mapping[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.lr_finder.wording import format_lr, label
 from app.plots.live_plot import LivePlot
+from app.plots.pens import line_pen
 from trainers.spec.events import RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.spec.lr_finder_settings import SUGGESTION_NAMES
 
@@ -78,7 +79,7 @@ class RangeTestPlot(QWidget):
             line = pg.InfiniteLine(
                 angle=90,
                 movable=False,
-                pen=pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine),
+                pen=line_pen(color, style=Qt.PenStyle.DashLine),
                 label=label(name),
                 labelOpts={"position": 0.95 - 0.09 * i, "color": color, "movable": False, "fill": (255, 255, 255, 200)},
             )

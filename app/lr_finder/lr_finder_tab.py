@@ -27,6 +27,8 @@ from trainers.spec.config import RunConfig
 from trainers.spec.events import RangeTestResult, RangeTestStarted, RangeTestStep
 from trainers.spec.lr_finder_settings import RangeTestSettings
 
+ITERATION_FORMAT = "iteration %v / %m"
+
 
 class LrFinderTab(JobTab):
     CANNOT = "Cannot run the test"
@@ -50,7 +52,7 @@ class LrFinderTab(JobTab):
             parent,
         )
         self._done_before = 0  # progress: iterations of the repeats before the current one
-        self.progress.setFormat("iteration %v / %m")
+        self.progress.setFormat(ITERATION_FORMAT)
         self.plot = RangeTestPlot()
         self.suggestions = SuggestionsPanel()
         self._lay_out()
@@ -101,6 +103,7 @@ class LrFinderTab(JobTab):
         self.plot.start_live()
         self.suggestions.show_result(None)
         self._done_before = 0
+        self.progress.setFormat(ITERATION_FORMAT)
         self.progress.setMaximum(settings.iterations * settings.repeats)
         self.progress.setValue(0)
         return self._launch(range_test_job(cfg, settings, self.store_url), "Loading data and building the model…")
@@ -134,8 +137,18 @@ class LrFinderTab(JobTab):
         result = outcome.result
         if isinstance(result, RangeTestResult):
             self._show_result(result)
-            if result.status == "completed":  # seeds that blew up early ended before their last iteration
-                self.progress.setValue(self.progress.maximum())
+            if result.status == "completed":
+                self._show_iterations_run(sum(len(c.lrs) for c in result.curves))
+
+    def _show_iterations_run(self, run: int) -> None:
+        """A completed test fills the bar with the iterations it ran: a sweep stops where the loss blows up, so
+        it may end before the planned count, and the bar says so instead of claiming all of them."""
+        planned = self.progress.maximum()
+        self.progress.setMaximum(max(run, 1))
+        self.progress.setValue(run)
+        self.progress.setFormat(
+            f"{run} iterations" if run >= planned else f"{run} of {planned} iterations: ended where the loss blew up"
+        )
 
     def _outcome_line(self, outcome: JobOutcome) -> tuple[str, str]:
         return text.describe_outcome(outcome)

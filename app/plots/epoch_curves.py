@@ -11,6 +11,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from app.plots.pens import line_pen
+
 # Tableau's ten: told apart by most eyes, also when printed in grey.
 PALETTE = (
     (31, 119, 180),
@@ -75,7 +77,7 @@ class EpochCurves(QWidget):
                         legend: str | None = "validation" if split == "val" else "train"
                     else:
                         legend, named = (None if named else s.label), True
-                    pen = pg.mkPen(s.colour, width=2 if split == "val" else 1, style=style)
+                    pen = line_pen(s.colour, 2 if split == "val" else 1, style)
                     item = self.plots[name].plot(
                         x[keep],
                         y[keep],

@@ -15,20 +15,39 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from app.plots.buffers import GrowingBuffer
+from app.plots.pens import line_pen
+from app.plots.rate_axis import RateAxis
 
 _SYMBOL_SIZE = 6
+# The least height a plot keeps (its curves, title, axes and tool row stay readable); below it the plots scroll.
+MIN_PLOT_HEIGHT = 220
+# legend corner -> (the legend's and the view's anchor point, offset from it in pixels)
+_LEGEND_CORNERS = {
+    "top right": ((1, 0), (-10, 10)),
+    "bottom right": ((1, 1), (-10, -10)),
+    "top left": ((0, 0), (10, 10)),
+    "bottom left": ((0, 1), (10, -10)),
+}
 
 
 class LivePlot(QWidget):
     """A titled plot with a legend, a crosshair readout and a Log / PNG… / CSV… tool row."""
 
     def __init__(
-        self, title: str = "", x_label: str = "", y_label: str = "", parent: QWidget | None = None, log_x: bool = False
+        self,
+        title: str = "",
+        x_label: str = "",
+        y_label: str = "",
+        parent: QWidget | None = None,
+        log_x: bool = False,
+        log_y: bool = False,
+        legend: str | None = "top right",
     ) -> None:
         super().__init__(parent)
         self._title = title
@@ -39,21 +58,13 @@ class LivePlot(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._drawn: dict[str, int] = {}  # buffer version each curve last showed; -1 forces a redraw
         self._log_y = False
+        self._flat_y = False  # the y range was set around a constant series (not pyqtgraph's ±0.5)
 
-        self._plot = pg.PlotWidget(title=title)
-        self._plot.setLabel("bottom", x_label)
-        self._plot.setLabel("left", y_label)
-        # No grid: pyqtgraph draws grid lines through each axis picture, and on a software raster that made
-        # every repaint ~6x slower (59 ms vs 10 ms for the five plots), which starved the training thread.
-        # The crosshair readout gives exact values instead.
-        self._plot.addLegend(offset=(-10, 10))
-        self._plot.setDownsampling(auto=True, mode="peak")  # also the default for any item added later
-        self._plot.setClipToView(True)
-        if self._log_x:
-            self._plot.setLogMode(x=True, y=False)
+        self._plot = self._make_plot(title, x_label, y_label, (log_x, log_y), legend)
+        self.setMinimumHeight(MIN_PLOT_HEIGHT)
 
         # Crosshair: a vertical line and a text readout; ignoreBounds keeps it out of the autorange.
-        self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((150, 150, 150), width=1))
+        self._vline = pg.InfiniteLine(angle=90, movable=False, pen=line_pen((150, 150, 150)))
         self._vline.setVisible(False)
         self._plot.addItem(self._vline, ignoreBounds=True)
         # Rate-limited so a fast mouse does not trigger a readout per pixel.
@@ -61,6 +72,9 @@ class LivePlot(QWidget):
 
         self._readout = QLabel("")
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long readout wraps within the plot's width instead of widening the window (or being cut off).
+        self._readout.setWordWrap(True)
+        self._readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._log_button = self._tool_button("Log", "Logarithmic y axis")
         self._log_button.setCheckable(True)
         self._log_button.toggled.connect(self.set_log_y)
@@ -78,6 +92,33 @@ class LivePlot(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self._plot, 1)
         layout.addLayout(tools)
+        if log_y:
+            self.set_log_y(True)
+
+    @staticmethod
+    def _make_plot(title: str, x_label: str, y_label: str, log: tuple[bool, bool], legend: str | None) -> pg.PlotWidget:
+        log_x, log_y = log
+        # Log axes label only 1, 2 and 5 × 10^k: pyqtgraph's 2…9 × 10^k labels run into each other.
+        axes = {side: RateAxis(orientation=side) for side, on in (("bottom", log_x), ("left", log_y)) if on}
+        plot = pg.PlotWidget(title=title, axisItems=axes)
+        plot.setLabel("bottom", x_label)
+        plot.setLabel("left", y_label)
+        for side in ("left", "bottom"):  # "0.9", never "900 (x0.001)"
+            plot.getAxis(side).enableAutoSIPrefix(False)
+        # No grid: pyqtgraph draws grid lines through each axis picture, and on a software raster that made
+        # every repaint ~6x slower (59 ms vs 10 ms for the five plots), which starved the training thread.
+        # The crosshair readout gives exact values instead.
+        if legend is not None:  # a corner the plot's curves rarely reach; a see-through box where they do
+            item_pos, offset = _LEGEND_CORNERS[legend]
+            plot.addLegend(
+                offset=offset, brush=pg.mkBrush(0, 0, 0, 150), colCount=2, labelTextSize="8pt", verSpacing=-6
+            )
+            plot.plotItem.legend.anchor(itemPos=item_pos, parentPos=item_pos, offset=offset)
+        plot.setDownsampling(auto=True, mode="peak")  # also the default for any item added later
+        plot.setClipToView(True)
+        if log_x:
+            plot.setLogMode(x=True, y=False)
+        return plot
 
     def _tool_button(self, text: str, tip: str) -> QPushButton:
         button = QPushButton(text)
@@ -103,7 +144,7 @@ class LivePlot(QWidget):
         are still exported."""
         if name in self._curves:
             raise ValueError(f"curve {name!r} already exists in plot {self._title!r}")
-        pen = pg.mkPen(color, width=width, style=style)
+        pen = line_pen(color, width, style)
         extra = {}
         if symbol is not None:  # per-epoch curves: symbols make a 1-point curve visible
             extra = dict(symbol=symbol, symbolSize=_SYMBOL_SIZE, symbolPen=pen, symbolBrush=pg.mkBrush(color))
@@ -154,7 +195,29 @@ class LivePlot(QWidget):
             self._curves[name].setData(x, y)
             self._drawn[name] = buffer.version
             updated += 1
+        if updated:
+            self._range_flat_y()
         return updated
+
+    def _range_flat_y(self) -> None:
+        """A constant series (a fixed learning rate) gets a range around its value: pyqtgraph's own is ±0.5,
+        which puts 0.001 on the zero line of a −0.5…0.5 axis. Curves that vary give the axis back."""
+        view = self._plot.plotItem.vb
+        if not (self._flat_y or view.autoRangeEnabled()[1]):
+            return  # the user (or the owner of the plot) has set the y range
+        flat = _flat_value([self._display_data(b)[1] for b in self._buffers.values()])
+        if flat is None:
+            if self._flat_y:
+                self._flat_y = False
+                view.enableAutoRange(y=True)
+            return
+        if self._log_y:
+            lo, hi = np.log10(flat) - 0.5, np.log10(flat) + 0.5  # a decade around it
+        else:
+            pad = abs(flat) * 0.1 or 1.0
+            lo, hi = flat - pad, flat + pad
+        self._flat_y = True
+        view.setYRange(lo, hi, padding=0)
 
     def _display_data(self, buffer: GrowingBuffer) -> tuple[np.ndarray, np.ndarray]:
         """The buffer's points, minus those the current axis cannot show (NaN/inf, and <= 0 on log-y).
@@ -260,6 +323,16 @@ class LivePlot(QWidget):
             export(path)
         except OSError as exc:
             QMessageBox.warning(self, "Could not save", f"Could not write {path}:\n{exc}")
+
+
+def _flat_value(series: list[np.ndarray]) -> float | None:
+    """The one value every shown point has, or None when they differ (or there are none)."""
+    shown = [y for y in series if len(y)]
+    if not shown:
+        return None
+    lo = min(float(y.min()) for y in shown)
+    hi = max(float(y.max()) for y in shown)
+    return lo if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1e-300) else None
 
 
 def _nearest_index(buffer: GrowingBuffer, x: float) -> int | None:

@@ -24,6 +24,9 @@ MAX_REFRESH_MS = 500
 # painting plots.
 PAINT_BUDGET = 0.025
 _COLUMNS = 2
+MIN_SMOOTHING_SPAN, MAX_SMOOTHING_SPAN = 5.0, 100.0  # batches
+FIRST_EPOCHS_SHOWN = 10.0  # the epoch axis starts this long (or the run's length, if shorter) …
+GROW_AT = 0.85  # … and doubles once the run passes this fraction of it
 
 _TRAIN = (31, 119, 180)
 _VAL = (255, 127, 14)
@@ -40,9 +43,22 @@ _PLOTS: dict[str, tuple[str, str]] = {
     "loss": ("Loss", "loss"),
     "accuracy": ("Accuracy", "accuracy"),
     "lr": ("Learning rate", "learning rate"),
-    "gap": ("Generalisation gap", "validation − training loss"),
+    "gap": ("Generalisation gap", "val − train loss"),
     "grad_norm": ("Gradient norm", "gradient norm"),
 }
+
+# Legends only where curves must be told apart, in the corner each plot's curves leave empty: a loss falls
+# away from the top right, an accuracy rises away from the bottom right. One curve needs none: the title says.
+_LEGENDS = {"loss": "top right", "accuracy": "bottom right"}
+_LOG_Y = {"lr"}  # rates span decades (warm-up, decay): a log axis shows each step of a schedule
+
+
+def smoothing_beta(steps_per_epoch: int) -> float:
+    """The smoothed training loss averages over about half an epoch (5…100 batches): it stays close to the
+    falling batch losses instead of trailing them by epochs (a fixed 0.98 read 0.2 where the batches were 0.01
+    at the end of a 20-batch-an-epoch run)."""
+    span = min(MAX_SMOOTHING_SPAN, max(MIN_SMOOTHING_SPAN, steps_per_epoch / 2)) if steps_per_epoch > 0 else 10.0
+    return 1.0 - 1.0 / span
 
 
 class TrainingPlots(QWidget):
@@ -53,7 +69,8 @@ class TrainingPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._plots: dict[str, LivePlot] = {
-            name: LivePlot(title, "epoch", y_label, self) for name, (title, y_label) in _PLOTS.items()
+            name: LivePlot(title, "epoch", y_label, self, log_y=name in _LOG_Y, legend=_LEGENDS.get(name))
+            for name, (title, y_label) in _PLOTS.items()
         }
         loss = self._plots["loss"]
         self._loss_batch = loss.add_curve("train (batch)", _TRAIN_LIGHT)
@@ -67,8 +84,10 @@ class TrainingPlots(QWidget):
         self._gap = self._plots["gap"].add_curve("validation − training loss", _VAL, symbol=_EPOCH_SYMBOL)
         self._grad = self._plots["grad_norm"].add_curve("gradient norm", _OTHER)
 
-        self._ema = Ema(0.98)
+        self._ema = Ema(smoothing_beta(0))
         self._steps_per_epoch = 0  # unknown until a FitStarted arrives; batch x then falls back to the step
+        self._planned_epochs = 0.0
+        self._x_end = 0.0  # the epoch axis shows 0…_x_end (fixed: see LivePlot.set_x_span); 0 while unset
 
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -99,10 +118,34 @@ class TrainingPlots(QWidget):
             elif isinstance(event, FitStarted):
                 self.reset()
                 self._steps_per_epoch = event.steps_per_epoch
+                self._ema = Ema(smoothing_beta(event.steps_per_epoch))
                 if event.steps_per_epoch > 0:
-                    for plot in self._plots.values():
-                        plot.set_x_span(0.0, float(event.epochs))
+                    self._planned_epochs = float(event.epochs)
+                    self._set_x_end(min(self._planned_epochs, FIRST_EPOCHS_SHOWN))
             # FitEnded and anything else carry nothing to draw.
+        self._follow_x()
+
+    def _follow_x(self) -> None:
+        """Double the epoch axis when the run nears its end, up to the planned epochs: the first epochs of a
+        200-epoch run are not a sliver, and the axis is re-laid out only a handful of times a run."""
+        if not self._x_end:
+            return
+        latest = max((len(b) and float(b.x[-1])) for b in (self._loss_batch, self._loss_epoch))
+        end = self._x_end
+        while latest > GROW_AT * end and end < self._planned_epochs:
+            end = min(self._planned_epochs, end * 2)
+        if end != self._x_end:
+            self._set_x_end(end)
+
+    def _set_x_end(self, end: float) -> None:
+        self._x_end = end
+        for plot in self._plots.values():
+            plot.set_x_span(0.0, end)
+
+    @property
+    def x_end(self) -> float:
+        """The last epoch the axes show now (0 when they follow the data)."""
+        return self._x_end
 
     def _batch_x(self, event: BatchEnded) -> float:
         if self._steps_per_epoch > 0:
@@ -130,6 +173,7 @@ class TrainingPlots(QWidget):
         """Empty every plot and restart the smoother (a new run starts from nothing)."""
         self._ema.reset()
         self._steps_per_epoch = 0
+        self._planned_epochs = self._x_end = 0.0
         for plot in self._plots.values():
             plot.release_x_span()
             plot.clear()

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QP
 _STYLES = {"info": "", "ok": "color: #1b5e20;", "warn": "color: #8a5a00;", "error": "color: #b00020;"}
 # A finished trial's status -> the style of the line that says how it ended (training and range tests).
 STATUS_KIND = {"completed": "ok", "stopped": "warn", "diverged": "error", "failed": "error"}
+TRAIN_TIP = "Start training (Ctrl+Return)"
 
 
 class RunPanel(QWidget):
@@ -18,7 +19,7 @@ class RunPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.train_button = QPushButton("&Train")
-        self.train_button.setToolTip("Start training (Ctrl+Return)")
+        self.train_button.setToolTip(TRAIN_TIP)
         self.pause_button = QPushButton("&Pause")
         self.pause_button.setToolTip("Pause or resume between batches")
         self.stop_button = QPushButton("&Stop")

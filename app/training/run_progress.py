@@ -77,6 +77,10 @@ class RunProgress:
         ]
         return "  ·  ".join(parts)
 
+    def ended_text(self, status: str) -> str:
+        """The status bar once the run is over: how it ended, how long it took and how fast it went."""
+        return f"Training {status} after {format_seconds(self.elapsed)}  ·  {self.samples_per_sec:,.0f} samples/s"
+
 
 def format_seconds(s: float) -> str:
     s = max(0, int(round(s)))

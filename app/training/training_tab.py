@@ -13,8 +13,8 @@ from app.job_runner import JobRunner
 from app.jobs import training_job
 from app.plots import TrainingPlots
 from app.training.live_diagnosis import LiveDiagnosis
-from app.training.panes import inputs_beside_view
-from app.training.run_panel import STATUS_KIND, RunPanel
+from app.training.panes import inputs_beside_view, scrolling
+from app.training.run_panel import STATUS_KIND, TRAIN_TIP, RunPanel
 from app.training.run_progress import RunProgress
 from app.worker import JobOutcome
 from trainers.spec.events import FitStarted
@@ -44,7 +44,7 @@ class TrainingTab(QWidget):
         right_layout.setContentsMargins(4, 0, 0, 0)
         right_layout.addWidget(self.panel)
         right_layout.addWidget(self.diagnosis)
-        right_layout.addWidget(self.plots, 1)
+        right_layout.addWidget(scrolling(self.plots), 1)  # on a short screen the plots scroll, never squash
         inputs_beside_view(self, self.form, right, min_width=360)
 
         self._clock = QTimer(self)  # elapsed time ticks even when no event arrives (pause, long epochs)
@@ -54,6 +54,8 @@ class TrainingTab(QWidget):
         self.panel.pause_clicked.connect(self.toggle_pause)
         self.panel.stop_clicked.connect(self.stop)
         self.form.validity_changed.connect(self._on_validity)
+        # Every edit, not only a flip of validity: the line must quote the value as it is now, not a keystroke ago.
+        self.form.changed.connect(lambda: self._on_validity(self.form.config() is not None))
         self._on_validity(self.form.config() is not None)
 
     # ---- state -------------------------------------------------------------------------------
@@ -80,7 +82,11 @@ class TrainingTab(QWidget):
         self.form.set_locked(True)
         self.panel.set_running(True, can_train=False)
         self.panel.set_progress(cfg.train.epochs, 0, 1, 0)
-        self.panel.show_message("Loading data and building the model…")
+        if self.form.engine_ready:
+            self.panel.show_message("Loading data and building the model…")
+        else:  # the first run after the window opened waits for torch to finish importing
+            self.panel.show_message("Starting: the training engine is still loading, which takes a few seconds…")
+        self.status_changed.emit("Starting…")
         self._clock.start()
         self.run_started.emit()
         return True
@@ -122,7 +128,8 @@ class TrainingTab(QWidget):
 
     def on_job_outcome(self, outcome: JobOutcome) -> None:
         self._clock.stop()
-        self._emit_status()
+        status = getattr(outcome.result, "status", None) or "ended"
+        self.status_changed.emit(self.progress.ended_text(status))  # no ETA for a run that is over
         self.plots.stop_live()
         self.form.set_locked(False)
         self.last_outcome = outcome
@@ -141,11 +148,13 @@ class TrainingTab(QWidget):
         if self.running:
             return
         self.panel.set_running(False, can_train=valid and not self._blocked)
+        reason = self._blocked or ("" if valid else f"Cannot train yet: {self.form.first_problem()}")
+        self.panel.train_button.setToolTip(reason or TRAIN_TIP)  # a disabled button says why
         if self._blocked:
             self.panel.show_message(self._blocked, "warn")
             self._showing_invalid = True
         elif not valid:
-            self.panel.show_message(f"Cannot train yet: {self.form.first_error()}", "error")
+            self.panel.show_message(reason, "error")
             self._showing_invalid = True
         elif self._showing_invalid:  # put back what was there before the form went invalid
             self._showing_invalid = False

@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
     cli_diagnose.add_parser(sub, _add_store_flag)
     cli_ensemble.add_parser(sub, _add_config_flags, _add_store_flag)
-    hist = sub.add_parser("history", help="list trials ranked by best validation accuracy (or --rank-by)")
+    hist = sub.add_parser("history", help="list trials ranked by the kept epoch's validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
     hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
