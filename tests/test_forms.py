@@ -190,12 +190,12 @@ def test_data_source_shows_only_its_fields(form: ConfigForm, source: str) -> Non
         "val_split",
         "test_split",
         "split_seed",
-        "augment_flip",
-        "augment_crop_padding",
         "normalize",
     )
     for s in (s for s in field_specs() if s.section == "data"):
         assert shown(form, s.key) == (s.name in DATA_PARAMS[source] or s.name in always), s.key
+    # image augmentation is offered for image sources only
+    assert shown(form, "data.augment_flip") == (source != "csv")
     mode = form.editor("data.path").browse_mode()
     assert mode[0] == ("file" if source == "csv" else "dir")
     assert source != "csv" or "*.csv" in mode[1]

@@ -282,6 +282,23 @@ def test_delete_asks_and_removes_rows_and_checkpoints(qtbot, window: MainWindow,
     assert not folder.exists() and {1, 6}.isdisjoint(store_trials(store_url))
 
 
+def test_a_confirmation_line_clears_but_an_error_stays(qtbot, window: MainWindow) -> None:
+    tab = window.history
+    tab._clear_timer.setInterval(50)
+    tab.show_message("Deleted trial 3", "ok")
+    assert tab.message.text() == "Deleted trial 3"
+    qtbot.waitUntil(lambda: tab.message.text() == "", timeout=3000)
+    tab.show_message("Could not read the selected trials: gone", "error")
+    qtbot.wait(200)
+    assert tab.message.text() == "Could not read the selected trials: gone"
+
+
+def test_diagnoses_read_as_words_in_the_table(window: MainWindow) -> None:
+    tab = window.history
+    shown = set(column(tab, "diagnosis"))
+    assert shown and not any("_" in text for text in shown if not text.startswith("failed"))
+
+
 def test_export_writes_the_selected_trials_as_csv_and_json(
     qtbot, window: MainWindow, tmp_path: Path, monkeypatch
 ) -> None:

@@ -196,7 +196,7 @@ def test_stored_tests_are_listed_and_load_back(qtbot, window: MainWindow) -> Non
     assert finite_equal(raw.y, first.curves[0].losses)
     for name in SUGGESTION_NAMES:
         assert tab.suggestions.values[name].text() == text.suggestion_text(first, name)
-    assert f"range test {first.trial_id}" in tab.message.text()
+    assert f"LR finder run {first.trial_id}" in tab.message.text()
     assert tab.form.settings() == first_settings  # the form shows what the loaded test ran with
     chosen = tab.suggestions.chosen_lr()
     assert chosen is not None

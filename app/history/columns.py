@@ -48,13 +48,17 @@ def robust_text(r: Any) -> str:
     return f"rank {r.robust_rank} · {r.robust_mean:.4f} ± {r.robust_std or 0.0:.4f} ({r.robust_n} seeds)"
 
 
+# The stored diagnosis labels as a reader says them.
+DIAGNOSIS_WORDS = {"good_fit": "good fit", "lr_too_high": "LR too high", "too_noisy": "too noisy to tell"}
+
+
 def diagnosis_text(r: Any) -> str:
-    """The stored label; for a failed trial, why it failed (its curves were never diagnosed)."""
+    """The stored label in words; for a failed trial, why it failed (its curves were never diagnosed)."""
     t = r.trial
     if t.status == "failed":
         lines = (t.message or "").strip().splitlines()
         return f"failed: {lines[0]}" if lines else "failed"
-    return t.diagnosis or ""
+    return DIAGNOSIS_WORDS.get(t.diagnosis or "", t.diagnosis or "")
 
 
 @dataclass(frozen=True)

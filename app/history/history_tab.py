@@ -47,6 +47,9 @@ HINT = "Select a trial to see its diagnosis, notes, curves and config; select se
 NOT_LOADED = "The trial history appears once the training engine has loaded…"
 
 
+CONFIRMATION_MS = 8000  # how long a confirmation line stays
+
+
 class HistoryTab(QWidget):
     run_started = Signal()  # a re-run began
     run_finished = Signal(object)  # JobOutcome of the re-run
@@ -71,6 +74,12 @@ class HistoryTab(QWidget):
         self.message = QLabel(NOT_LOADED)
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a confirmation ("Deleted trial 3") clears after a while; warnings and errors stay until replaced
+        self._confirmation = ""
+        self._clear_timer = QTimer(self)
+        self._clear_timer.setSingleShot(True)
+        self._clear_timer.setInterval(CONFIRMATION_MS)
+        self._clear_timer.timeout.connect(self._clear_confirmation)
         self.hint = QLabel(HINT)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # the detail and compare panes hold five plots: built when first needed, not with the window
@@ -364,6 +373,13 @@ class HistoryTab(QWidget):
 
     def show_message(self, text: str, kind: str = "info") -> None:
         show_message(self.message, text, kind)
+        self._confirmation = text if kind == "ok" else ""
+        if self._confirmation:
+            self._clear_timer.start()
+
+    def _clear_confirmation(self) -> None:
+        if self._confirmation and self.message.text() == self._confirmation:
+            show_message(self.message, "")
 
     # ---- run state (the window's one-job-at-a-time wiring) ------------------------------------
     @property

@@ -50,7 +50,7 @@ class _Sweep:
 class RangeTestPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.live = LivePlot("Learning-rate range test", "learning rate", "loss", self, log_x=True)
+        self.live = LivePlot("LR finder: loss as the learning rate rises", "learning rate", "loss", self, log_x=True)
         self._raw = self.live.add_curve(RAW, _RAW)
         self._smooth = self.live.add_curve(SMOOTHED, _SMOOTH, width=2)
         self._val = self.live.add_curve(VALIDATION, _VAL, in_legend=False)  # listed once it has points

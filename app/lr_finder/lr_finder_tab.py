@@ -36,10 +36,10 @@ class LrFinderTab(JobTab):
     def __init__(
         self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None, parent: QWidget | None = None
     ) -> None:
-        earlier = EarlierBox("test", "Earl&ier tests:", "Show a range test from the trial store")
+        earlier = EarlierBox("test", "Earl&ier tests:", "Show an earlier LR finder run from the trial store")
         run_button = push_button(
             "Ru&n test",  # Alt+R belongs to the Run menu
-            "Run the range test with these settings on the Training tab's config",
+            "Run the LR finder with these settings on the Training tab's config",
         )
         super().__init__(
             runner,
@@ -64,7 +64,7 @@ class LrFinderTab(JobTab):
         right.addWidget(self.plot)
         right.addWidget(self.suggestions)
         right.setStretchFactor(0, 1)
-        inputs_beside_view(self, self._inputs_column("Range test"), right, width=380)
+        inputs_beside_view(self, self._inputs_column("LR finder"), right, width=380)
         # Tab walks the settings, then Run, Stop and the earlier tests, then the plot's tools and the answer.
         chain = [
             *(e.focus_widget() for e in self.form.editors().values()),
@@ -112,7 +112,7 @@ class LrFinderTab(JobTab):
         """Train at `rate` in the Training tab (the engine's rule: optim.lr, and the one-cycle peak)."""
         keys, errors = self.config_model.set_learning_rate(rate)
         if errors:
-            self._show(f"{next(iter(errors.values()))} (set from the range test)", "error")
+            self._show(f"{next(iter(errors.values()))} (set from the LR finder)", "error")
         else:
             self._show(f"{' and '.join(keys)} set to {text.format_lr(rate)} in the Training tab", "ok")
 
@@ -127,7 +127,7 @@ class LrFinderTab(JobTab):
                 self.progress.setMaximum(e.iterations * e.repeats)
                 seed = f", seed {e.repeat} of {e.repeats}" if e.repeats > 1 else ""
                 self._show(
-                    f"Range test {e.trial_id}{seed}: learning rate {text.format_lr(e.start_lr)} → "
+                    f"LR finder run {e.trial_id}{seed}: learning rate {text.format_lr(e.start_lr)} → "
                     f"{text.format_lr(e.end_lr)} over {e.iterations} iterations ({e.mode})"
                 )
         self.events_received.emit(events)
@@ -165,14 +165,14 @@ class LrFinderTab(JobTab):
         try:
             result = stored_range_test(trial_id, self.store_url)
         except Exception as exc:
-            self._show(f"Could not load range test {trial_id}: {one_line(exc)}", "error")
+            self._show(f"Could not load LR finder run {trial_id}: {one_line(exc)}", "error")
             return False
         self._show_result(result)
         if result.settings:  # the form shows what this test ran with, so Run repeats it
             self.form.set_settings(RangeTestSettings.from_dict(result.settings))
         self.earlier.mark(trial_id)
         self._show(
-            f"Showing range test {trial_id} ({result.status})" + (f": {result.message}" if result.message else "")
+            f"Showing LR finder run {trial_id} ({result.status})" + (f": {result.message}" if result.message else "")
         )
         return True
 

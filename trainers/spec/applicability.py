@@ -29,11 +29,16 @@ SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
     "one_cycle": ("max_lr", "pct_start", "div_factor", "final_div_factor"),
     "plateau": ("plateau_factor", "plateau_patience", "min_lr"),
 }
-# Which data fields each source reads beyond the splits, augmentation and normalisation every source has.
+# Which data fields each source reads beyond the splits and normalisation every source has. Augmentation
+# (flips, crops) acts on images only: a CSV table has none.
+_IMAGE_AUGMENTATION = ("augment_flip", "augment_crop_padding")
 DATA_PARAMS: dict[str, tuple[str, ...]] = {
-    **{name: ("path", "download", "in_memory_limit_mb", "num_workers") for name in TORCHVISION_SOURCES},
-    "digits": (),
-    "image_folder": ("path", "image_size", "in_memory_limit_mb", "num_workers"),
+    **{
+        name: ("path", "download", "in_memory_limit_mb", "num_workers", *_IMAGE_AUGMENTATION)
+        for name in TORCHVISION_SOURCES
+    },
+    "digits": _IMAGE_AUGMENTATION,
+    "image_folder": ("path", "image_size", "in_memory_limit_mb", "num_workers", *_IMAGE_AUGMENTATION),
     "csv": ("path", "target_column"),
 }
 # Which model fields each family reads (dropout applies to all).
@@ -65,8 +70,6 @@ ALWAYS: dict[str, tuple[str, ...]] = {
         "val_split",
         "test_split",
         "split_seed",
-        "augment_flip",
-        "augment_crop_padding",
         "normalize",
     ),
     "model": ("dropout",),
