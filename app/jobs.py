@@ -15,7 +15,7 @@ from app.job_runner import EngineJob
 from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.events import RunControl, Sink
-from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.spec.lr_finder_settings import LrFinderSettings
 
 
 def training_job(cfg: RunConfig, store_url: str | None = None) -> EngineJob:
@@ -32,16 +32,16 @@ def training_job(cfg: RunConfig, store_url: str | None = None) -> EngineJob:
     return EngineJob(job, "Training", "Training")
 
 
-def range_test_job(cfg: RunConfig, settings: RangeTestSettings, store_url: str | None = None) -> EngineJob:
+def lr_finder_job(cfg: RunConfig, settings: LrFinderSettings, store_url: str | None = None) -> EngineJob:
     """Run a learning-rate range test (all its repeats) as a trial of the default store, or of store_url."""
 
     def job(sink: Sink, control: RunControl) -> Any:
-        from trainers.api import TrialStore, run_range_test
+        from trainers.api import TrialStore, run_lr_finder
 
         if store_url is None:
-            return run_range_test(cfg, settings, sink=sink, control=control)
+            return run_lr_finder(cfg, settings, sink=sink, control=control)
         with TrialStore(store_url) as store:
-            return run_range_test(cfg, settings, sink=sink, control=control, store=store)
+            return run_lr_finder(cfg, settings, sink=sink, control=control, store=store)
 
     return EngineJob(job, "An LR finder test", "LR finder")
 
@@ -73,20 +73,20 @@ def ensemble_job(settings: EnsembleSettings, cfg: RunConfig | None, store_url: s
 
 # The reads below run on the GUI thread, only once the engine is imported: each is one short query (export
 # writes one file).
-def stored_range_tests(store_url: str | None = None) -> list[tuple[int, str]]:
+def stored_lr_finder_runs(store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the store's range tests, newest first."""
-    from trainers.api import TrialStore, range_test_trials
+    from trainers.api import TrialStore, lr_finder_trials
 
     with TrialStore(store_url) as store:
-        return range_test_trials(store)
+        return lr_finder_trials(store)
 
 
-def stored_range_test(trial_id: int, store_url: str | None = None) -> Any:
-    """One stored range test as a trainers.spec.events.RangeTestResult."""
-    from trainers.api import TrialStore, load_range_test
+def stored_lr_finder_run(trial_id: int, store_url: str | None = None) -> Any:
+    """One stored range test as a trainers.spec.events.LrFinderResult."""
+    from trainers.api import TrialStore, load_lr_finder
 
     with TrialStore(store_url) as store:
-        return load_range_test(store, trial_id)
+        return load_lr_finder(store, trial_id)
 
 
 def stored_ensembles(store_url: str | None = None) -> list[tuple[int, str]]:

@@ -163,12 +163,12 @@ def shoot_history(app, window, store_url: str, out: Path) -> None:
 
 def shoot_lr_finder(app, window, out: Path) -> None:
     from trainers.spec.config import RunConfig
-    from trainers.spec.lr_finder_settings import RangeTestSettings
+    from trainers.spec.lr_finder_settings import LrFinderSettings
 
     window.training.form.set_config(RunConfig())
     tab = window.lr_finder
     window.tabs.setCurrentWidget(tab)
-    tab.form.set_settings(RangeTestSettings(repeats=3))
+    tab.form.set_settings(LrFinderSettings(repeats=3))
     run_job_and_grab(app, window, tab, "the range test", out)
 
 

@@ -62,7 +62,7 @@ def test_import_linter_contracts_hold() -> None:
 @pytest.mark.parametrize(
     "planted",
     [
-        "import trainers.lr_finder.range_test",
+        "import trainers.lr_finder.sweep",
         "from trainers.ensembles import stacked_fit",
         "from trainers.training.loop import Learner",
     ],

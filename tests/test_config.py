@@ -246,7 +246,7 @@ def test_with_learning_rate_sets_the_one_cycle_peak_too() -> None:
 
 
 def test_recommended_rate_is_the_band_middle_else_the_valley() -> None:
-    class Result:  # the fields of a RangeTestResult the rule reads
+    class Result:  # the fields of a LrFinderResult the rule reads
         def __init__(self, agreed, valley):
             self.agreed, self.suggestions = agreed, {"steepest": 1e-3, "valley": valley, "min_div_10": None}
 

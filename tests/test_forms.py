@@ -459,9 +459,9 @@ def test_one_edit_checks_that_value_once_and_the_whole_config_once(
 def test_settings_forms_use_the_same_form_class(qtbot) -> None:
     from app.ensembles.settings_form import EnsembleForm
     from app.forms import FieldForm
-    from app.lr_finder.settings_form import RangeTestForm
+    from app.lr_finder.settings_form import LrFinderSettingsForm
 
-    assert issubclass(RangeTestForm, FieldForm) and issubclass(EnsembleForm, FieldForm)
+    assert issubclass(LrFinderSettingsForm, FieldForm) and issubclass(EnsembleForm, FieldForm)
     assert issubclass(ConfigForm, FieldForm)
 
 

@@ -15,7 +15,7 @@ from app.job_runner import EngineJob, JobRunner, failure_line
 from app.main_window import MainWindow
 from app.worker import JobOutcome
 from trainers.spec.errors import DataError
-from trainers.spec.events import BatchEnded, FitEnded, RangeTestStarted, RangeTestStep, RunControl, Sink
+from trainers.spec.events import BatchEnded, FitEnded, LrFinderStarted, LrFinderStep, RunControl, Sink
 
 Work = Callable[[Sink, RunControl], Any]
 
@@ -106,8 +106,8 @@ def test_every_other_tab_waits_saying_the_running_jobs_label(qtbot, window: Main
 def test_a_tabs_job_delivers_its_events_to_that_tab_only(qtbot, window: MainWindow, monkeypatch) -> None:
     batches = tuple(BatchEnded(1, i, i, 1.0 / i, 0.1, 1.0, 8) for i in range(1, 6))
     steps = (
-        RangeTestStarted(None, 1, 1, 3, 1e-4, 1e-2, "exp"),
-        *(RangeTestStep(1, i, 10.0 ** (-4 + i), 2.0, 2.0) for i in range(1, 4)),
+        LrFinderStarted(None, 1, 1, 3, 1e-4, 1e-2, "exp"),
+        *(LrFinderStep(1, i, 10.0 ** (-4 + i), 2.0, 2.0) for i in range(1, 4)),
     )
     monkeypatch.setattr(
         training_tab,
@@ -116,7 +116,7 @@ def test_a_tabs_job_delivers_its_events_to_that_tab_only(qtbot, window: MainWind
     )
     monkeypatch.setattr(
         lr_finder_tab,
-        "range_test_job",
+        "lr_finder_job",
         lambda *_a: EngineJob(emits_then_fails(steps, "no data"), "An LR finder test", "LR finder"),
     )
     tabs = {
@@ -145,7 +145,7 @@ def test_a_tabs_job_delivers_its_events_to_that_tab_only(qtbot, window: MainWind
 def test_a_jobs_error_reaches_the_status_bar_and_its_tabs_line(qtbot, window: MainWindow, monkeypatch) -> None:
     monkeypatch.setattr(
         lr_finder_tab,
-        "range_test_job",
+        "lr_finder_job",
         lambda *_a: EngineJob(
             emits_then_fails((), "train.csv, row 7: 'x' is not a number"), "An LR finder test", "LR finder"
         ),

@@ -23,13 +23,13 @@ from window_helpers import (
 from window_helpers import run_to_end as run_test
 
 from app.lr_finder import wording as text
-from app.lr_finder.curve_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, RangeTestPlot, loss_span
+from app.lr_finder.curve_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, LrFinderPlot, loss_span
 from app.lr_finder.lr_finder_tab import LrFinderTab
 from app.main_window import MainWindow
 from trainers.lr_finder.suggest import SUGGESTION_NAMES
 from trainers.spec.config import RunConfig
-from trainers.spec.events import BatchEnded, RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
-from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.spec.events import BatchEnded, LrFinderCurve, LrFinderResult, LrFinderStarted, LrFinderStep
+from trainers.spec.lr_finder_settings import LrFinderSettings
 from trainers.spec.rates import recommended_rate
 
 RATE = re.compile(r"^\d\.\de[-+]\d\d")
@@ -43,11 +43,11 @@ def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
 
 
 def settle(tab: LrFinderTab, **changes) -> None:
-    tab.form.set_settings(RangeTestSettings().replace(**changes))
+    tab.form.set_settings(LrFinderSettings().replace(**changes))
 
 
-def collect_steps(tab: LrFinderTab) -> list[RangeTestStep]:
-    return collect(tab, RangeTestStep)
+def collect_steps(tab: LrFinderTab) -> list[LrFinderStep]:
+    return collect(tab, LrFinderStep)
 
 
 def finite_equal(a, b) -> bool:
@@ -143,7 +143,7 @@ def test_invalid_setting_disables_run_with_the_reason(qtbot, window: MainWindow)
     type_into(qtbot, tab, "iterations", "40")
     type_into(qtbot, tab, "end_lr", "1")
     assert tab.run_button.isEnabled() and "Cannot run" not in tab.message.text()
-    assert tab.form.settings() == RangeTestSettings().replace(start_lr=0.01, end_lr=1, iterations=40)
+    assert tab.form.settings() == LrFinderSettings().replace(start_lr=0.01, end_lr=1, iterations=40)
 
     window.training.form.editor("optim.lr").focus_widget().selectAll()
     qtbot.keyClicks(window.training.form.editor("optim.lr").focus_widget(), "abc")
@@ -159,7 +159,7 @@ def test_validation_samples_only_shown_with_validation_loss(qtbot, window: MainW
     type_into(qtbot, window.lr_finder, "val_samples", "0")
     assert form.settings() is None
     qtbot.keyClick(form.editor("val_loss").focus_widget(), Qt.Key_Space)  # hidden again: it cannot block
-    assert not form.is_shown("val_samples") and form.settings() == RangeTestSettings()
+    assert not form.is_shown("val_samples") and form.settings() == LrFinderSettings()
 
 
 @pytest.mark.slow
@@ -245,18 +245,18 @@ def test_close_during_range_test_asks_and_stops_it(qtbot, window: MainWindow, mo
 
 
 # ---- the plot and the wording, without the engine -------------------------------------------------
-def _curve(seed: int, lrs, smoothed, val=None) -> RangeCurve:
-    return RangeCurve(
+def _curve(seed: int, lrs, smoothed, val=None) -> LrFinderCurve:
+    return LrFinderCurve(
         seed, tuple(lrs), tuple(s + 0.05 for s in smoothed), tuple(smoothed), None if val is None else tuple(val), ""
     )
 
 
-def _three_seeds() -> RangeTestResult:
+def _three_seeds() -> LrFinderResult:
     lrs = [10.0 ** (-5 + i * 0.5) for i in range(10)]
     a = [2.3, 2.3, 2.2, 2.0, 1.5, 1.0, 0.8, 1.2, 4.0, math.inf]
     b = [2.3, 2.25, 2.1, 1.9, 1.4, 1.1, 0.9, 3.9]  # diverged earlier
     c = [2.3, 2.3, 2.3, 2.1, 1.6, 1.2, 0.7, 1.0, 2.0, 5.0]
-    return RangeTestResult(
+    return LrFinderResult(
         7,
         "completed",
         (_curve(0, lrs, a, val=[x + 0.1 for x in a]), _curve(1, lrs[:8], b), _curve(2, lrs, c)),
@@ -270,7 +270,7 @@ def _three_seeds() -> RangeTestResult:
 
 
 def test_plot_draws_several_seeds_as_a_band_with_markers(qtbot) -> None:
-    plot = RangeTestPlot()
+    plot = LrFinderPlot()
     qtbot.addWidget(plot)
     r = _three_seeds()
     plot.show_result(r)
@@ -291,12 +291,12 @@ def test_plot_draws_several_seeds_as_a_band_with_markers(qtbot) -> None:
 
 
 def test_plot_moves_finished_seeds_into_the_band_while_live(qtbot) -> None:
-    plot = RangeTestPlot()
+    plot = LrFinderPlot()
     qtbot.addWidget(plot)
-    start = RangeTestStarted(1, 1, 2, 3, 1e-4, 1e-2, "exp")
-    plot.handle_events([start] + [RangeTestStep(1, i + 1, 10.0 ** (-4 + i), 2.0 - i, 2.0 - i / 2) for i in range(3)])
+    start = LrFinderStarted(1, 1, 2, 3, 1e-4, 1e-2, "exp")
+    plot.handle_events([start] + [LrFinderStep(1, i + 1, 10.0 ** (-4 + i), 2.0 - i, 2.0 - i / 2) for i in range(3)])
     assert len(plot.buffer(SMOOTHED)) == 3 and len(plot.buffer(BAND_LOW)) == 0
-    plot.handle_events([RangeTestStarted(1, 2, 2, 3, 1e-4, 1e-2, "exp"), RangeTestStep(2, 1, 1e-4, 2.1, 2.1)])
+    plot.handle_events([LrFinderStarted(1, 2, 2, 3, 1e-4, 1e-2, "exp"), LrFinderStep(2, 1, 1e-4, 2.1, 2.1)])
     assert len(plot.buffer(SMOOTHED)) == 1 and plot.buffer(SMOOTHED).y[0] == 2.1
     assert plot.buffer(BAND_LOW).y.tolist() == [2.0, 1.5, 1.0]
 

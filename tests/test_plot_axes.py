@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QFontMetrics
 
 from app.forms.schedule_plot import SchedulePlot
-from app.lr_finder.curve_plot import RangeTestPlot
+from app.lr_finder.curve_plot import LrFinderPlot
 from app.plots import LivePlot, TrainingPlots
 from app.plots.live_plot import MIN_PLOT_HEIGHT
 from trainers.spec.config import RunConfig
@@ -42,7 +42,7 @@ def feed(plots: TrainingPlots, lr: float = 0.001, acc: tuple[float, ...] = (0.6,
 
 def test_no_axis_scales_its_numbers_by_a_unit_prefix(plots: TrainingPlots, qtbot) -> None:
     feed(plots)
-    range_test = RangeTestPlot()
+    range_test = LrFinderPlot()
     preview = SchedulePlot()
     qtbot.addWidget(range_test)
     qtbot.addWidget(preview)

@@ -121,11 +121,11 @@ def test_the_banner_quotes_the_value_as_typed_now_by_the_fields_label(qtbot, win
 
 
 def test_the_lr_finder_bar_shows_the_iterations_a_sweep_ran(window: MainWindow) -> None:
-    from trainers.spec.events import RangeCurve, RangeTestResult
+    from trainers.spec.events import LrFinderCurve, LrFinderResult
 
     lrs = tuple(10.0 ** (-5 + i * 0.05) for i in range(82))
-    curve = RangeCurve(0, lrs, tuple(2.0 for _ in lrs), tuple(2.0 for _ in lrs), None, "the loss diverged")
-    result = RangeTestResult(3, "completed", (curve,), {}, {}, None, (), "", 1.0)
+    curve = LrFinderCurve(0, lrs, tuple(2.0 for _ in lrs), tuple(2.0 for _ in lrs), None, "the loss diverged")
+    result = LrFinderResult(3, "completed", (curve,), {}, {}, None, (), "", 1.0)
     tab = window.lr_finder
     tab.progress.setMaximum(100)
     tab._take_outcome(JobOutcome(result))

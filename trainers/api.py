@@ -13,12 +13,12 @@ from trainers.ensembles.stored_ensembles import (
 )
 from trainers.jobs.device import describe_devices
 from trainers.jobs.setup import trial_summary
-from trainers.lr_finder.trial import load_range_test, range_test_trials, run_range_test
+from trainers.lr_finder.trial import load_lr_finder, lr_finder_trials, run_lr_finder
 from trainers.models import ModelInfo, describe_model
 from trainers.spec.ensemble_events import EnsembleResult
 from trainers.spec.ensemble_settings import EnsembleSettings
-from trainers.spec.events import FitEnded, RangeTestResult
-from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.spec.events import FitEnded, LrFinderResult
+from trainers.spec.lr_finder_settings import LrFinderSettings
 from trainers.store import RANK_METRICS, RankedTrial, TrialQuery, TrialStore
 from trainers.training.run import run_training
 from trainers.trials.export import export_trials
@@ -34,8 +34,8 @@ __all__ = [
     "EnsembleResult",
     "EnsembleSettings",
     "ModelInfo",
-    "RangeTestResult",
-    "RangeTestSettings",
+    "LrFinderResult",
+    "LrFinderSettings",
     "RankedTrial",
     "RunResult",
     "TrialQuery",
@@ -52,12 +52,12 @@ __all__ = [
     "fill_diagnoses",
     "load_ensemble",
     "load_ensemble_result",
-    "load_range_test",
+    "load_lr_finder",
     "parse_filter",
-    "range_test_trials",
+    "lr_finder_trials",
     "rerun_with_seeds",
     "run_ensemble",
-    "run_range_test",
+    "run_lr_finder",
     "run_training",
     "trial_summary",
 ]

@@ -48,6 +48,8 @@ def robust_text(r: Any) -> str:
     return f"rank {r.robust_rank} · {r.robust_mean:.4f} ± {r.robust_std or 0.0:.4f} ({r.robust_n} seeds)"
 
 
+# The stored trial kinds as a reader says them ("lr_test" is the LR finder's kind in the store and the CLI).
+KIND_WORDS = {"train": "training", "lr_test": "LR finder"}
 # The stored diagnosis labels as a reader says them.
 DIAGNOSIS_WORDS = {"good_fit": "good fit", "lr_too_high": "LR too high", "too_noisy": "too noisy to tell"}
 
@@ -98,7 +100,7 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("id", "#", "id", _trial("id"), True, 50, "Trial number"),
     Column("status", "Status", "status", _trial("status"), False, 85),
-    Column("kind", "Kind", "kind", _trial("kind"), False, 60),
+    Column("kind", "Kind", "kind", _trial("kind", lambda v: KIND_WORDS.get(v, v)), False, 60),
     Column(
         "dataset",
         "Dataset",

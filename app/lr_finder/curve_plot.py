@@ -1,6 +1,6 @@
 """The range test's plot: loss against learning rate on a log axis, suggestion markers, the agreed band.
 
-While a test runs, RangeTestStep events append to preallocated buffers and a 20 Hz timer paints. With
+While a test runs, LrFinderStep events append to preallocated buffers and a 20 Hz timer paints. With
 several repeats the earlier seeds' smoothed curves become a shaded band (their lowest to highest), and
 the finished test shows the mean over seeds inside that band. The y axis is clipped to where the curve is
 interesting: the blow-up at the end would otherwise flatten everything before it.
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from app.lr_finder.wording import format_lr, label
 from app.plots.live_plot import LivePlot
 from app.plots.pens import line_pen
-from trainers.spec.events import RangeCurve, RangeTestResult, RangeTestStarted, RangeTestStep
+from trainers.spec.events import LrFinderCurve, LrFinderResult, LrFinderStarted, LrFinderStep
 from trainers.spec.lr_finder_settings import SUGGESTION_NAMES
 
 REFRESH_MS = 50
@@ -47,7 +47,7 @@ class _Sweep:
     smoothed: list[float] = field(default_factory=list)
 
 
-class RangeTestPlot(QWidget):
+class LrFinderPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.live = LivePlot("LR finder: loss as the learning rate rises", "learning rate", "loss", self, log_x=True)
@@ -114,12 +114,12 @@ class RangeTestPlot(QWidget):
     def handle_events(self, events: Iterable[object]) -> None:
         """Append a batch of range-test events in order; painting happens in refresh()."""
         for event in events:
-            if isinstance(event, RangeTestStep):
+            if isinstance(event, LrFinderStep):
                 self._on_step(event)
-            elif isinstance(event, RangeTestStarted):
+            elif isinstance(event, LrFinderStarted):
                 self._on_started(event)
 
-    def _on_started(self, event: RangeTestStarted) -> None:
+    def _on_started(self, event: LrFinderStarted) -> None:
         if event.repeat <= 1:
             self.reset()
         elif self._sweeps:  # the finished seeds become the band; the new one draws on top
@@ -128,7 +128,7 @@ class RangeTestPlot(QWidget):
                 buffer.clear()
         self._sweeps.append(_Sweep())
 
-    def _on_step(self, event: RangeTestStep) -> None:
+    def _on_step(self, event: LrFinderStep) -> None:
         if not self._sweeps:
             self._sweeps.append(_Sweep())
         sweep = self._sweeps[-1]
@@ -148,7 +148,7 @@ class RangeTestPlot(QWidget):
         self._show_markers({}, None)
 
     # ---- a finished (or stored) test -----------------------------------------------------
-    def show_result(self, result: RangeTestResult) -> None:
+    def show_result(self, result: LrFinderResult) -> None:
         """Draw a whole test: one seed as it ran, several as their mean inside the band; then the markers."""
         self._sweeps = []
         self._y_drawn = None
@@ -276,7 +276,7 @@ def _pad(rows: Sequence[np.ndarray], n: int) -> np.ndarray:
     return out
 
 
-def _stack(curves: Sequence[RangeCurve], attr: str, n: int) -> np.ndarray:
+def _stack(curves: Sequence[LrFinderCurve], attr: str, n: int) -> np.ndarray:
     return _pad([_array(getattr(c, attr) or ()) for c in curves], n)
 
 

@@ -16,16 +16,16 @@ from app.config_model import ConfigModel
 from app.earlier_box import EarlierBox
 from app.job_runner import JobRunner
 from app.job_tab import JobTab, push_button
-from app.jobs import range_test_job, stored_range_test, stored_range_tests
+from app.jobs import lr_finder_job, stored_lr_finder_run, stored_lr_finder_runs
 from app.lr_finder import wording as text
-from app.lr_finder.curve_plot import RangeTestPlot
-from app.lr_finder.settings_form import RangeTestForm
+from app.lr_finder.curve_plot import LrFinderPlot
+from app.lr_finder.settings_form import LrFinderSettingsForm
 from app.lr_finder.suggestions_box import SuggestionsPanel
 from app.training.panes import inputs_beside_view
 from app.worker import JobOutcome, one_line
 from trainers.spec.config import RunConfig
-from trainers.spec.events import RangeTestResult, RangeTestStarted, RangeTestStep
-from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.spec.events import LrFinderResult, LrFinderStarted, LrFinderStep
+from trainers.spec.lr_finder_settings import LrFinderSettings
 
 ITERATION_FORMAT = "iteration %v / %m"
 
@@ -45,7 +45,7 @@ class LrFinderTab(JobTab):
             runner,
             config_model,
             store_url,
-            RangeTestForm(),
+            LrFinderSettingsForm(),
             earlier,
             run_button,
             "Stop before the next batch (Esc); the partial curve is kept",
@@ -53,7 +53,7 @@ class LrFinderTab(JobTab):
         )
         self._done_before = 0  # progress: iterations of the repeats before the current one
         self.progress.setFormat(ITERATION_FORMAT)
-        self.plot = RangeTestPlot()
+        self.plot = LrFinderPlot()
         self.suggestions = SuggestionsPanel()
         self._lay_out()
         self.suggestions.use_requested.connect(self.use_lr)
@@ -106,7 +106,7 @@ class LrFinderTab(JobTab):
         self.progress.setFormat(ITERATION_FORMAT)
         self.progress.setMaximum(settings.iterations * settings.repeats)
         self.progress.setValue(0)
-        return self._launch(range_test_job(cfg, settings, self.store_url), "Loading data and building the model…")
+        return self._launch(lr_finder_job(cfg, settings, self.store_url), "Loading data and building the model…")
 
     def use_lr(self, rate: float) -> None:
         """Train at `rate` in the Training tab (the engine's rule: optim.lr, and the one-cycle peak)."""
@@ -120,9 +120,9 @@ class LrFinderTab(JobTab):
     def on_job_events(self, events: list) -> None:
         self.plot.handle_events(events)
         for e in events:
-            if isinstance(e, RangeTestStep):
+            if isinstance(e, LrFinderStep):
                 self.progress.setValue(min(self.progress.maximum(), self._done_before + e.iteration))
-            elif isinstance(e, RangeTestStarted):
+            elif isinstance(e, LrFinderStarted):
                 self._done_before = (e.repeat - 1) * e.iterations
                 self.progress.setMaximum(e.iterations * e.repeats)
                 seed = f", seed {e.repeat} of {e.repeats}" if e.repeats > 1 else ""
@@ -135,7 +135,7 @@ class LrFinderTab(JobTab):
     def _take_outcome(self, outcome: JobOutcome) -> None:
         self.plot.stop_live()
         result = outcome.result
-        if isinstance(result, RangeTestResult):
+        if isinstance(result, LrFinderResult):
             self._show_result(result)
             if result.status == "completed":
                 self._show_iterations_run(sum(len(c.lrs) for c in result.curves))
@@ -155,7 +155,7 @@ class LrFinderTab(JobTab):
 
     # ---- earlier tests -----------------------------------------------------------------------
     def _stored_rows(self) -> list[tuple[int, str]]:
-        return stored_range_tests(self.store_url)
+        return stored_lr_finder_runs(self.store_url)
 
     def earlier_tests(self) -> list[tuple[int, str]]:
         return self.earlier.rows()
@@ -163,13 +163,13 @@ class LrFinderTab(JobTab):
     def show_earlier(self, trial_id: int) -> bool:
         """Load a stored test and show its curve, markers and suggestions."""
         try:
-            result = stored_range_test(trial_id, self.store_url)
+            result = stored_lr_finder_run(trial_id, self.store_url)
         except Exception as exc:
             self._show(f"Could not load LR finder run {trial_id}: {one_line(exc)}", "error")
             return False
         self._show_result(result)
         if result.settings:  # the form shows what this test ran with, so Run repeats it
-            self.form.set_settings(RangeTestSettings.from_dict(result.settings))
+            self.form.set_settings(LrFinderSettings.from_dict(result.settings))
         self.earlier.mark(trial_id)
         self._show(
             f"Showing LR finder run {trial_id} ({result.status})" + (f": {result.message}" if result.message else "")
@@ -177,6 +177,6 @@ class LrFinderTab(JobTab):
         return True
 
     # ---- helpers -----------------------------------------------------------------------------
-    def _show_result(self, result: RangeTestResult) -> None:
+    def _show_result(self, result: LrFinderResult) -> None:
         self.plot.show_result(result)
         self.suggestions.show_result(result)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.lr_finder import wording as text
-from trainers.spec.events import RangeTestResult
+from trainers.spec.events import LrFinderResult
 from trainers.spec.lr_finder_settings import SUGGESTION_NAMES
 
 _NOTHING_YET = "Run a test, or choose an earlier one, to see suggestions."
@@ -21,7 +21,7 @@ class SuggestionsPanel(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Suggested learning rates", parent)
-        self._result: RangeTestResult | None = None
+        self._result: LrFinderResult | None = None
         self._can_use = True
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout(self)
@@ -56,7 +56,7 @@ class SuggestionsPanel(QGroupBox):
         grid.setColumnStretch(1, 1)
         self.show_result(None)
 
-    def show_result(self, result: RangeTestResult | None) -> None:
+    def show_result(self, result: LrFinderResult | None) -> None:
         """Show a test's suggestions (None: nothing yet). Without any, the reason stands in for the numbers."""
         self._result = result
         self.chooser.clear()
@@ -78,7 +78,7 @@ class SuggestionsPanel(QGroupBox):
         self._sync()
 
     @property
-    def result(self) -> RangeTestResult | None:
+    def result(self) -> LrFinderResult | None:
         return self._result
 
     def chosen_lr(self) -> float | None:

@@ -4,7 +4,7 @@
 
 Same data (synthetic 784-feature rows held as tensors), model (MLP 2×256), optimizer (Adam), batch size (128)
 and thread count. "plain" is a bare hand-written PyTorch loop over the same shuffled batches. "range test" is
-trainers.lr_finder.range_test.range_test: state snapshot, the engine's loop with the sweep callback, the restore. The
+trainers.lr_finder.sweep.lr_sweep: state snapshot, the engine's loop with the sweep callback, the restore. The
 sweep ends at 1e-2 so that no run stops early and both sides do exactly the same number of steps. Also prints
 the whole trial (model built, every repeat, suggestions, stored in SQLite) against the same plain steps.
 """
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import bench_config, synthetic_bundle
 
-from trainers.api import TrialStore, run_range_test
+from trainers.api import TrialStore, run_lr_finder
 from trainers.data import DatasetBundle
-from trainers.lr_finder.range_test import range_test
+from trainers.lr_finder.sweep import lr_sweep
 from trainers.models import build_model
 from trainers.spec.config import RunConfig
-from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.spec.lr_finder_settings import LrFinderSettings
 from trainers.training.loop import settings_from
 from trainers.training.optim import build_optimizer
 
@@ -65,19 +65,19 @@ def plain_steps(cfg: RunConfig, data: DatasetBundle, steps: int) -> float:
     return time.perf_counter() - t0
 
 
-def range_test_time(cfg: RunConfig, data: DatasetBundle, settings: RangeTestSettings) -> float:
+def lr_sweep_time(cfg: RunConfig, data: DatasetBundle, settings: LrFinderSettings) -> float:
     model, opt = fresh(cfg, data)
     t0 = time.perf_counter()
-    curve = range_test(model, opt, data, settings_from(cfg), settings, torch.device("cpu"))
+    curve = lr_sweep(model, opt, data, settings_from(cfg), settings, torch.device("cpu"))
     seconds = time.perf_counter() - t0
     assert len(curve.lrs) == settings.iterations, curve.stop_reason
     return seconds
 
 
-def trial_time(cfg: RunConfig, data: DatasetBundle, settings: RangeTestSettings) -> float:
+def trial_time(cfg: RunConfig, data: DatasetBundle, settings: LrFinderSettings) -> float:
     with TrialStore("sqlite://") as store:
         t0 = time.perf_counter()
-        result = run_range_test(cfg, settings, store=store, bundle=data)
+        result = run_lr_finder(cfg, settings, store=store, bundle=data)
         seconds = time.perf_counter() - t0
     assert result.status == "completed" and len(result.curves[0].lrs) == settings.iterations, result.message
     return seconds
@@ -93,12 +93,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cfg = bench_config(epochs=1, threads=args.threads)
     data = synthetic_bundle(args.rows)
-    settings = RangeTestSettings(iterations=args.iterations, start_lr=1e-7, end_lr=1e-2)
+    settings = LrFinderSettings(iterations=args.iterations, start_lr=1e-7, end_lr=1e-2)
     plain_steps(cfg, data, 20)  # warm up allocator and kernels
     plain, sweep, trial = [], [], []
     for _ in range(args.rounds):  # interleaved, so a busy moment hits every side alike
         plain.append(plain_steps(cfg, data, args.iterations))
-        sweep.append(range_test_time(cfg, data, settings))
+        sweep.append(lr_sweep_time(cfg, data, settings))
         trial.append(trial_time(cfg, data, settings))
     p, s, t = statistics.median(plain), statistics.median(sweep), statistics.median(trial)
     print(

@@ -7,8 +7,8 @@ import sys
 from typing import Any, Callable
 
 from trainers.cli.progress import ProgressSink
-from trainers.spec.events import RangeTestResult
-from trainers.spec.lr_finder_settings import RangeTestSettings, setting_specs
+from trainers.spec.events import LrFinderResult
+from trainers.spec.lr_finder_settings import LrFinderSettings, setting_specs
 
 # The range test's own settings as flags; the run config's flags come from the train command's table.
 FLAGS = {
@@ -42,24 +42,24 @@ def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def settings_from_args(args: argparse.Namespace) -> RangeTestSettings:
+def settings_from_args(args: argparse.Namespace) -> LrFinderSettings:
     given = {s.name: getattr(args, f"range_test.{s.name}") for s in setting_specs()}
-    return RangeTestSettings().replace(**{k: v for k, v in given.items() if v is not None})
+    return LrFinderSettings().replace(**{k: v for k, v in given.items() if v is not None})
 
 
-def run(args: argparse.Namespace, cfg: Any, control: Any, settings: RangeTestSettings) -> int:
-    from trainers.api import TrialStore, run_range_test
+def run(args: argparse.Namespace, cfg: Any, control: Any, settings: LrFinderSettings) -> int:
+    from trainers.api import TrialStore, run_lr_finder
 
     with TrialStore(args.store) as store:
         sink = ProgressSink(sys.stderr, enabled=not args.quiet)
-        result = run_range_test(cfg, settings, sink=sink, control=control, store=store)
+        result = run_lr_finder(cfg, settings, sink=sink, control=control, store=store)
     if result.status == "failed":
         print(f"tunelab: trial {result.trial_id} failed: {result.message}", file=sys.stderr)
     print(result.to_json() if args.json else report(result), flush=True)
     return EXIT_CODES.get(result.status, 1)
 
 
-def report(result: RangeTestResult) -> str:
+def report(result: LrFinderResult) -> str:
     """The suggestions as a short table, or why there is none."""
     lines = [f"trial {result.trial_id}: LR finder {result.status}"]
     if all(v is None for v in result.suggestions.values()):

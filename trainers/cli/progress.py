@@ -11,9 +11,9 @@ from trainers.spec.events import (
     Event,
     FitEnded,
     FitStarted,
-    RangeTestResult,
-    RangeTestStarted,
-    RangeTestStep,
+    LrFinderResult,
+    LrFinderStarted,
+    LrFinderStep,
 )
 
 
@@ -59,13 +59,13 @@ class ProgressSink:
                 f"acc {event.train_acc:.4f}  val loss {_fmt(event.val_loss)} acc {_fmt(event.val_acc)}  "
                 f"{event.samples_per_sec:,.0f} samples/s{best}"
             )
-        elif isinstance(event, RangeTestStarted):
+        elif isinstance(event, LrFinderStarted):
             self._steps = event.iterations
             self._line(
                 f"trial {event.trial_id}: LR finder {event.repeat}/{event.repeats}, learning rate "
                 f"{event.start_lr:.0e} → {event.end_lr:.0e} ({event.mode}, {event.iterations} iterations)"
             )
-        elif isinstance(event, RangeTestStep) and self.tty:
+        elif isinstance(event, LrFinderStep) and self.tty:
             now = time.monotonic()
             if now - self._last_draw >= 0.1:
                 self._last_draw = now
@@ -73,7 +73,7 @@ class ProgressSink:
                 bar = "#" * done + "." * (self.width - done)
                 self.stream.write(f"\rLR finder [{bar}] lr {event.lr:.2e} loss {event.smoothed:.4f}")
                 self.stream.flush()
-        elif isinstance(event, RangeTestResult):
+        elif isinstance(event, LrFinderResult):
             reasons = event.stop_reasons
             ended = f"; ended early: {reasons[0]}" if reasons else ""
             self._line(f"LR finder {event.status} in {event.seconds:.1f}s{ended}")

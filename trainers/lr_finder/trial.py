@@ -11,13 +11,13 @@ import torch
 from trainers.data import DatasetBundle
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.jobs.setup import trial_summary
-from trainers.lr_finder.range_test import range_test
 from trainers.lr_finder.suggest import SUGGESTION_NAMES, Suggestions, combine, spreads, suggest
+from trainers.lr_finder.sweep import lr_sweep
 from trainers.models import build_model
 from trainers.spec.config import RunConfig
 from trainers.spec.errors import StoreError
-from trainers.spec.events import RangeCurve, RangeTestResult, RangeTestStarted, RunControl, Sink
-from trainers.spec.lr_finder_settings import RangeTestSettings, validate_settings
+from trainers.spec.events import LrFinderCurve, LrFinderResult, LrFinderStarted, RunControl, Sink
+from trainers.spec.lr_finder_settings import LrFinderSettings, validate_settings
 from trainers.spec.rates import recommended_rate
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
@@ -25,32 +25,32 @@ from trainers.training.loop import settings_from
 from trainers.training.optim import build_optimizer
 from trainers.trials.choices import trial_choices
 
-RANGE_TEST_KIND = "lr_test"
+LR_FINDER_KIND = "lr_test"
 
 
-def run_range_test(
+def run_lr_finder(
     cfg: RunConfig,
-    settings: RangeTestSettings | None = None,
+    settings: LrFinderSettings | None = None,
     *,
     sink: Sink | None = None,
     control: RunControl | None = None,
     store: TrialStore | None = None,
     bundle: DatasetBundle | None = None,
-) -> RangeTestResult:
+) -> LrFinderResult:
     """Run the test (all repeats) on what `cfg` trains. Config errors raise; anything that fails after the
     trial exists is recorded as "failed" and returned, never raised."""
-    settings = validate_settings(settings or RangeTestSettings())
+    settings = validate_settings(settings or LrFinderSettings())
     with owned_store(store) as store:
         job = start_job(
             store,
-            RANGE_TEST_KIND,
+            LR_FINDER_KIND,
             cfg,
             sink=sink,
             control=control,
             summary={**trial_summary(cfg), "lr": None, "epochs_planned": None},
             extra={"range_test": settings.to_dict()},
         )
-        curves: list[RangeCurve] = []
+        curves: list[LrFinderCurve] = []
         with job.running():
             _sweep_repeats(job, settings, job.load_data(bundle), curves)
         result = result_from_curves(job.trial_id, job.status, curves, job.message, job.seconds, settings)
@@ -60,7 +60,7 @@ def run_range_test(
         return job.finish(result, extra=stored, lr=recommended_rate(result))
 
 
-def _sweep_repeats(job: TrialJob, settings: RangeTestSettings, data: DatasetBundle, curves: list[RangeCurve]) -> None:
+def _sweep_repeats(job: TrialJob, settings: LrFinderSettings, data: DatasetBundle, curves: list[LrFinderCurve]) -> None:
     """One sweep per repeat, each on a fresh model with its own seed; a stop request ends the series."""
     cfg = job.cfg
     for r in range(settings.repeats):
@@ -68,7 +68,7 @@ def _sweep_repeats(job: TrialJob, settings: RangeTestSettings, data: DatasetBund
         torch.manual_seed(seed)
         model = build_model(cfg.model, data.input_shape, data.num_classes).to(job.device)
         job.sink.emit(
-            RangeTestStarted(
+            LrFinderStarted(
                 job.trial_id,
                 r + 1,
                 settings.repeats,
@@ -80,7 +80,7 @@ def _sweep_repeats(job: TrialJob, settings: RangeTestSettings, data: DatasetBund
         )
         train = dataclasses.replace(settings_from(cfg), seed=seed)
         curves.append(
-            range_test(
+            lr_sweep(
                 model,
                 build_optimizer(cfg.optim, model),
                 data,
@@ -100,11 +100,11 @@ def _sweep_repeats(job: TrialJob, settings: RangeTestSettings, data: DatasetBund
 def result_from_curves(
     trial_id: int | None,
     status: str,
-    curves: list[RangeCurve],
+    curves: list[LrFinderCurve],
     failure: str,
     seconds: float,
-    settings: RangeTestSettings | None = None,
-) -> RangeTestResult:
+    settings: LrFinderSettings | None = None,
+) -> LrFinderResult:
     """Suggestions of each curve, combined over the repeats (geometric median, with their spread)."""
     runs: list[Suggestions] = [suggest(c.lrs, c.smoothed, c.losses) for c in curves if c.lrs]
     spread: dict[str, tuple[float, float] | None]
@@ -117,7 +117,7 @@ def result_from_curves(
         spread = {name: None for name in SUGGESTION_NAMES}
         agreed, agreeing, note = None, (), "no iterations ran"
     message = "; ".join(m for m in (failure, note) if m)
-    return RangeTestResult(
+    return LrFinderResult(
         trial_id,
         status,
         tuple(curves),
@@ -131,14 +131,14 @@ def result_from_curves(
     )
 
 
-def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
+def load_lr_finder(store: TrialStore, trial_id: int) -> LrFinderResult:
     """A stored range test with its curves and suggestions, as it was when it finished."""
     trial = store.get_trial(trial_id)
-    if trial.kind != RANGE_TEST_KIND:
+    if trial.kind != LR_FINDER_KIND:
         raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not a learning-rate range test")
     e = trial.extra
     curves = tuple(
-        RangeCurve(
+        LrFinderCurve(
             int(c["seed"]),
             _floats(c["lrs"]),
             _floats(c["losses"]),
@@ -152,7 +152,7 @@ def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
     suggestions = {n: e.get("suggestions", {}).get(n) for n in names}
     spread = {n: tuple(v) if v else None for n, v in ((n, e.get("spreads", {}).get(n)) for n in names)}
     agreed = tuple(e["agreed"]) if e.get("agreed") else None
-    return RangeTestResult(
+    return LrFinderResult(
         trial_id,
         trial.status,
         curves,
@@ -166,14 +166,14 @@ def load_range_test(store: TrialStore, trial_id: int) -> RangeTestResult:
     )
 
 
-def range_test_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
+def lr_finder_trials(store: TrialStore, limit: int = 100) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the stored range tests, newest first."""
 
     def describe(t: TrialRecord) -> str:
         found = f"suggests {t.lr:.2g}" if t.lr is not None else "no suggestion"
         return f"{t.dataset} / {t.model} / {t.optimizer} · {t.status}, {found}"
 
-    return trial_choices(store, RANGE_TEST_KIND, describe, limit)
+    return trial_choices(store, LR_FINDER_KIND, describe, limit)
 
 
 def _floats(values: list) -> tuple[float, ...]:

@@ -75,7 +75,7 @@ class FitEnded:
 
 
 @dataclass(frozen=True)
-class RangeTestStarted:
+class LrFinderStarted:
     """A learning-rate range test (one repeat of it) begins."""
 
     trial_id: int | None
@@ -88,7 +88,7 @@ class RangeTestStarted:
 
 
 @dataclass(frozen=True)
-class RangeTestStep:
+class LrFinderStep:
     repeat: int  # 1-based
     iteration: int  # 1-based
     lr: float
@@ -98,7 +98,7 @@ class RangeTestStep:
 
 
 @dataclass(frozen=True)
-class RangeCurve:
+class LrFinderCurve:
     """One repeat's sweep, as far as it went."""
 
     seed: int
@@ -110,19 +110,19 @@ class RangeCurve:
 
 
 @dataclass(frozen=True)
-class RangeTestResult:
+class LrFinderResult:
     """A finished range test: its curves and the suggestions read from them."""
 
     trial_id: int | None
     status: str  # completed, stopped, failed
-    curves: tuple[RangeCurve, ...]
+    curves: tuple[LrFinderCurve, ...]
     suggestions: dict[str, float | None]  # steepest, valley, min_div_10
     spreads: dict[str, tuple[float, float] | None]  # lowest and highest value over the repeats
     agreed: tuple[float, float] | None  # band where the suggestions agree within a factor 3
     agreeing: tuple[str, ...]  # which suggestions make up the band
     message: str  # why there is no suggestion, or what went wrong
     seconds: float
-    settings: dict | None = None  # the RangeTestSettings it ran with, as a dict
+    settings: dict | None = None  # the LrFinderSettings it ran with, as a dict
 
     @property
     def stop_reasons(self) -> tuple[str, ...]:
@@ -153,9 +153,9 @@ Event = (
     | BatchEnded
     | EpochEnded
     | FitEnded
-    | RangeTestStarted
-    | RangeTestStep
-    | RangeTestResult
+    | LrFinderStarted
+    | LrFinderStep
+    | LrFinderResult
     | EnsembleStarted
     | MemberProgress
     | EnsembleResult

@@ -19,7 +19,7 @@ SUGGESTION_NAMES = ("steepest", "valley", "min_div_10")
 
 
 @dataclass(frozen=True)
-class RangeTestSettings(SettingsMixin):
+class LrFinderSettings(SettingsMixin):
     start_lr: float = _f(1e-7, "learning rate of the first iteration", lo=0, hi=100, lo_open=True)
     end_lr: float = _f(10.0, "learning rate of the last iteration", lo=0, hi=1000, lo_open=True)
     iterations: int = _f(100, "iterations (batches) of the sweep", lo=5, hi=100_000)
@@ -35,22 +35,22 @@ class RangeTestSettings(SettingsMixin):
     )
 
 
-def _rules(s: RangeTestSettings) -> None:
+def _rules(s: LrFinderSettings) -> None:
     if s.end_lr <= s.start_lr:
         raise ConfigError(f"{SECTION}.end_lr", s.end_lr, f"a learning rate above start_lr ({s.start_lr:g})")
 
 
-_TABLE = SettingsTable(SECTION, RangeTestSettings, _rules)
+_TABLE = SettingsTable(SECTION, LrFinderSettings, _rules)
 TABLE = _TABLE  # the field table, for the form
 setting_specs = _TABLE.all_specs  # the fields, for forms and flags
 setting_spec = _TABLE.spec
 coerce_setting = _TABLE.coerce  # one setting converted and checked, or a ConfigError naming it
 
 
-def validate_settings(s: RangeTestSettings) -> RangeTestSettings:
+def validate_settings(s: LrFinderSettings) -> LrFinderSettings:
     """The settings with every value converted to its type (2.0 iterations → 2) and checked, or a ConfigError."""
     return _TABLE.checked(s)
 
 
-RangeTestSettings._table = _TABLE
-RangeTestSettings._validate = staticmethod(validate_settings)
+LrFinderSettings._table = _TABLE
+LrFinderSettings._validate = staticmethod(validate_settings)

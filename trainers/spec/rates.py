@@ -22,7 +22,7 @@ def with_learning_rate(cfg: RunConfig, rate: float) -> RunConfig:
 
 def agreed_middle(result: Any) -> float | None:
     """The geometric middle of the band a range test's suggestions agree on (the middle on the log axis the test
-    sweeps along); None without a band. `result`: a RangeTestResult."""
+    sweeps along); None without a band. `result`: a LrFinderResult."""
     if result.agreed is None:
         return None
     lo, hi = result.agreed

@@ -18,8 +18,8 @@ from torch import nn
 from torch.utils.data import Subset
 
 from trainers.data.bundle import DatasetBundle, Split, num_batches
-from trainers.spec.events import NullSink, RangeCurve, RangeTestStep, RunControl, Sink
-from trainers.spec.lr_finder_settings import RangeTestSettings
+from trainers.spec.events import LrFinderCurve, LrFinderStep, NullSink, RunControl, Sink
+from trainers.spec.lr_finder_settings import LrFinderSettings
 from trainers.spec.schedules import sched_exp, sched_lin
 from trainers.spec.smoothing import Ema
 from trainers.training.callbacks import ControlCallback
@@ -27,22 +27,20 @@ from trainers.training.loop import Callback, CancelFit, Learner, TrainSettings
 from trainers.training.optim import set_lr
 
 
-def sweep_lr(settings: RangeTestSettings, iteration: int) -> float:
+def sweep_lr(settings: LrFinderSettings, iteration: int) -> float:
     """The learning rate of the 0-based `iteration`: start_lr first, end_lr at the last iteration."""
     pos = iteration / max(1, settings.iterations - 1)
     rise = sched_exp if settings.mode == "exp" else sched_lin
     return rise(settings.start_lr, settings.end_lr, pos)
 
 
-class RangeTestCallback(Callback):
+class LrSweepCallback(Callback):
     """Sets the sweep's learning rate before each batch, records the loss after it, and ends the fit
     when the sweep is done or the smoothed loss has blown up."""
 
     order = -10  # where the schedule callback would sit: the rate is set before anything else runs
 
-    def __init__(
-        self, settings: RangeTestSettings, sink: Sink, repeat: int = 1, val_split: Split | None = None
-    ) -> None:
+    def __init__(self, settings: LrFinderSettings, sink: Sink, repeat: int = 1, val_split: Split | None = None) -> None:
         self.settings = settings
         self.sink = sink
         self.repeat = repeat
@@ -68,7 +66,7 @@ class RangeTestCallback(Callback):
         if self.val_losses is not None:
             self.val_losses.append(math.nan if val_loss is None else val_loss)
         n = len(self.lrs)
-        self.sink.emit(RangeTestStep(self.repeat, n, lr, loss, smoothed, val_loss))
+        self.sink.emit(LrFinderStep(self.repeat, n, lr, loss, smoothed, val_loss))
         if not math.isfinite(loss):
             self.stop_reason = f"the loss became {loss} at learning rate {lr:.3g} (iteration {n})"
             raise CancelFit()
@@ -86,9 +84,9 @@ class RangeTestCallback(Callback):
         result = learner.evaluate(self.val_split)
         return result.loss if result is not None else None
 
-    def curve(self, seed: int) -> RangeCurve:
+    def curve(self, seed: int) -> LrFinderCurve:
         val = tuple(self.val_losses) if self.val_losses is not None else None
-        return RangeCurve(seed, tuple(self.lrs), tuple(self.losses), tuple(self.smoothed), val, self.stop_reason)
+        return LrFinderCurve(seed, tuple(self.lrs), tuple(self.losses), tuple(self.smoothed), val, self.stop_reason)
 
 
 @contextmanager
@@ -131,26 +129,26 @@ def validation_sample(split: Split | None, samples: int) -> Split | None:
     return Split(dataset=Subset(split.dataset, range(n)))  # type: ignore[arg-type]
 
 
-def range_test(
+def lr_sweep(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     data: DatasetBundle,
     train: TrainSettings,
-    settings: RangeTestSettings,
+    settings: LrFinderSettings,
     device: torch.device,
     *,
     sink: Sink | None = None,
     control: RunControl | None = None,
     scheduler: Any = None,
     repeat: int = 1,
-) -> RangeCurve:
+) -> LrFinderCurve:
     """Sweep the learning rate over the training data and return the curve; the model, optimizer and
     scheduler are restored afterwards. A stop request ends the sweep early with the curve so far."""
     sink = sink or NullSink()
     control = control or RunControl()
     # no per-epoch validation or test pass: only the sweep's batches (and its own validation sample) run
     sweep_data = dataclasses.replace(data, val=None, test=None)  # type: ignore[arg-type]  # the loop skips None
-    recorder = RangeTestCallback(
+    recorder = LrSweepCallback(
         settings, sink, repeat, validation_sample(data.val, settings.val_samples) if settings.val_loss else None
     )
     epochs = math.ceil(settings.iterations / max(1, num_batches(sweep_data.train, train.batch_size)))
