@@ -3,7 +3,6 @@ headless CLI (which never imports Qt)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Sequence
 
@@ -15,10 +14,6 @@ GUI_USAGE = """usage: tunelab                 open the TuneLab window
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    # before anything imports torch: OpenMP reads this once, when it loads. Idle threads then sleep instead of
-    # spinning, so a run beside a busy process (a second job, a search worker) does not collapse; see
-    # trainers/jobs/setup.py and tests/bench/bench_threads.py. A value the user set wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if not args:
         from app.launch import run_gui
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from app.history.columns import METRIC_NAMES
+from app.history.columns import KIND_WORDS, METRIC_NAMES
 from app.history.trial_source import QueryParts
 
 TEXT_DEBOUNCE_MS = 250
@@ -25,7 +25,8 @@ DATASET = "dataset"
 def _item_text(column: str, value: str | None) -> str:
     if column == DATASET:
         return ALL_DATASETS if value is None else value
-    return f"{column}: {ALL if value is None else value}"
+    shown = KIND_WORDS.get(value, value) if column == "kind" and value is not None else value
+    return f"{column}: {ALL if shown is None else shown}"
 
 
 class FilterBar(QWidget):

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import tomli_w
 
-from app.history.columns import format_duration
+from app.history.columns import KIND_WORDS, format_duration
 from trainers.spec.config import RunConfig, config_to_toml
 from trainers.spec.errors import ConfigError
 
@@ -42,7 +42,7 @@ def config_toml(trial: Any) -> str:
 def headline(trial: Any) -> str:
     """One line over the detail pane: which trial, how it ended, the numbers of the weights it kept."""
     parts = [
-        f"Trial {trial.id} ({trial.kind}) {trial.status}",
+        f"Trial {trial.id} ({KIND_WORDS.get(trial.kind, trial.kind)}) {trial.status}",
         f"{trial.epochs_run} of {trial.epochs_planned or '?'} epochs",
     ]
     if trial.best_val_acc is not None:

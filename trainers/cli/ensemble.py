@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any, Callable, TextIO
 
+from trainers.cli.exit_codes import exit_code
 from trainers.spec.config import field_specs
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
 from trainers.spec.ensemble_settings import (
@@ -28,7 +29,6 @@ FLAGS = {
     "vectorise": "--vectorise",
     "folds": "--folds",
 }
-EXIT_CODES = {"completed": 0, "failed": 1, "stopped": 130}
 
 
 def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -> None:
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, cfg: Any, control: Any, settings: EnsembleSett
         print(json.dumps(data, indent=1), flush=True)
     else:
         print(report(result) + (f"\nexported to {exported}" if exported else ""), flush=True)
-    return EXIT_CODES.get(result.status, 1)
+    return exit_code(result.status)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:

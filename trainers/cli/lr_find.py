@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
+from trainers.cli.exit_codes import exit_code
 from trainers.cli.progress import ProgressSink
 from trainers.spec.events import LrFinderResult
 from trainers.spec.lr_finder_settings import LrFinderSettings, setting_specs
@@ -23,7 +24,6 @@ FLAGS = {
     "val_samples": "--val-samples",
 }
 LABELS = {"steepest": "steepest", "valley": "valley", "min_div_10": "min ÷ 10"}
-EXIT_CODES = {"completed": 0, "failed": 1, "stopped": 130}
 
 
 def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -> None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, cfg: Any, control: Any, settings: LrFinderSett
     if result.status == "failed":
         print(f"tunelab: trial {result.trial_id} failed: {result.message}", file=sys.stderr)
     print(result.to_json() if args.json else report(result), flush=True)
-    return EXIT_CODES.get(result.status, 1)
+    return exit_code(result.status)
 
 
 def report(result: LrFinderResult) -> str:

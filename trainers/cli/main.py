@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from trainers.cli import diagnose as cli_diagnose
 from trainers.cli import ensemble as cli_ensemble
 from trainers.cli import lr_find as cli_lr_find
+from trainers.cli.exit_codes import exit_code
 from trainers.cli.progress import ProgressSink
 from trainers.spec.config import RunConfig, config_from_values, config_values, field_specs, load_config
 from trainers.spec.errors import ConfigError, TuneLabError
@@ -38,7 +39,6 @@ ALIASES: dict[str, str] = {
     "threads": "train.threads",
     "early-stopping-patience": "early_stop.patience",
 }
-EXIT_CODES = {"completed": 0, "failed": 1, "diverged": 3, "stopped": 130}
 # The store's ranking metrics (trainers.store.trial_query.RANK_METRICS), spelled out so `--help` needs no database.
 RANK_BY = ("val_acc", "val_loss", "test_acc", "duration")
 
@@ -156,7 +156,7 @@ def _train(args: argparse.Namespace) -> int:
     if result.message and result.status != "completed":
         print(f"tunelab: trial {result.trial_id} {result.status}: {result.message}", file=sys.stderr)
     print(result.to_json(), flush=True)
-    return EXIT_CODES.get(result.status, 1)
+    return exit_code(result.status)
 
 
 def _lr_find(args: argparse.Namespace) -> int:

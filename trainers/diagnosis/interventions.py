@@ -115,7 +115,8 @@ def lr_finder(cfg: RunConfig, f: Finding) -> Intervention | None:
     return Intervention(
         "lr_finder",
         "Run the LR finder",
-        "a range test measures where the loss falls fastest for this model and data, instead of guessing",
+        "it sweeps the learning rate and measures where the loss falls fastest for this model and data, "
+        "instead of guessing",
     )
 
 

@@ -27,12 +27,13 @@ def keeps_best(cfg: RunConfig, status: str) -> bool:
 
 
 def member_rules(
-    cfg: RunConfig, sink: Sink, member: int, monitor: str | None = None
+    cfg: RunConfig, sink: Sink, member: int, monitor: str | None = None, num_classes: int | None = None
 ) -> tuple[BestTracker, list[Callback]]:
-    """One member's callbacks, as a training run has them; its tracker keeps the best epoch's weights."""
+    """One member's callbacks, as a training run has them; its tracker keeps the best epoch's weights.
+    `num_classes` gives the divergence guard the chance-level loss (None for members that regress targets)."""
     es = cfg.early_stop
     tracker = BestTracker(monitor or es.monitor, es.mode, es.min_delta)
-    rules: list[Callback] = [DivergenceGuard(), tracker, MemberEventCallback(sink, member)]
+    rules: list[Callback] = [DivergenceGuard(num_classes), tracker, MemberEventCallback(sink, member)]
     if es.enabled:
         rules.append(EarlyStopping(tracker, es.patience))
     return tracker, sorted(rules, key=lambda cb: cb.order)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from trainers.spec.ensemble_events import MemberProgress
 from trainers.spec.events import Sink
 from trainers.training.loop import Callback, Learner
-
-
-def finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
+from trainers.training.recording import finite_or_none as finite
 
 
 def progress(

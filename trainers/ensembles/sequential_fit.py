@@ -50,7 +50,7 @@ def fit_one_by_one(
         torch.manual_seed(plan.seed)
         model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
         member_data = dataclasses.replace(data, train=subset(data.train, plan.indices), test=None)
-        tracker, rules = member_rules(cfg, sink, first + k)
+        tracker, rules = member_rules(cfg, sink, first + k, num_classes=data.num_classes)
         callbacks = [ControlCallback(control), ScheduleCallback(cfg), *rules]
         settings = dataclasses.replace(settings_from(cfg), seed=plan.seed)
         learner = Learner(model, build_optimizer(cfg.optim, model), member_data, settings, device, callbacks)

@@ -86,7 +86,7 @@ def snapshot(
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg.model, data.input_shape, data.num_classes).to(device)
     snap = SnapshotCallback(cfg, bounds, sink)
-    guard = DivergenceGuard()
+    guard = DivergenceGuard(data.num_classes)
     learner = Learner(
         model,
         build_optimizer(cfg.optim, model),

@@ -45,7 +45,8 @@ def fit_stacked(
     regression = step.targets is not None
     es = cfg.early_stop
     monitor = "val_loss" if regression and es.monitor.endswith("acc") else es.monitor
-    trackers, rules = zip(*(member_rules(cfg, sink, first + k, monitor) for k in range(len(plans))))
+    classes = None if regression else data.num_classes  # squared error to targets has no chance level
+    trackers, rules = zip(*(member_rules(cfg, sink, first + k, monitor, classes) for k in range(len(plans))))
     settings = settings_from(cfg)
     members = MembersCallback(step, list(rules), settings)
     learner = Learner(

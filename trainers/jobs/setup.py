@@ -5,9 +5,9 @@ The thread policy: torch's default (one thread per core, OpenMP threads that spi
 the cores are shared: beside one busy process a small run took 3-4x the wall time of a one-thread run. So
 train.threads = 0 means "automatic": one core is left for the rest of the machine (the window's own thread, the
 store, a neighbour), at most THREAD_CAP threads (small models gain little beyond), and a single thread while
-another job of this process is running. An explicit count, or OMP_NUM_THREADS set by the user, is honoured. The
-entry points also set OMP_WAIT_POLICY=PASSIVE before torch loads (app/__main__.py), so idle OpenMP threads sleep
-instead of spinning."""
+another job of this process is running. An explicit count, or OMP_NUM_THREADS set by the user, is honoured.
+Importing the engine sets OMP_WAIT_POLICY=PASSIVE before torch loads (trainers/__init__.py), so idle OpenMP threads
+sleep instead of spinning."""
 
 from __future__ import annotations
 

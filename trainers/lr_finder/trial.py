@@ -132,10 +132,10 @@ def result_from_curves(
 
 
 def load_lr_finder(store: TrialStore, trial_id: int) -> LrFinderResult:
-    """A stored range test with its curves and suggestions, as it was when it finished."""
+    """A stored LR finder run with its curves and suggestions, as it was when it finished."""
     trial = store.get_trial(trial_id)
     if trial.kind != LR_FINDER_KIND:
-        raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not a learning-rate range test")
+        raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not an LR finder run")
     e = trial.extra
     curves = tuple(
         LrFinderCurve(

@@ -183,9 +183,9 @@ class RunConfig:
         for name, cls in SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(name, getattr(self, name), "a table of fields")
-        errors = check_config(self)
-        if errors:
-            raise next(iter(errors.values()))
+        # each section checked its fields and its own rules when it was built: only what spans sections is left
+        _check_across_sections(self)
+        _check_files(self)
 
     # ---- conversion -------------------------------------------------------------------
     def to_dict(self) -> dict[str, dict[str, Any]]:
