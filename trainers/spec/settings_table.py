@@ -114,11 +114,6 @@ class SettingsTable(Generic[S]):
             return None, {exc.field: exc}
         return settings, {}
 
-    def from_values(self, values: Mapping[str, Any]) -> tuple[S | None, Errors]:
-        """Each value checked once, then the whole once: (settings, {}) or (None, errors by key)."""
-        typed, errors = self.check_values(values)
-        return (None, errors) if errors else self.from_checked(typed)
-
     def values_of(self, obj: S) -> dict[str, Any]:
         return {s.key: getattr(obj, s.name) for s in self._specs}
 
