@@ -9,6 +9,7 @@ from typing import Callable
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
+from window_helpers import RUN_TIMEOUT_MS
 
 from app.job_runner import EngineJob
 from app.main_window import MainWindow
@@ -48,7 +49,8 @@ def window(qtbot) -> MainWindow:
     qtbot.waitExposed(w)
     yield w
     w.runner.stop()
-    qtbot.waitUntil(lambda: w.runner.idle, timeout=10_000)
+    # as every window fixture waits (tests/window_helpers.py): a loaded machine may take long to end a thread
+    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
 
 
 def start(window: MainWindow, gate: threading.Event) -> Owner:

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from test_close_races import Owner, gated_job
+from window_helpers import RUN_TIMEOUT_MS
 
 from app.help_dialog import ShortcutsDialog
 from app.job_runner import EngineJob
@@ -28,7 +29,8 @@ def window(qtbot) -> MainWindow:
     qtbot.waitExposed(w)
     yield w
     w.runner.stop()
-    qtbot.waitUntil(lambda: w.runner.idle, timeout=10_000)
+    # as every window fixture waits (tests/window_helpers.py): a loaded machine may take long to end a thread
+    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
 
 
 def test_unsaved_edits_are_marked_and_asked_about_before_open(qtbot, window: MainWindow, tmp_path, monkeypatch):
