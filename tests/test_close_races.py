@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Callable
 
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
-from window_helpers import RUN_TIMEOUT_MS
+from window_helpers import shown_window
 
 from app.job_runner import EngineJob
 from app.main_window import MainWindow
@@ -42,15 +43,9 @@ def gated_job(gate: threading.Event) -> EngineJob:
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.runner.stop()
-    # as every window fixture waits (tests/window_helpers.py): a loaded machine may take long to end a thread
-    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    with shown_window(qtbot) as w:
+        yield w
 
 
 def start(window: MainWindow, gate: threading.Event) -> Owner:

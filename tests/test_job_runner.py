@@ -4,10 +4,11 @@ events and outcome delivered to the tab that started it and no other, and a job'
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
-from window_helpers import RUN_TIMEOUT_MS
+from window_helpers import RUN_TIMEOUT_MS, shown_window
 
 import app.lr_finder.lr_finder_tab as lr_finder_tab
 import app.training.training_tab as training_tab
@@ -57,14 +58,9 @@ def emits_then_fails(events: tuple, error: str) -> Work:
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.stop_jobs()  # never leave a thread behind a failed test, nor a job that would make closing ask
-    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    with shown_window(qtbot) as w:
+        yield w
 
 
 def test_one_job_at_a_time_and_the_refusal_is_the_running_jobs_label(qtbot) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
-from window_helpers import close_and_answer
+from window_helpers import RUN_TIMEOUT_MS, close_and_answer, shown_window
 
 from app.ensembles import EnsembleTab
 from app.history import HistoryTab
@@ -21,18 +22,12 @@ from trainers.spec.events import BatchEnded, EpochEnded
 from trainers.store import TrialStore
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.stop_jobs()  # never leave a thread behind a failed test, nor a job that would make closing ask
-    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    with shown_window(qtbot) as w:
+        yield w
 
 
 def configure(window: MainWindow, **changes) -> None:

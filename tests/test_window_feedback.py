@@ -4,6 +4,7 @@ bar for every kind of job and after a stop, feedback while the engine loads, and
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from test_close_races import Owner, gated_job
-from window_helpers import RUN_TIMEOUT_MS
+from window_helpers import shown_window
 
 from app.help_dialog import ShortcutsDialog
 from app.job_runner import EngineJob
@@ -22,15 +23,9 @@ from trainers.spec.events import BatchEnded, FitStarted
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.runner.stop()
-    # as every window fixture waits (tests/window_helpers.py): a loaded machine may take long to end a thread
-    qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    with shown_window(qtbot) as w:
+        yield w
 
 
 def test_unsaved_edits_are_marked_and_asked_about_before_open(qtbot, window: MainWindow, tmp_path, monkeypatch):

@@ -22,23 +22,31 @@ ENSEMBLE_BUSY = "An ensemble build is running (Ensembles tab): this can start on
 
 
 @contextmanager
-def window_on(qtbot, store_url: str, tab: str, config: RunConfig | None = None) -> Iterator[MainWindow]:
-    """A shown main window on `store_url` with the engine imported, `config` in the Training tab and the tab
-    named `tab` ("lr_finder", "history", …) in front; its jobs are stopped and waited for on leaving."""
+def shown_window(qtbot, store_url: str | None = None) -> Iterator[MainWindow]:
+    """A shown main window (on the default store unless `store_url`); its jobs are stopped and waited for on
+    leaving, so no thread outlives a failed test and no running job makes closing ask."""
     w = MainWindow(store_url=store_url)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    warm_up_engine()  # what the background import does before engine_ready()
-    w.engine_ready()
-    if config is not None:
-        w.training.form.set_config(config)
-    w.tabs.setCurrentWidget(getattr(w, tab))
     try:
         yield w
     finally:
-        w.stop_jobs()  # never leave a thread behind a failed test, nor a job that would make closing ask
+        w.stop_jobs()
         qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
+
+
+@contextmanager
+def window_on(qtbot, store_url: str, tab: str, config: RunConfig | None = None) -> Iterator[MainWindow]:
+    """A shown main window on `store_url` with the engine imported, `config` in the Training tab and the tab
+    named `tab` ("lr_finder", "history", …) in front; its jobs are stopped and waited for on leaving."""
+    with shown_window(qtbot, store_url) as w:
+        warm_up_engine()  # what the background import does before engine_ready()
+        w.engine_ready()
+        if config is not None:
+            w.training.form.set_config(config)
+        w.tabs.setCurrentWidget(getattr(w, tab))
+        yield w
 
 
 def type_into(qtbot, tab: Any, name: str, value: str) -> None:
