@@ -66,6 +66,8 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._job_finished)
         self.history.actions.config_chosen.connect(self.use_config)
         self.history.actions.tab_requested.connect(self._show_tab)
+        self.history.actions.rate_search_requested.connect(self.find_rate_for)
+        self.lr_finder.rate_applied.connect(self._tell)
         self._sync_run_actions()
         self._update_title()
         window_state.restore(self)  # the last session's size and panes, or one that fits this screen
@@ -282,6 +284,11 @@ class MainWindow(QMainWindow):
         self._mark_saved()  # a trial's config, as the trial ran it: nothing of it is an unsaved edit yet
         self._show_tab(tab, message)
         return True
+
+    def find_rate_for(self, cfg: RunConfig, message: str, trial_id: int) -> bool:
+        """Apply "run the LR finder": the trial's config into the form, the test run in its tab, and its
+        recommended rate set in the Training tab once it ends (the tab says so, or why not)."""
+        return self.use_config(cfg, message, "lr_finder") and self.lr_finder.find_and_use(trial_id)
 
     def _show_tab(self, tab: str, message: str) -> None:
         widget = {

@@ -97,3 +97,19 @@ def exploding(seed: int, n: int = 12) -> list[dict]:
     rng = np.random.default_rng(seed)
     train = np.array([1.8, 1.0, 0.8, 50.0] + [2.35] * (n - 4))
     return records(_noisy(train, rng, 0.01), _noisy(train, rng, 0.01))
+
+
+def flat_noisy(seed: int, n: int = 58, rel: float = 0.006, chance: float = CHANCE) -> list[dict]:
+    """A learning rate far too low (Adam at 1e-6): the training loss sits at the chance level `chance`, falling 0.01%
+    per epoch under dropout's noise, so it rises in about half the epochs; validation (no dropout) falls smoothly."""
+    rng, e = np.random.default_rng(seed), _epochs(n)
+    level = chance * (1 - 1e-4 * e)
+    return records(_noisy(level, rng, rel), 0.999 * level, [0.12] * n, [0.11] * n)
+
+
+def plateau(seed: int, level: float, n: int = 30, chance: float = CHANCE, rel: float = 0.01) -> list[dict]:
+    """Falls from the chance level within a few epochs, then flat at `level` x chance with a small gap: a model
+    that has learned what it can (or what the data allows)."""
+    rng, e = np.random.default_rng(seed), _epochs(n)
+    train = chance * (level + (1 - level) * np.exp(-e / 1.5))
+    return records(_noisy(train, rng, rel), _noisy(train + 0.02 * chance, rng, rel))

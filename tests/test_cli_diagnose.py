@@ -58,19 +58,20 @@ def test_issue_example_is_diagnosed_as_overfitting_with_its_onset(tmp_path: Path
 
 @pytest.mark.slow
 def test_printed_flags_are_accepted_by_tunelab_train(tmp_path: Path) -> None:
-    """'Apply' from the command line: the flags an intervention prints start a valid run."""
+    """'Apply' from the command line: the command an intervention prints starts a valid run."""
     db = str(tmp_path / "t.db")
     first = tunelab("train", "--epochs", "4", "--lr", "1e-6", "--quiet", "--store", db)
     assert first.returncode == 0, first.stderr
     trial_id = str(last_json(first.stdout)["trial_id"])
     out = tunelab("diagnose", trial_id, "--store", db).stdout
     assert "learning rate too low or underfitting" in out
-    flags = re.search(r"^\s+(--set .+)$", out, re.MULTILINE).group(1)
-    assert flags == "--set optim.lr=1e-05"
-    second = tunelab("train", "--epochs", "1", *shlex.split(flags), "--quiet", "--store", db)
+    line = re.search(r"^\s+(tunelab train .+)$", out, re.MULTILINE).group(1)
+    assert line == f"tunelab train --from-trial {trial_id} --set optim.lr=1e-05 --store {shlex.quote(db)}"
+    second = tunelab(*shlex.split(line)[1:], "--quiet")  # as printed: the first run's config, the change on top
     assert second.returncode == 0, second.stderr
     with TrialStore(db) as store:
-        assert store.get_trial(last_json(second.stdout)["trial_id"]).config["optim"]["lr"] == 1e-5
+        config = store.get_trial(last_json(second.stdout)["trial_id"]).config
+    assert config["optim"]["lr"] == 1e-5 and config["train"]["epochs"] == 4
 
 
 @pytest.mark.slow

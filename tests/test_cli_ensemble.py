@@ -62,3 +62,30 @@ def test_bad_ensemble_flags_exit_2_with_one_line(tmp_path: Path) -> None:
     assert run.returncode == 2 and "train.epochs" in run.stderr
     run = tunelab("ensemble", "--method", "voting", "--store", db)
     assert run.returncode == 2 and "invalid choice" in run.stderr
+
+
+@pytest.mark.slow
+def test_greedy_selection_by_default_and_stacking_that_trails_is_reported_as_soft_voting(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    for seed in ("0", "1", "2"):  # 36 validation samples, one epoch: stacking cannot beat the vote out of fold
+        run = tunelab("train", "--epochs", "1", "--val-split", "0.02", "--seed", seed, "--quiet", "--store", db)
+        assert run.returncode == 0, run.stderr
+    run = tunelab("ensemble", "--store", db)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0].startswith("ensemble 4: Greedy selection completed")
+    assert "best single trial #" in run.stdout and "gain over the best single trial" in run.stdout
+    assert "greedy selection" in run.stdout  # what it picked, in the note
+
+    run = tunelab("ensemble", "--method", "greedy-selection", "--pool", "2", "--rounds", "3", "--json", "--store", db)
+    out = json.loads(run.stdout)
+    assert run.returncode == 0 and out["method"] == "greedy-selection" and out["pool"] == 2
+    assert all(m["weight"] == int(m["weight"]) >= 1 for m in out["members"])  # times picked
+    assert sum(m["weight"] for m in out["members"]) <= 4 and out["best_single"]["trial_id"] in (1, 2, 3)
+
+    run = tunelab("ensemble", "--method", "stacking", "--top", "3", "--store", db)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0].startswith("ensemble 6: Soft voting completed")
+    assert "trails soft voting's" in run.stdout and "soft voting is the result" in run.stdout
+    with TrialStore(db) as store:
+        trial = store.get_trial(6)
+        assert trial.name == "Soft voting of 3" and trial.extra["ensemble"]["method"] == "soft-vote"

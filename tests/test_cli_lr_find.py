@@ -84,3 +84,36 @@ def test_the_valley_on_digits_with_adam_trains_as_well_as_the_default_rate(tmp_p
     )
     assert at_valley["status"] == "completed"
     assert at_valley["best_val_acc"] >= default["best_val_acc"] - 0.01
+
+
+VERIFY = ("--dataset", "digits", "--epochs", "4", "--set", "data.train_fraction=0.2", "--threads", "1")
+
+
+@pytest.mark.slow
+def test_lr_find_verify_prints_the_evidence_and_the_chosen_rate(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    run = tunelab("lr-find", *VERIFY, "--iterations", "30", "--verify", "--store", db)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "  checked by short runs (schedule over 4 epochs):" in lines
+    evidence = [line.split() for line in lines if line.startswith("    ") and line.split()[0][0].isdigit()]
+    assert len([row for row in evidence if row[1] == "1"]) == 4  # every candidate at the first rung
+    chosen = [row for row in evidence if row[-1] == "chosen"]
+    assert len(chosen) == 1
+    use = next(line for line in lines if line.startswith("  use "))
+    assert use.split()[-1] == chosen[0][0]  # the rate to use is the one the short runs chose
+    assert "checking 4 rates by short runs" in run.stderr and "check 6/6" in run.stderr
+
+    out = last_json(tunelab("lr-find", *VERIFY, "--iterations", "30", "--verify", "--json", "--store", db).stdout)
+    v = out["verified"]
+    assert out["recommended"] == v["rate"] and v["rate"] in v["candidates"] and len(v["candidates"]) == 4
+    assert {"rate", "epochs", "val_loss", "val_acc", "outcome"} <= set(v["rows"][0])
+    off = last_json(
+        tunelab("lr-find", *VERIFY, "--iterations", "30", "--verify", "false", "--json", "--store", db).stdout
+    )
+    assert off["verified"] is None and off["recommended"] is not None
+
+
+def test_a_bad_candidate_count_exits_2_naming_the_field(tmp_path: Path) -> None:
+    run = tunelab("lr-find", "--verify", "--verify-candidates", "12", "--store", str(tmp_path / "t.db"))
+    assert run.returncode == 2 and "range_test.verify_candidates" in run.stderr and "[2, 8]" in run.stderr

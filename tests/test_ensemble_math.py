@@ -1,4 +1,5 @@
-"""The pure maths of ensembles: voting, fitted weights, disagreement, stacking, SAMME, gradient boosting."""
+"""The pure maths of ensembles: voting, fitted weights, disagreement, greedy selection, stacking (and its check
+against the soft vote), SAMME, gradient boosting."""
 
 from __future__ import annotations
 
@@ -26,13 +27,22 @@ from trainers.ensembles.combine import (
     predictions,
     soft_vote,
 )
+from trainers.ensembles.ensemble_file import EnsembleRecipe
+from trainers.ensembles.fitted import Outputs, fitted_combination
+from trainers.ensembles.greedy import greedy_selection, out_of_fold_greedy
+from trainers.ensembles.member_models import Member
 from trainers.ensembles.stacking import (
+    L2_GRID,
     StackingMeta,
+    choose_l2,
     out_of_fold_proba,
     stack,
     stack_features,
     stratified_folds,
+    vote_prior,
 )
+from trainers.spec.config import ModelConfig
+from trainers.spec.ensemble_settings import EnsembleSettings
 
 
 def _noisy_members(rng: np.random.Generator, y: np.ndarray, strengths: list[float], classes: int) -> np.ndarray:
@@ -137,6 +147,80 @@ def test_disagreement_by_hand() -> None:
 def test_predictions_are_int64_argmax() -> None:
     out = predictions(np.array([[0.1, 0.9], [0.7, 0.3]]))
     assert out.dtype == np.int64 and out.tolist() == [1, 0]
+
+
+# ---- greedy selection -------------------------------------------------------------------------------
+
+
+def _true_class_probs(*rows: list[float]) -> np.ndarray:
+    """(M, n, 2) from each model's probability of the true class 0 on each sample."""
+    p = np.asarray(rows, dtype=float)
+    return np.stack([p, 1 - p], axis=2)
+
+
+def test_greedy_selection_picks_with_replacement_and_stops_when_nothing_improves() -> None:
+    # p(true class) per sample: A [.8, .9, .35] (right on 2 of 3, log loss .4595), B [.4, .6, .95] (2 of 3, .4928),
+    # C [.45, .45, .45] (none). Start with A (as accurate as B, lower loss); A+B is right on all three (loss .4098);
+    # A+B+A keeps that and lowers the loss to .4088 (A again); A+B+A+A (.4141) and A+B+A+B (.4098) do not: stop.
+    probs = _true_class_probs([0.8, 0.9, 0.35], [0.4, 0.6, 0.95], [0.45, 0.45, 0.45])
+    y = np.zeros(3, dtype=int)
+    counts = greedy_selection(probs, y, rounds=25)
+    assert counts.tolist() == [2, 1, 0] and counts.dtype == np.int64
+    assert greedy_selection(probs, y, rounds=1).tolist() == [1, 1, 0]  # the round cap
+    assert greedy_selection(probs, y, rounds=0).tolist() == [1, 0, 0]  # the best single model alone
+    loss = accuracy_and_loss(soft_vote(probs, counts.astype(float)), y)[1]
+    assert loss == pytest.approx(-(math.log(2.0 / 3) + math.log(2.4 / 3) + math.log(1.65 / 3)) / 3)
+
+
+def test_greedy_selection_of_copies_keeps_the_first_alone() -> None:
+    one = np.random.default_rng(12).dirichlet(np.ones(3), size=15)
+    y = np.random.default_rng(13).integers(0, 3, size=15)
+    assert greedy_selection(np.stack([one, one, one]), y).tolist() == [1, 0, 0]  # a copy changes nothing
+
+
+def test_greedy_selection_ranks_by_accuracy_then_log_loss() -> None:
+    # The first has the lower log loss but is right on one sample of two; the second is right on both.
+    probs = _true_class_probs([0.99, 0.45], [0.6, 0.6])
+    assert greedy_selection(probs, np.zeros(2, dtype=int), rounds=0).tolist() == [0, 1]
+    # Equally accurate: the lower log loss starts.
+    probs = _true_class_probs([0.9, 0.6], [0.6, 0.6])
+    assert greedy_selection(probs, np.zeros(2, dtype=int), rounds=0).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("seed", [14, 15, 16])
+def test_greedy_selection_is_never_worse_than_the_best_single_model_on_validation(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, size=60)
+    probs = _noisy_members(rng, y, [0.5, 1.0, 1.0, 1.5, 2.0, 2.0], 4)
+    counts = greedy_selection(probs, y)
+    singles = [accuracy_and_loss(p, y) for p in probs]
+    best = max(range(len(singles)), key=lambda m: (singles[m][0], -singles[m][1]))
+    assert counts[best] >= 1  # it starts from the best single model: accuracy, then log loss
+    acc, loss = accuracy_and_loss(soft_vote(probs, counts.astype(float)), y)
+    assert (acc, -loss) >= (singles[best][0], -singles[best][1])
+    assert 1 <= counts.sum() <= 26
+    np.testing.assert_array_equal(counts, greedy_selection(probs, y))  # deterministic
+
+
+def test_greedy_out_of_fold_rows_ignore_their_own_labels() -> None:
+    rng = np.random.default_rng(17)
+    y = rng.integers(0, 3, size=40)
+    probs = _noisy_members(rng, y, [0.5, 1.0, 2.0], 3)
+    splits = stratified_folds(y, 4)
+    fold = splits[0]
+    flipped = y.copy()
+    flipped[fold] = (y[fold] + 1) % 3  # every label of fold 0 wrong
+    before = out_of_fold_greedy(probs, y, 4, splits=splits)
+    after = out_of_fold_greedy(probs, flipped, 4, splits=splits)
+    np.testing.assert_array_equal(after[fold], before[fold])  # chosen without fold 0
+    assert greedy_selection(probs, y).tolist() != greedy_selection(probs, flipped).tolist()  # they would count
+
+
+def test_greedy_selection_refuses_shapes_it_cannot_score() -> None:
+    with pytest.raises(ValueError, match="shaped"):
+        greedy_selection(np.zeros((0, 3, 2)), np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="labels"):
+        greedy_selection(np.full((2, 3, 2), 0.5), np.zeros(4, dtype=int))
 
 
 # ---- SAMME ------------------------------------------------------------------------------------------
@@ -313,3 +397,90 @@ def test_meta_state_round_trip_is_exact_and_json_safe() -> None:
     copy = StackingMeta.from_state(state)
     np.testing.assert_array_equal(copy.predict_proba(x), meta.predict_proba(x))
     assert copy.fitted_on == 30 and copy.l2 == meta.l2
+
+
+def test_a_strong_penalty_gives_back_the_members_vote_not_a_uniform_guess() -> None:
+    np.testing.assert_allclose(vote_prior(6, 3), np.vstack([np.eye(3), np.eye(3)]) / 2)  # 2 members, 3 classes
+    rng = np.random.default_rng(18)
+    probs = rng.dirichlet(np.ones(3), size=(2, 30))
+    y = rng.integers(0, 3, size=30)
+    meta = StackingMeta(l2=1e6).fit(stack_features(probs), y, 3)
+    geometric = np.exp(np.log(probs).mean(axis=0))
+    np.testing.assert_allclose(
+        meta.predict_proba(stack_features(probs)), geometric / geometric.sum(1, keepdims=True), atol=1e-3
+    )
+
+
+@pytest.mark.slow
+def test_the_stacking_penalty_is_chosen_by_cross_validation() -> None:
+    rng = np.random.default_rng(19)
+    y = rng.integers(0, 3, size=90)
+    x = stack_features(_noisy_members(rng, y, [0.5, 1.0, 2.0], 3))
+    assert choose_l2(x, y, 3) in L2_GRID
+    assert choose_l2(x[:5], y[:5], 3) == max(L2_GRID)  # too few rows to cross-validate: the most regular
+    assert stack(_noisy_members(rng, y, [1.0, 2.0], 3), y, None, 3).meta.l2 in L2_GRID
+
+
+def _recipe(members: int, classes: int, method: str, combiner: str) -> EnsembleRecipe:
+    return EnsembleRecipe(
+        method,
+        combiner,
+        [Member(f"#{k}", k, ModelConfig(), {}) for k in range(members)],
+        None,
+        (4,),
+        classes,
+        [str(c) for c in range(classes)],
+        {},
+    )
+
+
+def _stacking_case(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Twenty validation samples of 4 classes, five noisy members, and a test split."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, size=20)
+    strengths = [1.0, 1.0, 1.5, 1.5, 2.0]
+    val = _noisy_members(rng, y, strengths, 4)
+    y_test = rng.integers(0, 4, size=30)
+    return val, y, _noisy_members(rng, y_test, strengths, 4), y_test
+
+
+@pytest.mark.slow
+def test_stacking_that_trails_the_soft_vote_out_of_fold_is_replaced_by_it() -> None:
+    val, y, test, _ = _stacking_case(0)
+    oof = stack(val, y, None, 4).val_proba
+    assert accuracy_and_loss(oof, y)[0] == 0.95 and accuracy_and_loss(soft_vote(val), y)[0] == 1.0  # the case
+    recipe = _recipe(5, 4, "stacking", "stacking")
+    whole, kept, note = fitted_combination(
+        recipe, Outputs(np.log(val), np.log(test)), y, EnsembleSettings(method="stacking")
+    )
+    assert (recipe.method, recipe.combiner, recipe.meta) == ("soft-vote", "soft", None)
+    np.testing.assert_allclose(whole.val, soft_vote(val))
+    np.testing.assert_allclose(whole.test, soft_vote(test))
+    assert len(kept.out_val) == 5
+    assert note == "stacking's out-of-fold accuracy 95.00 % trails soft voting's 100.00 %: soft voting is the result"
+
+
+@pytest.mark.slow
+def test_stacking_that_beats_the_soft_vote_out_of_fold_is_kept() -> None:
+    val, y, test, _ = _stacking_case(2)
+    recipe = _recipe(5, 4, "stacking", "stacking")
+    whole, _, note = fitted_combination(
+        recipe, Outputs(np.log(val), np.log(test)), y, EnsembleSettings(method="stacking")
+    )
+    assert recipe.method == "stacking" and recipe.combiner == "stacking" and recipe.meta is not None
+    assert accuracy_and_loss(whole.val, y)[0] == 0.95
+    assert note.startswith(
+        "stacking's out-of-fold accuracy 95.00 % beats soft voting's 90.00 %: stacking is the result"
+    )
+
+
+def test_greedy_selection_keeps_only_the_trials_it_picked_weighted_by_picks() -> None:
+    probs = _true_class_probs([0.8, 0.9, 0.35], [0.4, 0.6, 0.95], [0.45, 0.45, 0.45])
+    recipe = _recipe(3, 2, "greedy-selection", "soft")
+    whole, kept, note = fitted_combination(
+        recipe, Outputs(np.log(probs), np.log(probs)), np.zeros(3, dtype=int), EnsembleSettings(folds=3)
+    )
+    assert [m.label for m in recipe.members] == ["#0", "#1"] and recipe.weights == [2.0, 1.0]
+    assert kept.out_val.shape == (2, 3, 2)
+    np.testing.assert_allclose(whole.test, soft_vote(probs[:2], np.array([2.0, 1.0])))
+    assert note == "greedy selection picked 2 of 3 trials in 3 picks (weight = times picked)"

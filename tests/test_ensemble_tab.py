@@ -32,7 +32,7 @@ from trainers.api import TrialStore, run_training
 from trainers.data import load_dataset
 from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
-from trainers.spec.ensemble_settings import METHODS, EnsembleSettings
+from trainers.spec.ensemble_settings import MEASURED_GAIN, METHODS, EnsembleSettings
 
 BASE = {"train.epochs": 2, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
 SEEDS = (0, 1, 2)  # three stored trials: ids 1, 2, 3
@@ -66,6 +66,7 @@ def progress_events(tab: EnsembleTab) -> list[MemberProgress]:
 def test_form_shows_only_the_fields_the_method_uses(qtbot, window: MainWindow) -> None:
     tab = window.ensembles
     expected = {
+        "greedy-selection": ["method", "pool", "rounds", "trials", "select_by", "folds"],
         "soft-vote": ["method", "top", "trials", "select_by"],
         "stacking": ["method", "top", "trials", "select_by", "folds"],
         "bagging": ["method", "members", "vectorise"],
@@ -75,7 +76,7 @@ def test_form_shows_only_the_fields_the_method_uses(qtbot, window: MainWindow) -
         "snapshot": ["method", "members"],
     }
     combo = tab.form.editor("method").focus_widget()
-    assert combo.currentText() == "Soft voting" and combo.count() == len(METHODS)
+    assert combo.currentText() == "Greedy selection" and combo.count() == len(METHODS)
     for method, fields in expected.items():
         combo.setCurrentIndex(combo.findData(method))  # as picked with the mouse or keys
         assert sorted(tab.form.shown_fields()) == sorted(fields), method
@@ -98,8 +99,8 @@ def test_bad_input_names_the_field_and_blocks_build(qtbot, window: MainWindow) -
     assert "at least two trial ids" in tab.message.text()
     type_into(qtbot, tab, "trials", "1, 3")
     assert tab.form.settings().trial_ids() == (1, 3) and "Cannot build" not in tab.message.text()
-    type_into(qtbot, tab, "top", "1")
-    assert "ensemble.top" in tab.message.text() and not tab.run_button.isEnabled()
+    type_into(qtbot, tab, "pool", "1")
+    assert "ensemble.pool" in tab.message.text() and not tab.run_button.isEnabled()
     settle(tab, method="soft-vote")
     tab.form.set_field("top", "1")
     tab.form.set_field("method", "bagging")  # the hidden field takes its last valid value: it cannot block
@@ -187,6 +188,61 @@ def test_results_table_shows_members_ensemble_gains_and_diversity(window: MainWi
     assert view.table.rowCount() == 0 and view.gains.isHidden() and view.note.isHidden()
 
 
+def test_greedy_selection_is_offered_first_and_chosen_by_default(window: MainWindow) -> None:
+    tab = window.ensembles
+    combo = tab.form.editor("method").focus_widget()
+    assert combo.itemData(0) == "greedy-selection" and combo.currentText() == "Greedy selection"
+    assert tab.form.settings() == EnsembleSettings() and tab.form.settings().method == "greedy-selection"
+    assert tab.candidates.title.text() == "Will ch&oose from:" and not tab.form.trains()
+    tab.form.set_field("method", "soft-vote")
+    assert tab.candidates.title.text() == "Will c&ombine:"
+    assert tab.results.headline.text().endswith(f"What to expect: {MEASURED_GAIN}.")  # measured, not hoped
+
+
+def test_a_greedy_result_stands_beside_the_best_single_trial(window: MainWindow) -> None:
+    members = (
+        MemberScore("#1 · mlp", 1, 2.0, 0.90, 0.31, 0.88, 0.35),
+        MemberScore("#2 · mlp", 2, 1.0, 0.86, 0.40, 0.87, 0.38),
+    )
+    result = EnsembleResult(
+        12,
+        "completed",
+        "greedy-selection",
+        members,
+        MemberScore("ensemble", None, None, 0.93, 0.25, 0.91, 0.29),
+        {
+            "val_acc": {"best": 0.03, "mean": 0.05, "first": 0.01},
+            "test_acc": {"best": 0.03, "mean": 0.035, "first": 0.04},
+        },
+        0.0834,
+        "test",
+        1.5,
+        "greedy selection picked 2 of 20 trials in 3 picks (weight = times picked)",
+        None,
+        "",
+        MemberScore("#3 · mlp", 3, None, 0.92, 0.30, 0.87, 0.40),
+        20,
+    )
+    view = window.ensembles.results
+    view.show_result(result)
+    assert view.headline.text() == "Ensemble 12: Greedy selection of 2 members, chosen from 20 trials (completed)"
+    assert view.single.text() == "Best single trial: trial 3, ranked first of 20: validation 92.0 %, test 87.0 %"
+    assert view.gains.text().splitlines()[1] == (
+        "Gain in test accuracy: +3.0 points vs the best member, +3.5 points vs the mean member, "
+        "+4.0 points vs the best single trial"
+    )
+    assert view.note.text() == "greedy selection picked 2 of 20 trials in 3 picks (weight = times picked)"
+    assert view.row_texts(0)[1] == "2.000"
+
+    class Outcome:
+        result = None
+        error = ""
+
+    Outcome.result = result
+    line = text.describe_outcome(Outcome())[0]
+    assert "test accuracy 91.0 % (+4.0 points vs the best single trial)." in line
+
+
 def test_outcome_wording() -> None:
     assert text.points(0.012) == "+1.2 points" and text.points(-0.01) == "-1.0 point" and text.points(None) == "—"
     assert text.points(-0.0001) == "+0.0 points"
@@ -220,7 +276,7 @@ def test_top_k_lists_trials_of_the_most_recent_trials_dataset(
             tid = store.create_trial("train", cfg.to_dict(), **api.trial_summary(cfg))
             store.finish_trial(tid, "completed", best_val_acc=acc, best_val_loss=1 - acc, checkpoint_best=weights)
     tab = window.ensembles
-    settle(tab, top=3, trials="")
+    settle(tab, method="soft-vote", top=3, trials="")
     tab.refresh_candidates()
     assert sorted(tab.candidates.trial_ids()) == [1, 2, 3]
     labels = [tab.candidates.list.item(i).text() for i in range(tab.candidates.list.count())]
@@ -228,16 +284,19 @@ def test_top_k_lists_trials_of_the_most_recent_trials_dataset(
 
 
 @pytest.mark.slow
-def test_soft_vote_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(
+def test_greedy_selection_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
     tab = window.ensembles
     qtbot.waitUntil(lambda: tab.candidates.trial_ids() != [], timeout=5000)
-    assert sorted(tab.candidates.trial_ids()) == [1, 2, 3]  # the top 3 by rank
-    r = build(qtbot, tab).result
-    assert r.status == "completed" and r.method == "soft-vote" and len(r.members) == 3
-    assert tab.results.table.rowCount() == 4 and tab.results.is_bold(3)
-    assert "vs the best member" in tab.results.gains.text() and tab.results.diversity.text().startswith("Diversity")
+    assert sorted(tab.candidates.trial_ids()) == [1, 2, 3]  # every stored trial: the pool it chooses from
+    r = build(qtbot, tab).result  # the default method
+    assert r.status == "completed" and r.method == "greedy-selection" and 1 <= len(r.members) <= 3
+    assert r.pool == 3 and r.best_single is not None and r.best_single.trial_id in (1, 2, 3)
+    table_rows = len(r.members) + 1
+    assert tab.results.table.rowCount() == table_rows and tab.results.is_bold(table_rows - 1)
+    assert tab.results.single.text().startswith(f"Best single trial: trial {r.best_single.trial_id}, ranked first")
+    assert "vs the best single trial" in tab.results.gains.text() and "greedy selection" in tab.results.note.text()
     assert "completed" in tab.message.text() and tab.message.property("kind") == "ok"
     assert tab.earlier_ensembles()[0][0] == r.trial_id
     history = window.history
@@ -256,8 +315,9 @@ def test_soft_vote_of_stored_trials_shows_results_and_a_ranked_ensemble_trial(
 
     tab.results.show_result(None)
     assert tab.show_earlier(r.trial_id)  # shown again as it was
-    assert tab.results.table.rowCount() == 4 and tab.results.is_bold(3)
-    assert tab.results.row_texts(3)[2] == text.percent(r.ensemble.val_acc)
+    assert tab.results.table.rowCount() == table_rows and tab.results.is_bold(table_rows - 1)
+    assert tab.results.row_texts(table_rows - 1)[2] == text.percent(r.ensemble.val_acc)
+    assert tab.results.single.text() == text.best_single_line(r)
 
 
 @pytest.mark.slow

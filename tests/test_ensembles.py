@@ -109,21 +109,26 @@ def test_members_trained_together_match_members_trained_one_after_another(digits
 
 
 @pytest.mark.slow
-def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(
-    ranked_store: TrialStore, digits: object
-) -> None:
-    result = run_ensemble(EnsembleSettings(method="stacking", top=3, folds=5), store=ranked_store)
-    assert result.status == "completed", result.message
+def test_stacking_scores_validation_out_of_fold_and_fits_on_validation_only(tmp_path: Path, digits: object) -> None:
+    """One-epoch members are under-confident: a meta-learner recalibrates them and beats their vote out of fold,
+    so stacking is kept (see the test below for when it is not)."""
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        for seed in range(3):
+            run_training(RunConfig().replace(**{"train.epochs": 1, "train.seed": seed}), store=store)
+        result = run_ensemble(EnsembleSettings(method="stacking", top=3, folds=5), store=store)
+    assert result.status == "completed" and result.method == "stacking", result.message
+    assert "beats soft voting's" in result.message and "stacking is the result" in result.message
     recipe = read_recipe(result.file)
     assert recipe.meta["fitted_on"] == len(digits.val)  # the meta-learner saw validation, nothing else
     model = load_ensemble(result.file)
     member_probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy() for o in model.member_outputs(digits.val)])
     y_val = labels(digits.val)
-    oof = out_of_fold_proba(stack_features(member_probs), y_val, digits.num_classes, folds=5)
+    oof = out_of_fold_proba(stack_features(member_probs), y_val, digits.num_classes, folds=5, l2=None)
     in_sample = model.predict_proba(digits.val)
+    # (the fits stop at a gradient tolerance, so outputs equal to float rounding give losses equal to ~1e-5)
     assert result.ensemble.val_acc == pytest.approx(accuracy_and_loss(oof, y_val)[0])
-    assert result.ensemble.val_loss == pytest.approx(accuracy_and_loss(oof, y_val)[1])
-    assert result.ensemble.val_loss != pytest.approx(accuracy_and_loss(in_sample, y_val)[1])
+    assert result.ensemble.val_loss == pytest.approx(accuracy_and_loss(oof, y_val)[1], rel=1e-3)
+    assert result.ensemble.val_loss != pytest.approx(accuracy_and_loss(in_sample, y_val)[1], rel=1e-2)
     test_acc, test_loss = accuracy_and_loss(model.predict_proba(digits.test), labels(digits.test))
     assert (result.ensemble.test_acc, result.ensemble.test_loss) == pytest.approx((test_acc, test_loss))
 
@@ -145,7 +150,7 @@ def test_an_exported_ensemble_loads_back_and_predicts_identically(
     if method == "weighted":
         assert sum(weights) == pytest.approx(1.0) and all(w >= 0 for w in weights)
         # its validation score is out-of-fold: weights fitted on the other folds predict each fold
-        from trainers.ensembles.evaluation import out_of_fold_weighted
+        from trainers.ensembles.fitted import out_of_fold_weighted
 
         probs = np.stack([torch.softmax(torch.as_tensor(o), 1).numpy() for o in copy.member_outputs(digits.val)])
         oof = out_of_fold_weighted(probs, labels(digits.val), 5)
@@ -213,8 +218,18 @@ def test_unusable_members_are_refused_before_any_trial_exists(tmp_path: Path) ->
         assert store.count_trials(kind="ensemble") == 0
 
 
+def test_the_diagnosis_quotes_the_measured_gain_of_an_ensemble() -> None:
+    from trainers.diagnosis.interventions import ensemble
+    from trainers.spec.ensemble_settings import MEASURED_GAIN
+
+    why = ensemble(RunConfig(), None).why  # type: ignore[arg-type]
+    assert "point or two" not in why and MEASURED_GAIN.split("on ", 1)[1] in why
+
+
 def test_candidates_follow_the_rank_and_the_best_members_data(ranked_store: TrialStore) -> None:
-    rows = ensemble_candidates(ranked_store, EnsembleSettings(top=2))
+    assert len(ensemble_candidates(ranked_store, EnsembleSettings())) == 3  # greedy selection: the whole pool
+    assert len(ensemble_candidates(ranked_store, EnsembleSettings(pool=2))) == 2
+    rows = ensemble_candidates(ranked_store, EnsembleSettings(method="soft-vote", top=2))
     runs = ranked_store.list_trials(kind="train", order_by="best_val_acc")
     accs = {t.id: t.best_val_acc for t in runs}
     assert len(rows) == 2 and min(accs[i] for i, _ in rows) >= runs[1].best_val_acc
@@ -320,3 +335,76 @@ def test_members_trained_together_stop_early_each_on_its_own_as_alone(digits: ob
         assert max(p.epoch for p in sink.of(MemberProgress) if p.member == k) == a.epochs_run
         for name in a.state:
             torch.testing.assert_close(a.state[name], b.state[name], rtol=1e-3, atol=1e-4, msg=name)
+
+
+def _pool_probs(store: TrialStore, ids: list[int], split: object) -> np.ndarray:
+    """(trials, samples, classes): each stored trial's class probabilities on a split, from its kept weights."""
+    from trainers.ensembles.member_models import member_module, outputs, softmax
+    from trainers.ensembles.stored_members import load_members, named_candidates
+
+    members, _ = load_members(named_candidates(store, tuple(ids)))
+    cpu = torch.device("cpu")
+    return np.stack([softmax(outputs(member_module(m, (64,), 10, cpu), split, cpu)) for m in members])
+
+
+@pytest.mark.slow
+def test_greedy_selection_chooses_among_every_stored_trial_and_stands_beside_the_best(
+    ranked_store: TrialStore, digits: object, tmp_path: Path
+) -> None:
+    from trainers.ensembles.greedy import greedy_selection, out_of_fold_greedy
+
+    result = run_ensemble(EnsembleSettings(), store=ranked_store)  # the default method
+    assert result.status == "completed" and result.method == "greedy-selection", result.message
+    runs = {t.id: t for t in ranked_store.list_trials(kind="train")}
+    ids = sorted(runs, key=lambda i: -runs[i].best_val_acc)  # the pool in rank order
+    assert result.pool == 3
+    probs, y_val = _pool_probs(ranked_store, ids, digits.val), labels(digits.val)
+    counts = greedy_selection(probs, y_val)
+    assert [(m.trial_id, m.weight) for m in result.members] == [(i, float(c)) for i, c in zip(ids, counts) if c]
+    oof = accuracy_and_loss(out_of_fold_greedy(probs, y_val, 5), y_val)
+    assert (result.ensemble.val_acc, result.ensemble.val_loss) == pytest.approx(oof)  # scored out of fold
+    first = max(runs.values(), key=lambda t: (t.best_val_acc, -t.best_val_loss))
+    assert result.best_single.trial_id == first.id and result.best_single.test_acc == pytest.approx(first.test_acc)
+    assert result.gains["test_acc"]["first"] == pytest.approx(result.ensemble.test_acc - first.test_acc)
+    model = load_ensemble(result.file)
+    assert accuracy_and_loss(model.predict_proba(digits.test), labels(digits.test))[0] == pytest.approx(
+        result.ensemble.test_acc
+    )
+    trial = ranked_store.get_trial(result.trial_id)
+    assert trial.name == f"Greedy selection of {len(result.members)} from 3"
+    assert load_ensemble_result(ranked_store, result.trial_id) == result
+    with pytest.raises(ConfigError, match="ensemble.pool"):
+        with TrialStore(str(tmp_path / "empty.db")) as empty:
+            run_ensemble(EnsembleSettings(), store=empty)
+
+
+@pytest.mark.slow
+def test_stacking_that_trails_the_soft_vote_out_of_fold_is_never_the_result(tmp_path: Path) -> None:
+    """36 validation samples and three one-epoch members: the meta-learner cannot beat the vote out of fold."""
+    from trainers.ensembles.combine import soft_vote
+    from trainers.ensembles.stacking import stack
+
+    base = RunConfig().replace(**{"train.epochs": 1, "data.val_split": 0.02})
+    with TrialStore(str(tmp_path / "t.db")) as store:
+        ids = [run_training(base.replace(**{"train.seed": s}), store=store).trial_id for s in range(3)]
+        data = load_dataset(base.data)
+        y_val = labels(data.val)
+        probs = _pool_probs(store, ids, data.val)
+        stacked, vote = (
+            accuracy_and_loss(stack(probs, y_val, None, 10).val_proba, y_val),
+            accuracy_and_loss(soft_vote(probs), y_val),
+        )
+        assert len(y_val) == 36 and stacked[0] < vote[0]  # the case: stacking trails out of fold
+        result = run_ensemble(EnsembleSettings(method="stacking", trials=", ".join(map(str, ids))), store=store)
+        assert result.status == "completed" and result.method == "soft-vote"
+        assert result.message == (
+            f"stacking's out-of-fold accuracy {100 * stacked[0]:.2f} % trails soft voting's {100 * vote[0]:.2f} %: "
+            f"soft voting is the result"
+        )
+        assert (result.ensemble.val_acc, result.ensemble.val_loss) == pytest.approx(vote)
+        recipe = read_recipe(result.file)
+        assert (recipe.method, recipe.combiner, recipe.meta) == ("soft-vote", "soft", None)
+        trial = store.get_trial(result.trial_id)
+        assert trial.name == "Soft voting of 3" and trial.extra["ensemble"]["method"] == "soft-vote"
+        assert trial.extra["ensemble"]["settings"]["method"] == "stacking"  # what was asked, beside what was built
+        assert load_ensemble_result(store, result.trial_id).method == "soft-vote"

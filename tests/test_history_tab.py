@@ -25,11 +25,14 @@ from app.history.compare_pane import ComparePane
 from app.history.trial_model import PAGE_SIZE, TRIAL_ROLE
 from app.history.trial_text import config_toml
 from app.jobs import warm_up_engine
+from app.lr_finder import wording as lr_text
 from app.main_window import MainWindow
 from trainers.api import TrialStore, run_training
 from trainers.jobs.setup import trial_summary
 from trainers.spec.config import RunConfig
 from trainers.spec.events import EpochEnded, FitStarted
+from trainers.spec.lr_finder_settings import LrFinderSettings
+from trainers.spec.rates import recommended_rate
 
 BASE = {"train.epochs": 4, "train.threads": 1, "train.device": "cpu", "train.batch_size": 128}
 RUNS = [  # real digits runs: (changes, notes)
@@ -249,14 +252,50 @@ def test_apply_changes_the_form_as_the_intervention_says(qtbot, window: MainWind
     qtbot.mouseClick(tab.detail.diagnosis.buttons["higher_lr"], Qt.MouseButton.LeftButton)
     assert window.training.form.config().optim.lr == pytest.approx(3e-4)
     window.tabs.setCurrentWidget(tab)
-    qtbot.mouseClick(tab.detail.diagnosis.buttons["lr_finder"], Qt.MouseButton.LeftButton)
-    assert window.tabs.currentWidget() is window.lr_finder
-    assert window.training.form.config().optim.lr == 1e-4  # the trial's own config, to test its rate
-    assert "config from trial 3" in window.lr_finder.message.text()
+    finder = window.lr_finder
+    with qtbot.waitSignal(finder.rate_applied, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.detail.diagnosis.buttons["lr_finder"], Qt.MouseButton.LeftButton)
+        assert window.tabs.currentWidget() is finder and finder.running  # Apply runs the test in its tab
+        assert finder.config_model.config().optim.lr == 1e-4  # on the trial's own config
+    r = finder.last_outcome.result
+    rate = lr_text.rounded_lr(recommended_rate(r))
+    assert r.status == "completed" and window.training.form.config().optim.lr == rate
+    trial3 = RunConfig.from_dict(store_trials(store_url)[3].config)
+    assert window.training.form.config().to_dict() == trial3.replace(**{"optim.lr": rate}).to_dict()
+    line = f"Learning rate set to {rate:g} from the LR finder (trial {r.trial_id}) for trial 3's config"
+    assert finder.message.text() == line and window.statusBar().currentMessage() == line
+    assert window.training.panel.message.text() == line  # the Training tab trains at it
     window.tabs.setCurrentWidget(tab)
     select(qtbot, tab, [5])
     qtbot.mouseClick(tab.detail.diagnosis.buttons["ensemble"], Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is window.ensembles
+
+
+@pytest.mark.slow
+def test_apply_lr_finder_sets_the_verified_rate_or_says_why_there_is_none(
+    qtbot, window: MainWindow, store_url: str
+) -> None:
+    tab, finder = window.history, window.lr_finder
+    finder.form.set_settings(LrFinderSettings().replace(iterations=30, verify=True))
+    select(qtbot, tab, [3])
+    with qtbot.waitSignal(finder.rate_applied, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.detail.diagnosis.buttons["lr_finder"], Qt.MouseButton.LeftButton)
+    r = finder.last_outcome.result
+    assert r.verified is not None and r.verified.rate is not None, r.message
+    assert window.training.form.config().optim.lr == lr_text.rounded_lr(r.verified.rate)  # the rate the runs chose
+    assert finder.verify.isVisible() and finder.verify.table.rowCount() == len(r.verified.rows)
+
+    window.training.form.set_config(RunConfig())  # something else in the form: Apply puts trial 3's back
+    window.tabs.setCurrentWidget(tab)
+    finder.form.set_settings(LrFinderSettings().replace(start_lr=1e-7, end_lr=2e-7, iterations=10))
+    with qtbot.waitSignal(finder.rate_applied, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.detail.diagnosis.buttons["lr_finder"], Qt.MouseButton.LeftButton)
+    r = finder.last_outcome.result
+    assert recommended_rate(r) is None  # a sweep that never leaves 1e-7 shows no descent
+    assert window.training.form.config().optim.lr == 1e-4  # trial 3's own rate: nothing changed
+    line = window.statusBar().currentMessage()
+    assert line.startswith("The LR finder found no rate for trial 3 (") and "unchanged" in line
+    assert r.message and r.message in line and finder.message.text() == line
 
 
 def test_delete_asks_and_removes_rows_and_checkpoints(qtbot, window: MainWindow, store_url: str, monkeypatch) -> None:

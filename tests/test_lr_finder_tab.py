@@ -3,6 +3,7 @@ Stop, errors, earlier tests, one job at a time; and the plot's drawing of severa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -25,11 +26,13 @@ from window_helpers import run_to_end as run_test
 from app.lr_finder import wording as text
 from app.lr_finder.curve_plot import BAND_HIGH, BAND_LOW, RAW, SMOOTHED, VALIDATION, LrFinderPlot, loss_span
 from app.lr_finder.lr_finder_tab import LrFinderTab
+from app.lr_finder.verify_box import VerifyPanel
 from app.main_window import MainWindow
 from trainers.lr_finder.suggest import SUGGESTION_NAMES
 from trainers.spec.config import RunConfig
 from trainers.spec.events import BatchEnded, LrFinderCurve, LrFinderResult, LrFinderStarted, LrFinderStep
 from trainers.spec.lr_finder_settings import LrFinderSettings
+from trainers.spec.lr_verify_events import LrVerifyEpoch, LrVerifyStarted, VerifiedRate, VerifyRow
 from trainers.spec.rates import recommended_rate
 
 RATE = re.compile(r"^\d\.\de[-+]\d\d")
@@ -244,6 +247,59 @@ def test_close_during_range_test_asks_and_stops_it(qtbot, window: MainWindow, mo
     assert not tab.running and outcome.result.status == "stopped"
 
 
+# ---- the check by short runs ------------------------------------------------------------------------
+TINY = {"train.epochs": 4, "data.train_fraction": 0.2, "train.threads": 1, "train.device": "cpu"}
+
+
+@pytest.mark.slow
+def test_verification_shows_progress_the_evidence_and_the_chosen_rate(qtbot, window: MainWindow) -> None:
+    tab = window.lr_finder
+    window.training.form.set_config(RunConfig().replace(**TINY))
+    settle(tab, iterations=30, verify=True)
+    started, epochs = collect(tab, LrVerifyStarted), collect(tab, LrVerifyEpoch)
+    bars: list[tuple[int, int, str]] = []  # (value, maximum, format) after each delivery of short-run epochs
+    tab.events_received.connect(
+        lambda ev: (
+            any(isinstance(e, LrVerifyEpoch) for e in ev)
+            and bars.append((tab.progress.value(), tab.progress.maximum(), tab.progress.format()))
+        )
+    )
+    r = run_test(qtbot, tab).result
+    v = r.verified
+    assert r.status == "completed" and v is not None and v.rate is not None, r.message
+    assert len(started) == 1 and len(epochs) == started[0].total_epochs == 6
+    assert f"Short runs chose {text.format_lr(v.rate)}." in tab.message.text()
+    assert bars and all(m == 6 and f.startswith("short runs") for _, m, f in bars)
+    assert [value for value, _, _ in bars] == sorted(value for value, _, _ in bars) and bars[-1][0] == 6
+    panel = tab.verify
+    assert panel.isVisible() and panel.table.rowCount() == len(v.rows)
+    for i, row in enumerate(v.rows):
+        assert panel.row_texts(i)[:2] == [text.format_lr(row.rate), str(row.epochs)]
+    (chosen,) = panel.chosen_rows()
+    assert panel.row_texts(chosen)[0] == text.format_lr(v.rate) and "chosen" in panel.row_texts(chosen)[4]
+    assert v.message in panel.summary.text()
+    assert tab.suggestions.headline.text() == f"Recommended: {text.format_lr(v.rate)}, {text.VERIFIED}"
+    assert tab.suggestions.chosen_lr() == text.rounded_lr(v.rate)  # the verified rate is offered first
+    settle(tab, iterations=30)
+    assert run_test(qtbot, tab).result.verified is None and not panel.isVisible()  # a test without the check
+    index = tab.earlier.combo.findData(r.trial_id)
+    tab.earlier.combo.setCurrentIndex(index)
+    tab.earlier.combo.activated.emit(index)
+    assert panel.isVisible() and panel.table.rowCount() == len(v.rows)  # an earlier test shows its evidence
+    assert tab.form.settings().verify
+
+
+def test_candidate_count_only_shown_with_the_check(qtbot, window: MainWindow) -> None:
+    form = window.lr_finder.form
+    assert not form.is_shown("verify_candidates") and not form.settings().verify
+    qtbot.keyClick(form.editor("verify").focus_widget(), Qt.Key_Space)
+    assert form.is_shown("verify_candidates") and form.settings().verify
+    type_into(qtbot, window.lr_finder, "verify_candidates", "9")
+    assert form.settings() is None and "range_test.verify_candidates" in window.lr_finder.message.text()
+    type_into(qtbot, window.lr_finder, "verify_candidates", "3")
+    assert form.settings() == LrFinderSettings(verify=True, verify_candidates=3)
+
+
 # ---- the plot and the wording, without the engine -------------------------------------------------
 def _curve(seed: int, lrs, smoothed, val=None) -> LrFinderCurve:
     return LrFinderCurve(
@@ -315,3 +371,27 @@ def test_suggestion_wording_with_spread_and_choices() -> None:
     options = text.choices(r, SUGGESTION_NAMES)
     assert [rate for _, rate in options] == [1.4e-3, 2e-3, 1e-3]  # band middle, then valley, then steepest
     assert options[0][0].startswith(text.AGREED_MIDDLE)
+
+
+def test_verified_rate_is_offered_first_and_the_evidence_reads_in_a_table(qtbot) -> None:
+    rows = (
+        VerifyRow(1e-3, 1, 1.9, 0.5, "dropped"),
+        VerifyRow(4e-3, 1, 1.2, 0.7, "kept"),
+        VerifyRow(9.0, 1, None, None, "diverged"),
+        VerifyRow(4e-3, 2, 0.61234, 0.8123, "chosen"),
+    )
+    v = VerifiedRate(4e-3, 4, (1e-3, 4e-3, 9.0), rows, "0.004 had the lowest loss of 1 after 2 epochs", 1.0)
+    r = dataclasses.replace(_three_seeds(), verified=v)
+    options = text.choices(r, SUGGESTION_NAMES)
+    assert options[0] == (f"{text.VERIFIED} 4.0e-03", 4e-3)
+    assert options[1][0].startswith(text.AGREED_MIDDLE)  # the band's middle is still there to pick
+    assert text.headline_text(r) == f"Recommended: 4.0e-03, {text.VERIFIED}"
+    assert text.headline_text(_three_seeds()) == "Recommended: 1.4e-03, the middle of the agreed band"
+    panel = VerifyPanel()
+    qtbot.addWidget(panel)
+    panel.show_verified(v)
+    assert panel.row_texts(2) == ["9.0e+00", "1", "—", "—", "diverged"]
+    assert panel.row_texts(3) == ["4.0e-03", "2", "0.6123", "81.2%", "✔ chosen"] and panel.chosen_rows() == [3]
+    assert "3 rates (the schedule of a 4-epoch run)" in panel.summary.text()
+    panel.show_verified(None)
+    assert panel.table.rowCount() == 0 and panel.isHidden()

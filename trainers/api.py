@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trainers.diagnosis.apply import apply_intervention
 from trainers.diagnosis.diagnose import Diagnosis, diagnose, diagnose_record, diagnose_trial, fill_diagnoses
 from trainers.ensembles.ensemble_file import EnsembleModel, load_ensemble
 from trainers.ensembles.ensemble_run import run_ensemble
@@ -26,7 +27,8 @@ from trainers.trials.ranked_rows import parse_filter
 from trainers.trials.reruns import rerun_with_seeds
 
 # What the GUI uses besides run_training: the store and its ranked queries, the model description for the
-# forms, the range test, the diagnosis, re-runs with other seeds, ensembles, export and the device line for About.
+# forms, the range test, the diagnosis, re-runs with other seeds, ensembles, export and the device line for
+# About.
 __all__ = [
     "RANK_METRICS",
     "Diagnosis",
@@ -40,6 +42,7 @@ __all__ = [
     "RunResult",
     "TrialQuery",
     "TrialStore",
+    "apply_intervention",
     "describe_devices",
     "describe_model",
     "diagnose",

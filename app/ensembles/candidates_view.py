@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QListWidget, QPushButto
 from app.training.run_panel import show_message
 
 WAITING = "The trials to combine appear once the training engine has loaded…"
+COMBINE_TITLE, CHOOSE_TITLE = "Will c&ombine:", "Will ch&oose from:"
 
 
 class CandidatesView(QWidget):
@@ -16,7 +17,7 @@ class CandidatesView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("Will c&ombine:")
+        self.title = QLabel(COMBINE_TITLE)
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.list.setToolTip(
@@ -36,6 +37,10 @@ class CandidatesView(QWidget):
         for widget in (self.title, self.list, self.status, self.use_button):
             layout.addWidget(widget)
         self.show_waiting()
+
+    def set_choosing(self, choosing: bool) -> None:
+        """Greedy selection chooses among the listed trials instead of combining them all."""
+        self.title.setText(CHOOSE_TITLE if choosing else COMBINE_TITLE)
 
     def show_waiting(self) -> None:
         self.list.clear()

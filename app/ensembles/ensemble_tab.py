@@ -1,5 +1,6 @@
-"""The Ensembles tab: combine stored trials (voting, weighted averaging, stacking) or train new members
-(bagging, boosting, snapshots) with the Training tab's config, live, then compare members and ensemble.
+"""The Ensembles tab: combine stored trials (greedy selection, the default; voting, weighted averaging,
+stacking) or train new members (bagging, boosting, snapshots) with the Training tab's config, live, then compare
+members and ensemble with the best single trial.
 
 Left: the method and its settings, which trials it combines (or which config it trains), Build / Stop,
 progress, earlier ensembles and Export. Right: one row per member while it builds, then the results table.
@@ -254,6 +255,7 @@ class EnsembleTab(JobTab):
     # ---- helpers -----------------------------------------------------------------------------
     def _on_settings_changed(self) -> None:
         trains = self.form.trains()
+        self.candidates.set_choosing(self.form.method() == "greedy-selection")
         self.candidates.setVisible(not trains)
         self.config_label.setVisible(trains)
         if not trains and self._engine_ready:

@@ -1,5 +1,6 @@
-"""ResultsView: the finished ensemble's table (each member, then the ensemble in bold), its gains over the best
-and the mean member in points, and the members' diversity; the engine's note on what member rows mean."""
+"""ResultsView: the finished ensemble's table (each member, then the ensemble in bold), the best single stored
+trial beside it, its gains over the best and the mean member (and that trial) in points, and the members'
+diversity; the engine's note on what member rows mean."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from app.ensembles import wording as text
 from trainers.spec.ensemble_events import EnsembleResult, MemberScore
 
 HEADERS = ("Model", "Weight", "Val acc", "Val loss", "Test acc", "Test loss")
-EMPTY = "Build an ensemble, or choose an earlier one, to see how its members and the ensemble score."
+EMPTY = (
+    "Build an ensemble, or choose an earlier one, to see how its members and the ensemble score. " + text.EXPECTED_GAIN
+)
 
 
 class ResultsView(QWidget):
@@ -33,15 +36,16 @@ class ResultsView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.headline = QLabel(EMPTY)
         self.headline.setWordWrap(True)
+        self.single = QLabel()
         self.gains = QLabel()
         self.diversity = QLabel()
         self.note = QLabel()
-        for label in (self.gains, self.diversity, self.note):
+        for label in (self.single, self.gains, self.diversity, self.note):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.headline, self.table, self.gains, self.diversity, self.note):
+        for widget in (self.headline, self.table, self.single, self.gains, self.diversity, self.note):
             layout.addWidget(widget)
         self.result: EnsembleResult | None = None
         self.show_result(None)
@@ -57,19 +61,18 @@ class ResultsView(QWidget):
             self._fill_row(row, score, bold=result is not None and score is result.ensemble)
         if result is None:
             self.headline.setText(EMPTY)
-            for label in (self.gains, self.diversity, self.note):
+            for label in (self.single, self.gains, self.diversity, self.note):
                 label.clear()
                 label.setVisible(False)
             return
-        who = f"Ensemble {result.trial_id}" if result.trial_id is not None else "Ensemble"
-        self.headline.setText(
-            f"{who}: {text.method_label(result.method)} of {len(result.members)} members ({result.status})"
-        )
+        self.headline.setText(text.headline(result))
+        self.single.setText(text.best_single_line(result))
         gains = text.gains_lines(result.gains)
         self.gains.setText("\n".join(gains))
         self.diversity.setText(text.diversity_line(result.diversity, result.diversity_split) if result.members else "")
-        self.note.setText(result.member_note)
-        for label in (self.gains, self.diversity, self.note):
+        # what the build decided (stacking replaced by the vote, what greedy selection kept) stays beside the table
+        self.note.setText("\n".join(line for line in (result.member_note, result.message) if line))
+        for label in (self.single, self.gains, self.diversity, self.note):
             label.setVisible(bool(label.text()))
 
     def _fill_row(self, row: int, score: MemberScore, bold: bool) -> None:

@@ -16,7 +16,8 @@ from app.forms.field_form import FieldForm, FormRules
 from trainers.spec.ensemble_settings import COMBINE_METHODS, SECTION, TABLE, EnsembleSettings
 
 # Row labels with their Alt keys. Rows shown together never share a key, and none takes a window-wide one
-# (menus F R V H, tabs G L Y E); select_by and members share B because they are never shown together.
+# (menus F R V H, tabs G L Y E); select_by and members share B, rounds and boost_rate share A, because they are
+# never shown together.
 LABELS = {
     "method": "&Method",
     "top": "Top &K",
@@ -26,10 +27,13 @@ LABELS = {
     "members": "Mem&bers",
     "boost_rate": "Boost r&ate",
     "vectorise": "Ve&ctorise",
+    "pool": "&Pool",
+    "rounds": "M&ax rounds",
 }
 SELECT_BY_LABELS = {"val_acc": "Validation accuracy (best)", "val_loss": "Validation loss (lowest)"}
 # method -> the fields it uses besides the method itself
 USES = {
+    "greedy-selection": ("pool", "rounds", "trials", "select_by", "folds"),
     "soft-vote": ("top", "trials", "select_by"),
     "hard-vote": ("top", "trials", "select_by"),
     "weighted": ("top", "trials", "select_by", "folds"),

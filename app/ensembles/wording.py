@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from app.training.run_panel import STATUS_KIND
-from trainers.spec.ensemble_settings import METHOD_LABELS
+from trainers.spec.ensemble_settings import MEASURED_GAIN, METHOD_LABELS
 
 DASH = "—"
+EXPECTED_GAIN = f"What to expect: {MEASURED_GAIN}."
 
 
 def method_label(method: str) -> str:
@@ -41,16 +42,36 @@ def points(delta: float | None) -> str:
 
 def gains_lines(gains: dict[str, dict[str, float | None]]) -> list[str]:
     """One line per split: "Gain in validation accuracy: +1.2 points vs the best member, -0.4 points vs the mean
-    member" (signed: an ensemble can do worse than its best member)."""
+    member" (signed: an ensemble can do worse than its best member), then vs the best single trial when known."""
     lines = []
     for key, name in (("val_acc", "Gain in validation accuracy"), ("test_acc", "Gain in test accuracy")):
         gain = gains.get(key) or {}
         if gain.get("best") is None and gain.get("mean") is None:
             continue
-        lines.append(
-            f"{name}: {points(gain.get('best'))} vs the best member, {points(gain.get('mean'))} vs the mean member"
-        )
+        line = f"{name}: {points(gain.get('best'))} vs the best member, {points(gain.get('mean'))} vs the mean member"
+        if gain.get("first") is not None:
+            line += f", {points(gain.get('first'))} vs the best single trial"
+        lines.append(line)
     return lines
+
+
+def best_single_line(result: Any) -> str:
+    """The best stored trial on its own beside the ensemble (result: EnsembleResult); "" when there is none."""
+    b = result.best_single
+    if b is None:
+        return ""
+    trial = f"trial {b.trial_id}" if b.trial_id is not None else b.label
+    return (
+        f"Best single trial: {trial}, ranked first of {result.pool}: validation {percent(b.val_acc)}, "
+        f"test {percent(b.test_acc)}"
+    )
+
+
+def headline(result: Any) -> str:
+    """ "Ensemble 12: Soft voting of 3 members (completed)"; greedy selection says how many it chose among."""
+    who = f"Ensemble {result.trial_id}" if result.trial_id is not None else "Ensemble"
+    among = f", chosen from {result.pool} trials" if result.method == "greedy-selection" and result.pool else ""
+    return f"{who}: {method_label(result.method)} of {len(result.members)} members{among} ({result.status})"
 
 
 def diversity_line(diversity: float | None, split: str) -> str:
@@ -78,10 +99,13 @@ def describe_outcome(outcome: Any) -> tuple[str, str]:
         text = f"{name} ({label}) {r.status} in {r.seconds:.1f} s"
         ens = r.ensemble
         if ens is not None and ens.test_acc is not None:
-            best = (r.gains.get("test_acc") or {}).get("best")
-            text += f": test accuracy {percent(ens.test_acc)}" + (
-                f" ({points(best)} vs the best member)" if best is not None else ""
+            gain = r.gains.get("test_acc") or {}
+            versus = (
+                f" ({points(gain['first'])} vs the best single trial)"
+                if gain.get("first") is not None
+                else (f" ({points(gain['best'])} vs the best member)" if gain.get("best") is not None else "")
             )
+            text += f": test accuracy {percent(ens.test_acc)}{versus}"
         text += "."
     if r.message:
         text += f" {r.message}"

@@ -24,6 +24,7 @@ EXPORT_FILTERS = {"csv": "CSV file (*.csv)", "json": "JSON file (*.json)"}
 
 class TrialActions(QObject):
     config_chosen = Signal(object, str, str)  # RunConfig, message, tab to show ("training" or "lr_finder")
+    rate_search_requested = Signal(object, str, int)  # RunConfig, message, trial id: run the LR finder, use its rate
     tab_requested = Signal(str, str)  # tab ("ensembles"), message
     trials_deleted = Signal(list)  # ids removed from the store
     message = Signal(str, str)  # text, kind (info, ok, warn, error)
@@ -94,7 +95,8 @@ class TrialActions(QObject):
         return True
 
     def apply(self, trial: Any, intervention: Any) -> bool:
-        """A diagnosis's suggestion: the config changed as it says; the LR finder and ensembles are tabs."""
+        """A diagnosis's suggestion: the config changed as it says; the LR finder runs on the trial's config and
+        sets its rate (the window does it in the LR finder tab); ensembles are a tab."""
         if intervention.key == "ensemble":
             self.tab_requested.emit("ensembles", f"{intervention.title}: combine trained trials in the Ensembles tab")
             return True
@@ -104,7 +106,9 @@ class TrialActions(QObject):
             self.message.emit(f"Cannot apply “{intervention.title}” to trial {trial.id}: {err}", "error")
             return False
         if intervention.key == "lr_finder":
-            self.config_chosen.emit(cfg, f"config from trial {trial.id}: run the LR finder on it", "lr_finder")
+            self.rate_search_requested.emit(
+                cfg, f"config from trial {trial.id}: running the LR finder to set its learning rate", trial.id
+            )
         else:
             self.config_chosen.emit(
                 cfg, f"config from trial {trial.id} with {intervention.title.lower()}: ready to train", "training"

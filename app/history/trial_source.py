@@ -82,7 +82,7 @@ class TrialSource:
         return self.store.epochs(trial_id)
 
     def diagnose(self, trial: Any, epochs: Sequence[Any]) -> Any:
-        return self._api.diagnose_record(trial, epochs)
+        return self._api.diagnose_record(trial, epochs, self.store)  # the store: its LR finder band
 
     def set_notes(self, trial_id: int, text: str) -> None:
         self.store.set_notes(trial_id, text)

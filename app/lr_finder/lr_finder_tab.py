@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from app.config_model import ConfigModel
@@ -21,17 +21,22 @@ from app.lr_finder import wording as text
 from app.lr_finder.curve_plot import LrFinderPlot
 from app.lr_finder.settings_form import LrFinderSettingsForm
 from app.lr_finder.suggestions_box import SuggestionsPanel
+from app.lr_finder.verify_box import VerifyPanel
 from app.training.panes import inputs_beside_view
 from app.worker import JobOutcome, one_line
 from trainers.spec.config import RunConfig
 from trainers.spec.events import LrFinderResult, LrFinderStarted, LrFinderStep
 from trainers.spec.lr_finder_settings import LrFinderSettings
+from trainers.spec.lr_verify_events import LrVerifyEpoch, LrVerifyStarted
+from trainers.spec.rates import recommended_rate
 
 ITERATION_FORMAT = "iteration %v / %m"
+VERIFY_FORMAT = "short runs: epoch %v / %m"
 
 
 class LrFinderTab(JobTab):
     CANNOT = "Cannot run the test"
+    rate_applied = Signal(str, str)  # after a test Apply started: the line saying the rate set (or why not), kind
 
     def __init__(
         self, runner: JobRunner, config_model: ConfigModel, store_url: str | None = None, parent: QWidget | None = None
@@ -52,9 +57,11 @@ class LrFinderTab(JobTab):
             parent,
         )
         self._done_before = 0  # progress: iterations of the repeats before the current one
+        self._apply_for: int | None = None  # the trial whose diagnosis asked for this test's rate, while it runs
         self.progress.setFormat(ITERATION_FORMAT)
         self.plot = LrFinderPlot()
         self.suggestions = SuggestionsPanel()
+        self.verify = VerifyPanel()
         self._lay_out()
         self.suggestions.use_requested.connect(self.use_lr)
         self._show_first_state()
@@ -63,6 +70,7 @@ class LrFinderTab(JobTab):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.plot)
         right.addWidget(self.suggestions)
+        right.addWidget(self.verify)
         right.setStretchFactor(0, 1)
         inputs_beside_view(self, self._inputs_column("LR finder"), right, width=380)
         # Tab walks the settings, then Run, Stop and the earlier tests, then the plot's tools and the answer.
@@ -102,19 +110,43 @@ class LrFinderTab(JobTab):
         self.plot.reset()
         self.plot.start_live()
         self.suggestions.show_result(None)
+        self.verify.show_verified(None)
         self._done_before = 0
         self.progress.setFormat(ITERATION_FORMAT)
         self.progress.setMaximum(settings.iterations * settings.repeats)
         self.progress.setValue(0)
         return self._launch(lr_finder_job(cfg, settings, self.store_url), "Loading data and building the model…")
 
-    def use_lr(self, rate: float) -> None:
+    def use_lr(self, rate: float) -> bool:
         """Train at `rate` in the Training tab (the engine's rule: optim.lr, and the one-cycle peak)."""
         keys, errors = self.config_model.set_learning_rate(rate)
         if errors:
             self._show(f"{next(iter(errors.values()))} (set from the LR finder)", "error")
+            return False
+        self._show(f"{' and '.join(keys)} set to {text.format_lr(rate)} in the Training tab", "ok")
+        return True
+
+    def find_and_use(self, trial_id: int) -> bool:
+        """Run the test on the Training tab's config (trial `trial_id`'s, put there by Apply) and, once it finishes
+        with a rate, train at the recommended one; False when the test cannot start (the reason is on show)."""
+        if not self.start():
+            reason = self.run_blocker()[0] or self.runner.busy_text() or "it could not start"
+            self.rate_applied.emit(f"The LR finder did not run for trial {trial_id}: {reason}", "warn")
+            return False
+        self._apply_for = trial_id
+        return True
+
+    def _apply_rate(self, result: LrFinderResult | None, trial_id: int) -> None:
+        """The rate of the test Apply started goes into the Training tab; without one, the reason and no change."""
+        rate = recommended_rate(result) if result is not None and result.status == "completed" else None
+        if rate is None or result is None:
+            line, kind = text.no_rate_line(result, trial_id), "warn"
+        elif self.use_lr(text.rounded_lr(rate)):
+            line, kind = text.rate_set_line(text.rounded_lr(rate), result, trial_id), "ok"
         else:
-            self._show(f"{' and '.join(keys)} set to {text.format_lr(rate)} in the Training tab", "ok")
+            line, kind = self.message.text(), "error"
+        self._show(line, kind)
+        self.rate_applied.emit(line, kind)
 
     # ---- its job, from the runner ------------------------------------------------------------
     def on_job_events(self, events: list) -> None:
@@ -122,6 +154,10 @@ class LrFinderTab(JobTab):
         for e in events:
             if isinstance(e, LrFinderStep):
                 self.progress.setValue(min(self.progress.maximum(), self._done_before + e.iteration))
+            elif isinstance(e, LrVerifyEpoch):
+                self.progress.setValue(min(self.progress.maximum(), e.done))
+            elif isinstance(e, LrVerifyStarted):
+                self._verify_started(e)
             elif isinstance(e, LrFinderStarted):
                 self._done_before = (e.repeat - 1) * e.iterations
                 self.progress.setMaximum(e.iterations * e.repeats)
@@ -132,13 +168,29 @@ class LrFinderTab(JobTab):
                 )
         self.events_received.emit(events)
 
+    def _verify_started(self, e: LrVerifyStarted) -> None:
+        self.progress.setFormat(VERIFY_FORMAT)
+        self.progress.setMaximum(max(1, e.total_epochs))
+        self.progress.setValue(0)
+        self._show(text.verify_started_line(e))
+
     def _take_outcome(self, outcome: JobOutcome) -> None:
         self.plot.stop_live()
         result = outcome.result
         if isinstance(result, LrFinderResult):
             self._show_result(result)
-            if result.status == "completed":
+            if result.status == "completed" and result.verified is None:
                 self._show_iterations_run(sum(len(c.lrs) for c in result.curves))
+            elif result.status == "completed":
+                self.progress.setValue(self.progress.maximum())
+
+    def on_job_outcome(self, outcome: JobOutcome) -> None:
+        super().on_job_outcome(outcome)
+        trial_id, self._apply_for = self._apply_for, None
+        if trial_id is not None:
+            result = outcome.result if isinstance(outcome.result, LrFinderResult) else None
+            # once the window has let every tab go again, so the line it shows is not replaced at once
+            QTimer.singleShot(0, self, lambda: self._apply_rate(result, trial_id))
 
     def _show_iterations_run(self, run: int) -> None:
         """A completed test fills the bar with the iterations it ran: a sweep stops where the loss blows up, so
@@ -180,3 +232,4 @@ class LrFinderTab(JobTab):
     def _show_result(self, result: LrFinderResult) -> None:
         self.plot.show_result(result)
         self.suggestions.show_result(result)
+        self.verify.show_verified(result.verified)

@@ -34,6 +34,9 @@ class SuggestionsPanel(QGroupBox):
             self.values[name] = value
         self.agreed = QLabel()
         self.agreed.setObjectName("agreed")
+        self.headline = QLabel()
+        self.headline.setObjectName("headline")
+        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note = QLabel()
         self.note.setObjectName("note")
         self.note.setWordWrap(True)
@@ -47,12 +50,13 @@ class SuggestionsPanel(QGroupBox):
         chooser_label.setBuddy(self.chooser)
         row = len(SUGGESTION_NAMES)
         grid.addWidget(self.agreed, row, 0, 1, 2)
-        grid.addWidget(self.note, row + 1, 0, 1, 2)
+        grid.addWidget(self.headline, row + 1, 0, 1, 2)
+        grid.addWidget(self.note, row + 2, 0, 1, 2)
         use_row = QHBoxLayout()
         use_row.addWidget(chooser_label)
         use_row.addWidget(self.chooser, 1)
         use_row.addWidget(self.use_button)
-        grid.addLayout(use_row, row + 2, 0, 1, 2)
+        grid.addLayout(use_row, row + 3, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         self.show_result(None)
 
@@ -64,16 +68,19 @@ class SuggestionsPanel(QGroupBox):
             for label in self.values.values():
                 label.setText("—")
             self.agreed.setText("")
+            self.headline.setText("")
             self.note.setText(_NOTHING_YET)
         else:
             for name, label in self.values.items():
                 label.setText(text.suggestion_text(result, name))
             self.agreed.setText(text.agreed_text(result))
+            self.headline.setText(text.headline_text(result))
             found = any(v is not None for v in result.suggestions.values())
             self.note.setText("" if found else result.message or "No suggestion: the curve shows no clear descent.")
             for caption, rate in text.choices(result, SUGGESTION_NAMES):
                 self.chooser.addItem(caption, rate)
-        self.agreed.setVisible(bool(self.agreed.text()))
+        for label in (self.agreed, self.headline):
+            label.setVisible(bool(label.text()))
         self.note.setVisible(bool(self.note.text()))
         self._sync()
 

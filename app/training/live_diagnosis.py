@@ -30,6 +30,7 @@ class LiveDiagnosis(QLabel):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setToolTip("What the curves say so far; the History tab shows the evidence and what to try")
         self._config: RunConfig | None = None
+        self._num_classes: int | None = None  # from the run's FitStarted: losses are judged against ln(classes)
         self._epochs: list[dict] = []
         self.label = ""  # the diagnosis label on show ("" before MIN_EPOCHS epochs)
         self.start(None)
@@ -37,6 +38,7 @@ class LiveDiagnosis(QLabel):
     def start(self, cfg: RunConfig | None) -> None:
         """A new run of `cfg`: nothing to say until its epochs arrive."""
         self._config = cfg
+        self._num_classes = None
         self._epochs = []
         self.label = ""
         self.setText("")
@@ -47,6 +49,7 @@ class LiveDiagnosis(QLabel):
         for e in events:
             if isinstance(e, FitStarted):
                 self._epochs = []
+                self._num_classes = e.num_classes
             elif isinstance(e, EpochEnded):
                 self._epochs.append(
                     {
@@ -66,7 +69,7 @@ class LiveDiagnosis(QLabel):
     def _diagnose(self, status: str | None, diverged_step: int | None) -> None:
         from trainers.api import diagnose  # already imported by the running job: costs nothing here
 
-        d = diagnose(self._epochs, self._config, status, diverged_step)
+        d = diagnose(self._epochs, self._config, status, diverged_step, num_classes=self._num_classes)
         self.label = d.label
         when = "after" if status else "so far, after"
         show_message(

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:  # only named in annotations: the diagnosis (and numpy) load when the command runs
     from trainers.diagnosis.diagnose import Diagnosis, Intervention
 
-# What to do for the interventions that are not a config change.
-ROUTES = {
-    "lr_finder": "run `tunelab lr-find` with this trial's settings",
-    "ensemble": "combine several trained trials into an ensemble",
+# Interventions that change no field, as the command that does what they say (run on the diagnosed trial's config).
+NO_CHANGE_COMMANDS = {
+    "lr_finder": ["lr-find"],
+    "ensemble": ["ensemble", "--method", "bagging", "--members", "5"],
 }
 
 
@@ -33,26 +33,39 @@ def run(args: argparse.Namespace) -> int:
     with TrialStore(args.store, read_only=True) as store:
         diagnosis = diagnose_trial(store, args.trial_id)
     if args.json:
-        print(json.dumps({"trial_id": args.trial_id, **diagnosis.to_dict()}, allow_nan=False))
+        data = {"trial_id": args.trial_id, **diagnosis.to_dict()}
+        for item, out in zip(diagnosis.interventions, data["interventions"]):
+            out["command"] = command(args.trial_id, item, args.store)
+        print(json.dumps(data, allow_nan=False))
     else:
-        print(report(args.trial_id, diagnosis))
+        print(report(args.trial_id, diagnosis, args.store))
     return 0
 
 
 def flag_value(value: object) -> str:
-    """A value as the --set flag reads it back."""
+    """A value as the --set flag reads it back: floats in their shortest exact form, so the run gets the value the
+    intervention holds, and whole ones without ".0", which an integer field would refuse."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:g}"
-    return shlex.quote(str(value))
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
 
 
-def set_flags(item: Intervention) -> str:
-    return " ".join(f"--set {key}={flag_value(value)}" for key, value in item.changes.items())
+def command(trial_id: int, item: Intervention, store: str | None = None) -> str | None:
+    """The whole command that tries the intervention on the diagnosed trial's config, quoted to work as printed;
+    None for an intervention this command line cannot make."""
+    if item.changes:
+        words = ["train", "--from-trial", str(trial_id)]
+        words += [w for key, value in item.changes.items() for w in ("--set", f"{key}={flag_value(value)}")]
+    elif item.key in NO_CHANGE_COMMANDS:
+        words = [*NO_CHANGE_COMMANDS[item.key], "--from-trial", str(trial_id)]
+    else:
+        return None
+    return shlex.join(["tunelab", *words, *(["--store", store] if store else [])])
 
 
-def report(trial_id: int, d: Diagnosis) -> str:
+def report(trial_id: int, d: Diagnosis, store: str | None = None) -> str:
     lines = [f"trial {trial_id}: {d.title}", d.summary]
     if d.onset_epoch is not None:
         lines.append(f"{d.title} began at epoch {d.onset_epoch}")
@@ -61,5 +74,5 @@ def report(trial_id: int, d: Diagnosis) -> str:
         lines += ["", "interventions, best first:"]
         for rank, item in enumerate(d.interventions, start=1):
             lines.append(f"  {rank}. {item.title}: {item.why}")
-            lines.append(f"     {set_flags(item) if item.changes else ROUTES.get(item.key, '')}".rstrip())
+            lines.append(f"     {command(trial_id, item, store) or ''}".rstrip())
     return "\n".join(lines)

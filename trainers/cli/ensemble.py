@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any, Callable, TextIO
 
+from trainers.cli.config_args import config_given
 from trainers.cli.exit_codes import exit_code
-from trainers.spec.config import field_specs
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress, MemberScore
 from trainers.spec.ensemble_settings import (
     COMBINE_METHODS,
@@ -28,6 +28,8 @@ FLAGS = {
     "boost_rate": "--boost-rate",
     "vectorise": "--vectorise",
     "folds": "--folds",
+    "pool": "--pool",
+    "rounds": "--rounds",
 }
 
 
@@ -35,7 +37,9 @@ def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -
     p = sub.add_parser(
         "ensemble",
         help="combine the best trials, or train bagging, boosting or snapshot members",
-        description=f"Combining methods ({', '.join(COMBINE_METHODS)}) use --top K or --trials; "
+        description=f"Combining methods ({', '.join(COMBINE_METHODS)}) use --top K or --trials (greedy-selection, "
+        f"the default, chooses among the best --pool N trials, with replacement, on validation accuracy, then "
+        f"log loss); "
         f"training methods ({', '.join(TRAIN_METHODS)}) use --members K and the same "
         f"config flags as `tunelab train`.",
     )
@@ -58,8 +62,7 @@ def add_parser(sub: Any, add_config_flags: Callable, add_store_flag: Callable) -
 def settings_from_args(args: argparse.Namespace) -> EnsembleSettings:
     given = {s.name: getattr(args, f"ensemble.{s.name}") for s in setting_specs()}
     settings = EnsembleSettings().replace(**{k: v for k, v in given.items() if v is not None})
-    config_given = args.config or args.set or any(getattr(args, s.key, None) is not None for s in field_specs())
-    if config_given and not settings.trains:
+    if config_given(args) and not settings.trains:
         raise ConfigError(
             "--method",
             settings.method,
@@ -127,6 +130,7 @@ def report(result: EnsembleResult) -> str:
                 f"  {name} accuracy gain: {100 * best:+.2f} points over the best member, "
                 f"{100 * mean:+.2f} over the mean member"
             )
+    lines += _best_single_lines(result)
     if result.diversity is not None:
         lines.append(
             f"  diversity: members disagree on {100 * result.diversity:.1f} % of {result.diversity_split} "
@@ -139,6 +143,22 @@ def report(result: EnsembleResult) -> str:
     if result.file:
         lines.append(f"  saved: {result.file}")
     return "\n".join(lines)
+
+
+def _best_single_lines(result: EnsembleResult) -> list[str]:
+    """The best stored trial alone beside the ensemble: whether combining beat simply using it."""
+    b = result.best_single
+    if b is None:
+        return []
+    lines = [
+        f"  best single trial {b.label.split(' · ')[0]} (ranked first of {result.pool}): val acc {_fmt(b.val_acc)}, "
+        f"test acc {_fmt(b.test_acc)}"
+    ]
+    for metric, name in (("val_acc", "validation"), ("test_acc", "test")):
+        first = result.gains.get(metric, {}).get("first")
+        if first is not None:
+            lines.append(f"  {name} accuracy gain over the best single trial: {100 * first:+.2f} points")
+    return lines
 
 
 class EnsembleProgress:

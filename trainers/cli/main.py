@@ -12,33 +12,12 @@ from typing import Any, Sequence
 from trainers.cli import diagnose as cli_diagnose
 from trainers.cli import ensemble as cli_ensemble
 from trainers.cli import lr_find as cli_lr_find
+from trainers.cli.config_args import add_config_flags, config_from_args
 from trainers.cli.exit_codes import exit_code
 from trainers.cli.progress import ProgressSink
-from trainers.spec.config import RunConfig, config_from_values, config_values, field_specs, load_config
 from trainers.spec.errors import ConfigError, TuneLabError
 from trainers.spec.version import VERSION
 
-# Short flags for the fields people set most; every field also has a --section.field flag.
-ALIASES: dict[str, str] = {
-    "dataset": "data.source",
-    "data-path": "data.path",
-    "target-column": "data.target_column",
-    "train-fraction": "data.train_fraction",
-    "val-split": "data.val_split",
-    "test-split": "data.test_split",
-    "model": "model.family",
-    "dropout": "model.dropout",
-    "optimizer": "optim.name",
-    "lr": "optim.lr",
-    "weight-decay": "optim.weight_decay",
-    "schedule": "schedule.name",
-    "batch-size": "train.batch_size",
-    "epochs": "train.epochs",
-    "seed": "train.seed",
-    "device": "train.device",
-    "threads": "train.threads",
-    "early-stopping-patience": "early_stop.patience",
-}
 # The store's ranking metrics (trainers.store.trial_query.RANK_METRICS), spelled out so `--help` needs no database.
 RANK_BY = ("val_acc", "val_loss", "test_acc", "duration")
 
@@ -48,27 +27,6 @@ class _Parser(argparse.ArgumentParser):
         # one line, like every other refusal; the usage is one --help away
         print(f"tunelab: error: {message} (`{self.prog} --help` lists the options)", file=sys.stderr)
         sys.exit(2)
-
-
-def _add_config_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="a .toml or .json run config; flags override it")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set any field by dotted name, e.g. --set schedule.name=cosine",
-    )
-    short = {v: k for k, v in ALIASES.items()}
-    for s in field_specs():
-        names = [f"--{s.key}"] + ([f"--{short[s.key]}"] if s.key in short else [])
-        p.add_argument(
-            *names,
-            dest=s.key,
-            default=None,
-            metavar=s.type.__name__.upper(),
-            help=f"{s.help} ({s.allowed()}; default {s.default!r})",
-        )
 
 
 def _add_store_flag(p: argparse.ArgumentParser) -> None:
@@ -82,18 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tunelab", description="TuneLab: train, rank and diagnose deep-learning models.")
     parser.add_argument("--version", action="version", version=f"tunelab {VERSION}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    train = sub.add_parser("train", help="train one trial from a config file and/or flags")
-    _add_config_flags(train)
+    train = sub.add_parser("train", help="train one trial from a config file, a stored trial and/or flags")
+    add_config_flags(train)
     _add_store_flag(train)
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
-    cli_lr_find.add_parser(sub, _add_config_flags, _add_store_flag)
+    cli_lr_find.add_parser(sub, add_config_flags, _add_store_flag)
     cli_diagnose.add_parser(sub, _add_store_flag)
-    cli_ensemble.add_parser(sub, _add_config_flags, _add_store_flag)
+    cli_ensemble.add_parser(sub, add_config_flags, _add_store_flag)
     hist = sub.add_parser("history", help="list trials ranked by the kept epoch's validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
     hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
     hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
+    hist.add_argument("--status", default=None, help="only trials with this status (e.g. completed, failed, stopped)")
     hist.add_argument(
         "--rank-by", default="val_acc", choices=RANK_BY, help="the metric the rank follows (default val_acc)"
     )
@@ -116,29 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="add mean ± std over the seeds of each config and rank by it (configs run with at least two seeds)",
     )
     return parser
-
-
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """Defaults, then the config file, then --set pairs, then field flags."""
-    cfg = load_config(args.config) if args.config else RunConfig()
-    changes: dict[str, Any] = {}
-    for pair in args.set:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ConfigError("--set", pair, "KEY=VALUE with a dotted field name, e.g. optim.lr=0.01")
-        changes[key.strip()] = value
-    for s in field_specs():
-        value = getattr(args, s.key, None)
-        if value is not None:
-            changes[s.key] = value
-    if "early_stop.patience" in changes and "early_stop.enabled" not in changes:
-        changes["early_stop.enabled"] = "true"  # giving a patience means wanting early stopping
-    if not changes:
-        return cfg
-    changed, errors = config_from_values(changes, checked=config_values(cfg))
-    if changed is None:
-        raise next(iter(errors.values()))  # one error at a time, naming its field
-    return changed
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -198,7 +134,8 @@ def _history(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise ConfigError("--limit", args.limit, "0 or more trials")
     sort = ("-" + args.sort.lstrip("-")) if args.reverse != args.sort.startswith("-") else args.sort.lstrip("-")
-    query = build_query(sort, args.filter, args.rank_by, args.kind, args.robust)
+    filters = f"{args.filter} status={args.status}" if args.status else args.filter
+    query = build_query(sort, filters, args.rank_by, args.kind, args.robust)
     with TrialStore(args.store, read_only=True) as store:
         rows = history_rows(store, query, limit=args.limit, robust=args.robust)
     print(json.dumps(rows, indent=1) if args.json else render_table(rows, robust=args.robust))

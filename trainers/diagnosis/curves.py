@@ -122,6 +122,17 @@ def log_noise(y: np.ndarray) -> float:
     return float(np.sqrt(np.mean(second**2) / 6.0))  # var(a - 2b + c) = 6 var for independent noise
 
 
+def scatter(y: np.ndarray) -> float:
+    """Epoch-to-epoch scatter of y in its own units, with any locally straight trend removed (second differences
+    cancel a line) and robust to a few jumps (their median absolute value): about the standard deviation of the
+    noise around the curve. NaN with fewer than five finite points."""
+    finite = y[np.isfinite(y)]
+    if finite.size < 5:
+        return math.nan
+    # median |N(0, 6 s^2)| = 0.6745 sqrt(6) s for independent noise of deviation s
+    return float(np.median(np.abs(np.diff(finite, 2))) / (0.6745 * math.sqrt(6.0)))
+
+
 def first_finite(y: np.ndarray) -> float:
     finite = y[np.isfinite(y)]
     return float(finite[0]) if finite.size else math.nan

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from trainers.diagnosis.lr_band import training_rate
 from trainers.diagnosis.rules import FAILED, MIN_EPOCHS, Finding
 from trainers.spec.config import RunConfig, spec
 from trainers.spec.errors import ConfigError
 from trainers.spec.rates import learning_rate_fields
-from trainers.spec.schedules import one_cycle_peak
 
 DROPOUT_UP = 0.2  # one step of dropout; from 0 it lands at 0.3, the usual first try
 DROPOUT_FLOOR = 0.3  # below this dropout barely regularises a wide MLP
@@ -91,8 +91,8 @@ def early_stopping(cfg: RunConfig, f: Finding) -> Intervention | None:
     return Intervention(
         "early_stopping",
         "Stop early",
-        f"{where}stopping {PATIENCE} epochs after the best "
-        "validation loss keeps the best weights and skips the epochs that only overfit",
+        f"{where}stopping {PATIENCE} epochs after the best validation loss keeps the best weights and skips the "
+        "epochs that only overfit (the kept weights are the same: it saves the time, not the accuracy)",
         {
             "early_stop.enabled": True,
             "early_stop.monitor": "val_loss",
@@ -106,28 +106,24 @@ def ensemble(cfg: RunConfig, f: Finding) -> Intervention | None:
     return Intervention(
         "ensemble",
         "Build an ensemble",
-        "averaging several trained trials cancels much of each "
-        "model's own error (variance), usually a point or two of accuracy",
+        "averaging several trained trials cancels part of each model's own error (variance); on eight benchmark "
+        "tables, greedy selection over the stored trials scored −0.1 to +1.1 points of test accuracy against the "
+        "best single trial (a gain on two, no change on five, one test sample lost on one)",
     )
 
 
 def lr_finder(cfg: RunConfig, f: Finding) -> Intervention | None:
     return Intervention(
         "lr_finder",
-        "Run the LR finder",
-        "it sweeps the learning rate and measures where the loss falls fastest for this model and data, "
-        "instead of guessing",
+        "Run the LR finder and use its recommended rate",
+        "it runs the learning-rate range test on this model and data and sets the learning rate to the rate it "
+        "recommends: one step to a sound rate, where a 3x or 10x change may still miss it",
     )
-
-
-def _rate(cfg: RunConfig) -> float:
-    """The rate the run trains at: under one-cycle its peak, which sets the pace."""
-    return one_cycle_peak(cfg) if cfg.schedule.name == "one_cycle" else cfg.optim.lr
 
 
 def _scale_lr(cfg: RunConfig, factor: float) -> dict[str, object]:
     """The engine's learning-rate fields (trainers.spec.rates) set to the run's rate times `factor`."""
-    new = float(f"{min(MAX_LR, _rate(cfg) * factor):.3g}")
+    new = float(f"{min(MAX_LR, training_rate(cfg) * factor):.3g}")
     return dict.fromkeys(learning_rate_fields(cfg.schedule.name), new)
 
 
@@ -137,19 +133,20 @@ def lower_lr(cfg: RunConfig, f: Finding) -> Intervention | None:
     return Intervention(
         "lower_lr",
         f"Lower the learning rate {factor}x",
-        f"learning rate {_rate(cfg):g} → {changes['optim.lr']:g}: smaller steps stop overshooting the minimum",
+        f"learning rate {training_rate(cfg):g} → {changes['optim.lr']:g}: smaller steps stop overshooting the minimum",
         changes,
     )
 
 
 def higher_lr(cfg: RunConfig, f: Finding) -> Intervention | None:
     rate = f.facts.get("rate")
-    factor = 10 if f.facts.get("pace") == "slow" and rate is not None and rate < VERY_SLOW_RATE else 3
+    very_slow = f.facts.get("pace") == "slow" and rate is not None and rate < VERY_SLOW_RATE
+    factor = 10 if f.facts.get("severe") or very_slow else 3
     changes = _scale_lr(cfg, factor)
     return Intervention(
         "higher_lr",
         f"Raise the learning rate {factor}x",
-        f"learning rate {_rate(cfg):g} → {changes['optim.lr']:g}: the loss moves too little per epoch",
+        f"learning rate {training_rate(cfg):g} → {changes['optim.lr']:g}: the loss moves too little per epoch",
         changes,
     )
 
@@ -165,9 +162,11 @@ def more_epochs(cfg: RunConfig, f: Finding) -> Intervention | None:
 
 
 def bigger_model(cfg: RunConfig, f: Finding) -> Intervention | None:
-    m = cfg.model
+    """Twice as wide, and at least as wide as the defaults: a model held back by its size well below them gains
+    little from one doubling (2 → 4 units fits no better)."""
+    m, default = cfg.model, RunConfig().model
     if m.family == "mlp":
-        new = min(8192, 2 * m.hidden_units)
+        new = min(8192, max(2 * m.hidden_units, default.hidden_units))
         return Intervention(
             "bigger_model",
             "Use a bigger model",
@@ -175,7 +174,7 @@ def bigger_model(cfg: RunConfig, f: Finding) -> Intervention | None:
             {"model.hidden_units": new},
         )
     if m.family == "cnn":
-        new = min(1024, 2 * m.cnn_channels)
+        new = min(1024, max(2 * m.cnn_channels, default.cnn_channels))
         return Intervention(
             "bigger_model",
             "Use a bigger model",
@@ -252,25 +251,33 @@ def few_epochs(cfg: RunConfig, f: Finding) -> Intervention | None:
     )
 
 
+# Underfitting by its cause (trainers.diagnosis.underfit_rule): when the rate is the cause the LR finder comes
+# first, since one 3x or 10x step from a rate far off still lands far off.
+UNDERFIT_RANKING: dict[str, tuple[Candidate, ...]] = {
+    "rate_low": (lr_finder, higher_lr, more_epochs),
+    "rate_high": (lr_finder, lower_lr, grad_clip),
+    "capacity": (bigger_model, less_regularisation, lr_finder),
+    "epochs": (more_epochs, higher_lr, lr_finder, bigger_model),
+}
+
+
 def _ranking(f: Finding) -> tuple[Candidate, ...]:
     if f.label == FAILED:
         return ()  # the message says what to fix; the settings are not the question
     if f.label == "diverged":
-        return lower_lr, grad_clip, lr_finder, warmup
+        return lr_finder, lower_lr, grad_clip, warmup
     if f.label == "lr_too_high":
-        return (lower_lr, lr_finder, larger_batch, grad_clip) + ((warmup,) if f.facts.get("rose_early") else ())
+        return (lr_finder, lower_lr, larger_batch, grad_clip) + ((warmup,) if f.facts.get("rose_early") else ())
     if f.label == "overfitting":
-        return more_data, dropout_up, weight_decay_up, early_stopping, ensemble
+        # By outcome on the advice benchmark: more data raised validation accuracy most often, dropout next; weight
+        # decay from nothing to 5e-4 about as rarely as early stopping, which at least saves the epochs.
+        return more_data, dropout_up, early_stopping, weight_decay_up, ensemble
     if f.label == "underfitting":
-        pace = f.facts.get("pace")
-        if pace == "stalled":
-            return bigger_model, less_regularisation, higher_lr, lr_finder
-        if pace == "fast":
-            return more_epochs, higher_lr, lr_finder, bigger_model, less_regularisation
-        return higher_lr, lr_finder, more_epochs, bigger_model, less_regularisation
+        return UNDERFIT_RANKING[str(f.facts.get("cause", "capacity"))]
     if f.label == "good_fit":
         wide = (more_data, dropout_up) if f.facts.get("wide_gap") else ()
-        return ((more_epochs,) if f.facts.get("improving") else ()) + wide + (ensemble,)
+        bigger = (bigger_model,) if f.facts.get("high") else ()
+        return ((more_epochs,) if f.facts.get("improving") else ()) + wide + (ensemble,) + bigger
     if f.facts.get("reason") == "val_noisy":
         return bigger_val_split, larger_batch
     return (few_epochs,)

@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 
-from trainers.diagnosis.curves import Curves, Line, fit_line, log_noise, smooth, tail_mean
-from trainers.diagnosis.rules import MIN_EPOCHS, NOISY_VAL, Evidence, Finding, pct
+from trainers.diagnosis.curves import Curves, Line, fit_line, smooth, tail_mean
+from trainers.diagnosis.rules import MIN_EPOCHS, Evidence, Finding, Reference, pct, val_noise
+from trainers.spec.config import RunConfig
 
 SMOOTH_WIDTH = 5  # centred moving average used to place the validation minimum
 MIN_AFTER_ONSET = 3  # epochs after the validation minimum needed before a rise can be seen
@@ -79,7 +80,7 @@ def _onset(v: np.ndarray, vs: np.ndarray) -> int:
     return lo + int(np.nanargmin(window)) if np.isfinite(window).any() else centre
 
 
-def overfitting(c: Curves) -> Finding | None:
+def overfitting(c: Curves, ref: Reference) -> Finding | None:
     v, t, x = c.val_loss, c.train_loss, c.epochs
     if np.isfinite(v).sum() < MIN_EPOCHS + MIN_AFTER_ONSET or not np.isfinite(t).any():
         return None
@@ -89,8 +90,7 @@ def overfitting(c: Curves) -> Finding | None:
         return None
     train_fall = 1.0 - ts[-1] / ts[i0] if ts[i0] > 0 else 0.0
     gap0, gap1 = vs[i0] - ts[i0], vs[-1] - ts[-1]
-    noise = log_noise(v[i0:])
-    if math.isfinite(noise) and noise >= NOISY_VAL:
+    if val_noise(v[i0:], ref)[1]:
         return None  # a rise inside this much scatter may be the minimum's own luck
     shape = _overfit_shape(c, i0) if train_fall >= TRAIN_FALL_MIN and gap1 > gap0 else None
     if shape is None:
@@ -129,3 +129,16 @@ def overfitting(c: Curves) -> Finding | None:
         onset_epoch=onset,
         facts={"shape": kind, "epochs_run": int(x[-1]), "epochs_after_onset": int(x[-1]) - onset},
     )
+
+
+def kept_best(c: Curves, cfg: RunConfig | None) -> int | None:
+    """The epoch whose weights early stopping kept, when it restores the weights of the lowest validation loss and the
+    run ended within its patience after that epoch; else None. The epochs after it ran out the stopping rule's
+    patience: the model the run keeps was taken before any rise, so a rise there is not the kept model's."""
+    if cfg is None or not np.isfinite(c.val_loss).any():
+        return None
+    es = cfg.early_stop
+    if not (es.enabled and es.restore_best and es.monitor == "val_loss"):
+        return None
+    kept = int(c.epochs[int(np.nanargmin(c.val_loss))])
+    return kept if int(c.epochs[-1]) - kept <= es.patience else None

@@ -1,7 +1,8 @@
-"""The rules that turn a run's curves into one label with its evidence.
+"""The rules that turn a run's curves into one label with its evidence: the labels, the loss scale, and the rules
+for a failed, diverged, too short or healthy run (the learning-rate and underfitting rules have files of their own).
 
-Every rule reads smoothed values, least-squares slopes over windows, totals over many epochs and changes
-relative to a reference loss (the chance level ln C when the number of classes is known), never one epoch
+Every rule reads smoothed values, least-squares slopes over windows, noise estimated from the curve itself and
+changes relative to a reference loss (the chance level ln C when the number of classes is known), never one epoch
 against the next, so the noise of a single epoch cannot flip a label. numpy and the standard library only.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from trainers.diagnosis.curves import Curves, first_finite, fit_line, log_noise, smooth, tail_mean
+from trainers.diagnosis.curves import Curves, first_finite, fit_line, log_noise, scatter, tail_mean
 from trainers.diagnosis.divergence import beyond_limit, chance_text
 
 LABELS = ("diverged", "lr_too_high", "underfitting", "overfitting", "good_fit", "too_noisy")  # what curves say
@@ -29,18 +30,14 @@ TITLES = {
 }
 
 MIN_EPOCHS = 3  # below three points no slope has an error estimate
-RISE_FRAC = 0.10  # training loss climbing 10% of chance level above its low is instability, not noise
-EARLY_EPOCHS = 5  # "rises early" looks at this many first epochs
-OSC_FRAC = 0.05  # epoch-to-epoch rises of the training loss summing to 5% of chance level (healthy: <1.5%)
-OSC_MIN_SHARE = 0.3  # ...in at least 30% of the epochs, so one bump is not called oscillation
 UNDERFIT_LEVEL = 0.5  # training loss still at half of chance level or above has learned little
 STALLED_LEVEL = 0.2  # a training loss no longer falling at 20% of chance level can still go much lower
-UNDERFIT_GAP = 0.25  # validation minus training loss below 25% of chance level is a "small gap"
-SLOW_RATE = 0.05  # training loss falling less than 5% per epoch is slow
-PLATEAU_RATE = 0.01  # under 1% per epoch it has all but stopped, whatever the noise says
 SLOPE_T = 2.0  # a slope under 2 standard errors is not told apart from flat
 WIDE_ACC_GAP = 0.05  # training accuracy 5 points above validation: the model's variance is worth reducing
-NOISY_VAL = 0.25  # validation loss scattering 25% from epoch to epoch hides any trend
+NOISY_VAL = 0.25  # validation loss scattering 25% from epoch to epoch hides any trend...
+# ...when the scatter is also sizeable against the chance level: a loss swinging 2.5% of chance level from epoch to
+# epoch moves for real (healthy runs measured here stay under 1%), while 25% of a loss near zero hides nothing.
+SIZEABLE_SWING = 0.025
 # Losses of the sources whose class count is fixed: chance level is ln(classes).
 SOURCE_CLASSES = {
     "digits": 10,
@@ -79,20 +76,22 @@ class Reference:
 
     value: float
     text: str
+    chance: bool = True  # False: no class count, so the first epoch's loss stands in for the chance level
 
 
 def reference(curves: Curves, num_classes: int | None) -> Reference:
+    """ln(num_classes), the loss of a uniform guess; only without any class count the first epoch's loss."""
     if num_classes and num_classes > 1:
         return Reference(math.log(num_classes), chance_text(num_classes))
     first = first_finite(curves.train_loss)
-    return Reference(first if first > 0 else 1.0, f"the first epoch's loss {first:.3g}")
+    return Reference(first if first > 0 else 1.0, f"the first epoch's loss {first:.3g}", chance=False)
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.0f}%" if abs(x) >= 0.1 else f"{100 * x:.2g}%"
 
 
-def _window(n: int) -> int:
+def window(n: int) -> int:
     """The last third of the run, between 3 and 10 epochs: long enough to fit, short enough to be recent."""
     return max(3, min(10, n // 3))
 
@@ -152,105 +151,16 @@ def too_few(c: Curves) -> Finding | None:
     )
 
 
-def lr_too_high(c: Curves, ref: Reference) -> Finding | None:
-    t = c.train_loss
-    keep = np.isfinite(t)
-    x, y = c.epochs[keep], t[keep]
-    ev: list[Evidence] = []
-    steps = np.diff(y[1:])  # from the second epoch on: the first epoch's big drop says nothing here
-    rises = steps[steps > 0]
-    if len(steps) >= 3 and rises.sum() >= OSC_FRAC * ref.value and len(rises) >= OSC_MIN_SHARE * len(steps):
-        ev.append(
-            Evidence(
-                "oscillation",
-                float(rises.sum() / ref.value),
-                f"training loss went up in {len(rises)} of {len(steps)} epochs, by {rises.sum():.3g} "
-                f"in total ({pct(rises.sum() / ref.value)} of {ref.text})",
-            )
-        )
-    s = smooth(y, 3)
-    low = int(np.argmin(s))
-    if low < len(s) - 1 and s[-1] - s[low] >= RISE_FRAC * ref.value:
-        ev.append(
-            Evidence(
-                "rise",
-                float(s[-1] - s[low]),
-                f"smoothed training loss rose from {s[low]:.3g} at epoch {x[low]} to {s[-1]:.3g} at epoch {x[-1]}",
-            )
-        )
-    k = min(EARLY_EPOCHS, len(y))
-    if k > 1 and float(np.max(s[1:k])) - y[0] >= RISE_FRAC * ref.value:
-        top = 1 + int(np.argmax(s[1:k]))
-        text = (
-            f"training loss rose in the first epochs, from {y[0]:.3g} at epoch {x[0]} to {s[top]:.3g} by epoch {x[top]}"
-        )
-        ev.append(Evidence("early_rise", float(s[top] - y[0]), text))
-    if not ev:
-        return None
-    level = tail_mean(y, 3) / ref.value
-    ev.append(Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"))
-    return Finding(
-        "lr_too_high",
-        ev[0].text[0].upper() + ev[0].text[1:] + "; the steps overshoot.",
-        tuple(ev),
-        facts={"severe": level >= UNDERFIT_LEVEL, "rose_early": any(e.name == "early_rise" for e in ev)},
-    )
+def val_noise(v: np.ndarray, ref: Reference) -> tuple[float, bool]:
+    """The validation loss's relative scatter (log_noise), and whether it hides any trend: NOISY_VAL of the loss
+    itself and SIZEABLE_SWING of the reference loss."""
+    noise = log_noise(v)
+    return noise, bool(noise >= NOISY_VAL and scatter(v) >= SIZEABLE_SWING * ref.value)
 
 
-def _pace(c: Curves) -> tuple[str, float, int]:
-    """How the training loss moves over the recent window: 'fast', 'slow' or 'stalled', and the rate per epoch."""
-    keep = np.isfinite(c.train_loss) & (c.train_loss > 0)
-    x, y = c.epochs[keep], c.train_loss[keep]
-    w = _window(len(y))
-    line = fit_line(x[-w:], np.log(y[-w:]))
-    if line is None:
-        return "fast", math.nan, w
-    rate = -math.expm1(line.slope)  # fraction of the loss lost per epoch
-    if line.t > -SLOPE_T:
-        return "stalled", rate, w
-    return ("slow" if rate < SLOW_RATE else "fast"), rate, w
-
-
-def underfitting(c: Curves, ref: Reference) -> Finding | None:
-    level = tail_mean(c.train_loss, 3) / ref.value
-    pace, rate, w = _pace(c)
-    gap = tail_mean(c.val_loss, 3) - tail_mean(c.train_loss, 3)
-    small_gap = not math.isfinite(gap) or gap <= UNDERFIT_GAP * ref.value
-    barely_moving = pace == "stalled" or rate < PLATEAU_RATE
-    if not small_gap or not (level >= UNDERFIT_LEVEL or (barely_moving and level >= STALLED_LEVEL)):
-        return None
-    moving = "is flat" if pace == "stalled" else f"falls {pct(rate)} per epoch"
-    ev = [
-        Evidence("train_loss_level", level, f"training loss ends at {pct(level)} of {ref.text}"),
-        Evidence(
-            "decrease_per_epoch",
-            rate,
-            f"over the last {w} epochs training loss {moving}"
-            + (f" ({pct(rate)} per epoch)" if pace == "stalled" else ""),
-        ),
-    ]
-    if math.isfinite(gap):
-        ev.append(
-            Evidence(
-                "gap",
-                gap,
-                f"validation − training loss is {gap:.3g}, {pct(gap / ref.value)} of {ref.text}: a small gap",
-            )
-        )
-    acc = tail_mean(c.train_acc, 3)
-    if math.isfinite(acc):
-        ev.append(Evidence("train_acc", acc, f"training accuracy {pct(acc)} over the last epochs"))
-    why = {
-        "stalled": "it has stopped improving: the model or its regularisation limits it",
-        "slow": "it improves too slowly: the learning rate is likely too low",
-        "fast": "it was still falling fast when the run ended: it needs more epochs or a higher learning rate",
-    }
-    summary = f"Training loss is still {pct(level)} of {ref.text} and {why[pace]}."
-    return Finding("underfitting", summary, tuple(ev), facts={"pace": pace, "rate": rate})
-
-
-def fit_or_noise(c: Curves, ref: Reference) -> Finding:
-    v, x = c.val_loss, c.epochs
+def _too_noisy(c: Curves, ref: Reference) -> Finding | None:
+    """Too few validation losses, or so noisy that no trend can be read from them."""
+    v = c.val_loss
     if np.isfinite(v).sum() < MIN_EPOCHS:
         few = Evidence("val_epochs", int(np.isfinite(v).sum()), "epochs with a validation loss")
         return Finding(
@@ -259,18 +169,26 @@ def fit_or_noise(c: Curves, ref: Reference) -> Finding:
             (few,),
             facts={"reason": "no_val"},
         )
-    noise = log_noise(v[len(v) // 4 :])  # past the steep first quarter, where a healthy curve bends hardest
-    if math.isfinite(noise) and noise >= NOISY_VAL:
-        noisy = Evidence(
-            "val_noise",
-            noise,
-            f"validation loss scatters {pct(noise)} from epoch to epoch after the first quarter of the run",
-        )
-        return Finding(
-            "too_noisy", "Validation loss is too noisy to read a trend from.", (noisy,), facts={"reason": "val_noisy"}
-        )
+    noise, hides = val_noise(v[len(v) // 4 :], ref)  # past the steep first quarter, where a healthy curve bends hardest
+    if not hides:
+        return None
+    text = f"validation loss scatters {pct(noise)} from epoch to epoch after the first quarter of the run"
+    return Finding(
+        "too_noisy",
+        "Validation loss is too noisy to read a trend from.",
+        (Evidence("val_noise", noise, text),),
+        facts={"reason": "val_noisy"},
+    )
+
+
+def fit_or_noise(c: Curves, ref: Reference, kept: int | None = None) -> Finding:
+    """Good fit, or too noisy to tell. `kept`: the epoch early stopping kept the weights of (named in the evidence)."""
+    noisy = _too_noisy(c, ref)
+    if noisy is not None:
+        return noisy
+    v, x = c.val_loss, c.epochs
     best = int(np.nanargmin(v))
-    w = _window(len(v))
+    w = window(len(v))
     line = fit_line(x[-w:], v[-w:])
     improving = line is not None and line.t <= -SLOPE_T
     level = tail_mean(c.train_loss, 3) / ref.value
@@ -291,8 +209,12 @@ def fit_or_noise(c: Curves, ref: Reference) -> Finding:
                 f"{line.slope:+.3g} per epoch ({line.t:+.1f} standard errors)",
             )
         )
+    noise = log_noise(v[len(v) // 4 :])
     if math.isfinite(noise):
         ev.append(Evidence("val_noise", noise, f"validation loss scatters {pct(noise)} from epoch to epoch"))
+    if kept is not None:
+        text = f"early stopping keeps the weights of epoch {kept}, the lowest validation loss; later epochs ran out "
+        ev.append(Evidence("kept_epoch", kept, text + "its patience"))
     acc_gap = tail_mean(c.train_acc, 3) - tail_mean(c.val_acc, 3)
     wide = math.isfinite(acc_gap) and acc_gap >= WIDE_ACC_GAP
     if math.isfinite(acc_gap):
@@ -305,5 +227,8 @@ def fit_or_noise(c: Curves, ref: Reference) -> Finding:
             )
         )
     more = " and is still improving" if improving else ""
+    high = level >= STALLED_LEVEL and not improving
+    if high:  # the underfitting rule left it: a model as wide as the defaults, levelled off with validation following
+        more += ": it levelled off there, about as far as this data allows (a bigger model would tell)"
     summary = f"Training loss fell to {pct(level)} of {ref.text}; validation loss follows it{more}."
-    return Finding("good_fit", summary, tuple(ev), facts={"improving": improving, "wide_gap": wide})
+    return Finding("good_fit", summary, tuple(ev), facts={"improving": improving, "wide_gap": wide, "high": high})

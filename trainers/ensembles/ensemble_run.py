@@ -37,7 +37,13 @@ TRAINERS: dict[str, Callable[..., NewMembers]] = {
     "gradient-boost": gradient_boost,
     "snapshot": snapshot,
 }
-COMBINERS = {"soft-vote": "soft", "hard-vote": "hard", "weighted": "soft", "stacking": "stacking"}
+COMBINERS = {
+    "greedy-selection": "soft",
+    "soft-vote": "soft",
+    "hard-vote": "hard",
+    "weighted": "soft",
+    "stacking": "stacking",
+}
 
 
 def run_ensemble(
@@ -62,7 +68,7 @@ def run_ensemble(
             sink=sink,
             control=control,
             summary=summary,
-            name=f"{METHOD_LABELS[settings.method]} of {count}",
+            name=_name(settings.method, count),
             extra={"ensemble": {"settings": settings.to_dict()}},
             oom_hint="lower train.batch_size or the number of members trained together "
             "(ensemble.vectorise off trains them one at a time)",
@@ -84,11 +90,20 @@ def run_ensemble(
                     dataclasses.asdict(base.data),
                     info={"trial_id": job.trial_id},
                 )
-                built.scored = scored_ensemble(recipe, data, job.device, settings.folds, job.control)
+                built.scored = scored_ensemble(recipe, data, job.device, settings, job.control)
+                job.notes.append(built.scored.note)
             else:
                 job.notes.append(f"only {len(members)} member(s): an ensemble needs at least two")
                 job.status = "stopped" if job.status == "stopped" else "failed"
         return _finish(job, settings, built)
+
+
+def _name(method: str, members: int, pool: int = 0) -> str:
+    """The trial's name: "Soft voting of 5"; greedy selection says how many it chose among."""
+    label = METHOD_LABELS[method]
+    if method == "greedy-selection":
+        return f"{label} of {members} from {pool}" if pool else f"{label} from {members}"
+    return f"{label} of {members}"
 
 
 @dataclasses.dataclass
@@ -153,10 +168,12 @@ def _finish(job: TrialJob, settings: EnsembleSettings, built: _Built) -> Ensembl
             file = str(save_ensemble(scored.recipe, job.store.checkpoint_dir(job.trial_id) / FILE_NAME))
         except TuneLabError as exc:
             job.fail(str(exc))
+    # what was built: stacking that trails the soft vote is the soft vote, and says so in the message
+    method = scored.recipe.method if scored else settings.method
     result = EnsembleResult(
         job.trial_id,
         job.status,
-        settings.method,
+        method,
         tuple(scored.members) if scored else (),
         scored.ensemble if scored else None,
         scored.gains if scored else {},
@@ -166,6 +183,8 @@ def _finish(job: TrialJob, settings: EnsembleSettings, built: _Built) -> Ensembl
         job.message,
         file,
         new.member_note if new else "",
+        scored.best_single if scored else None,
+        scored.pool if scored else 0,
     )
     details = result.to_dict()
     details.pop("trial_id")
@@ -176,6 +195,7 @@ def _finish(job: TrialJob, settings: EnsembleSettings, built: _Built) -> Ensembl
         combiner=scored.recipe.combiner if scored else None,
     )
     ens = scored.ensemble if scored else None
+    named = {"name": _name(method, len(scored.members), scored.pool)} if scored and not settings.trains else {}
     return job.finish(
         result,
         extra={"ensemble": details},
@@ -184,4 +204,5 @@ def _finish(job: TrialJob, settings: EnsembleSettings, built: _Built) -> Ensembl
         test_acc=ens.test_acc if ens else None,
         test_loss=ens.test_loss if ens else None,
         checkpoint_best=file,
+        **named,
     )

@@ -34,8 +34,11 @@ def score(
     return MemberScore(label, trial_id, weight, val_acc, val_loss, test_acc, test_loss)
 
 
-def gains(members: list[MemberScore], ensemble: MemberScore) -> dict[str, dict[str, float | None]]:
-    """The ensemble's accuracy minus the best and the mean member's, for validation and test."""
+def gains(
+    members: list[MemberScore], ensemble: MemberScore, first: MemberScore | None = None
+) -> dict[str, dict[str, float | None]]:
+    """The ensemble's accuracy minus the best and the mean member's, for validation and test; with `first` (the
+    best stored trial by the ranking metric, a member or not) also minus its accuracy, as "first"."""
     out: dict[str, dict[str, float | None]] = {}
     for metric in ("val_acc", "test_acc"):
         values = [getattr(m, metric) for m in members if getattr(m, metric) is not None]
@@ -44,7 +47,21 @@ def gains(members: list[MemberScore], ensemble: MemberScore) -> dict[str, dict[s
             out[metric] = {"best": None, "mean": None}
         else:
             out[metric] = {"best": mine - max(values), "mean": mine - float(np.mean(values))}
+        if first is not None:
+            theirs = getattr(first, metric)
+            out[metric]["first"] = None if mine is None or theirs is None else mine - theirs
     return out
+
+
+def best_single(pool: list[MemberScore], rank_by: str) -> MemberScore | None:
+    """The trial a user would take alone: the best by the ranking metric (validation accuracy, ties to the lower
+    validation loss; or the lowest validation loss, ties to the higher accuracy), the first of equals."""
+    scored = [m for m in pool if m.val_acc is not None and m.val_loss is not None]
+    if not scored:
+        return None
+    if rank_by == "val_loss":
+        return min(scored, key=lambda m: (m.val_loss, -m.val_acc))  # type: ignore[operator]
+    return min(scored, key=lambda m: (-m.val_acc, m.val_loss))  # type: ignore[operator]
 
 
 def diversity(member_probs: list[SplitProbs]) -> tuple[float | None, str]:

@@ -66,6 +66,8 @@ def load_ensemble_result(store: TrialStore, trial_id: int) -> EnsembleResult:
         trial.message,
         trial.checkpoint_best,
         e.get("member_note", ""),
+        _score(e.get("best_single")),
+        int(e.get("pool") or 0),
     )
 
 

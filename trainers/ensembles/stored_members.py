@@ -116,9 +116,9 @@ def latest_dataset(store: TrialStore) -> str | None:
         offset += PAGE
 
 
-def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]:
+def top_candidates(store: TrialStore, k: int, select_by: str, field: str = "top") -> list[Candidate]:
     """The best K usable trials by rank on the dataset of the most recent usable training trial; the best one's
-    data (splits, standardisation) decides which others can join it."""
+    data (splits, standardisation) decides which others can join it. `field` is the setting K came from."""
     dataset = latest_dataset(store)
     on_dataset = (("dataset_label", dataset),) if dataset is not None else ()
     statuses = tuple(("status", s) for s in USABLE_STATUSES)
@@ -139,7 +139,7 @@ def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]
         offset += PAGE
     if len(out) < 2:
         raise ConfigError(
-            f"{SECTION}.top",
+            f"{SECTION}.{field}",
             k,
             f"at least two finished training trials with saved weights on one dataset (the store has {len(out)} on "
             f"{dataset or 'any dataset'}, the dataset of the most recent one)",
@@ -148,8 +148,13 @@ def top_candidates(store: TrialStore, k: int, select_by: str) -> list[Candidate]
 
 
 def candidates(store: TrialStore, settings: EnsembleSettings) -> list[Candidate]:
+    """The trials named, else the top K by rank (greedy selection: the best `pool`, which it chooses among)."""
     ids = settings.trial_ids()
-    return named_candidates(store, ids) if ids else top_candidates(store, settings.top, settings.select_by)
+    if ids:
+        return named_candidates(store, ids)
+    if settings.method == "greedy-selection":
+        return top_candidates(store, settings.pool, settings.select_by, "pool")
+    return top_candidates(store, settings.top, settings.select_by)
 
 
 def load_members(cands: list[Candidate]) -> tuple[list[Member], RunConfig]:

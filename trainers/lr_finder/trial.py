@@ -13,11 +13,14 @@ from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.jobs.setup import trial_summary
 from trainers.lr_finder.suggest import SUGGESTION_NAMES, Suggestions, combine, spreads, suggest
 from trainers.lr_finder.sweep import lr_sweep
+from trainers.lr_finder.verify import verify_rate
 from trainers.models import build_model
+from trainers.spec.budget_rate import schedule_mean, steps_per_epoch
 from trainers.spec.config import RunConfig
 from trainers.spec.errors import StoreError
 from trainers.spec.events import LrFinderCurve, LrFinderResult, LrFinderStarted, RunControl, Sink
 from trainers.spec.lr_finder_settings import LrFinderSettings, validate_settings
+from trainers.spec.lr_verify_events import VerifiedRate
 from trainers.spec.rates import recommended_rate
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
@@ -51,9 +54,18 @@ def run_lr_finder(
             extra={"range_test": settings.to_dict()},
         )
         curves: list[LrFinderCurve] = []
+        verified: list[VerifiedRate] = []
+        data: DatasetBundle | None = None
         with job.running():
-            _sweep_repeats(job, settings, job.load_data(bundle), curves)
-        result = result_from_curves(job.trial_id, job.status, curves, job.message, job.seconds, settings)
+            data = job.load_data(bundle)
+            _sweep_repeats(job, settings, data, curves)
+            if settings.verify and job.status == "completed":
+                verified.append(_verify(job, settings, data, curves))
+        result = _budgeted(
+            result_from_curves(job.trial_id, job.status, curves, job.message, job.seconds, settings), job.cfg, data
+        )
+        if verified:
+            result = dataclasses.replace(result, verified=verified[0])
         stored = result.to_dict()
         for key in ("trial_id", "status", "lrs", "losses", "settings"):
             stored.pop(key)  # columns of the trial, the first curve again, or kept under "range_test" already
@@ -95,6 +107,37 @@ def _sweep_repeats(job: TrialJob, settings: LrFinderSettings, data: DatasetBundl
         if job.control.stop_requested:
             job.status = "stopped"
             return
+
+
+def _verify(
+    job: TrialJob, settings: LrFinderSettings, data: DatasetBundle, curves: list[LrFinderCurve]
+) -> VerifiedRate:
+    """Short runs at candidates from the suggestions; a stop request during them stops the trial."""
+    found = _budgeted(result_from_curves(job.trial_id, job.status, curves, "", 0.0, settings), job.cfg, data)
+    verified = verify_rate(
+        job.cfg,
+        found,
+        data,
+        settings.verify_candidates,
+        job.device,
+        sink=job.sink,
+        control=job.control,
+        trial_id=job.trial_id,
+    )
+    if job.control.stop_requested:
+        job.status = "stopped"
+        job.notes.insert(0, verified.message)
+    return verified
+
+
+def _budgeted(result: LrFinderResult, cfg: RunConfig, data: DatasetBundle | None) -> LrFinderResult:
+    """The result with the budget of the run `cfg` plans, which the headline rate is scaled to."""
+    if data is None:
+        return result
+    per_epoch = steps_per_epoch(len(data.train), cfg)
+    return dataclasses.replace(
+        result, planned_steps=per_epoch * cfg.train.epochs, schedule_mean=schedule_mean(cfg, per_epoch)
+    )
 
 
 def result_from_curves(
@@ -163,6 +206,9 @@ def load_lr_finder(store: TrialStore, trial_id: int) -> LrFinderResult:
         trial.message,
         float(e.get("seconds") or 0.0),
         e.get("range_test"),
+        VerifiedRate.from_dict(e["verified"]) if e.get("verified") else None,
+        int(e["planned_steps"]) if e.get("planned_steps") else None,
+        float(e.get("schedule_mean") or 1.0),
     )
 
 

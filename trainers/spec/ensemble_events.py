@@ -51,8 +51,8 @@ class EnsembleResult:
     method: str
     members: tuple[MemberScore, ...]
     ensemble: MemberScore | None
-    # {"val_acc": {"best": Δ, "mean": Δ}, "test_acc": {...}}: the ensemble's accuracy minus the best member's
-    # and the mean member's, in accuracy units (0.01 = one point)
+    # {"val_acc": {"best": Δ, "mean": Δ, "first": Δ}, "test_acc": {...}}: the ensemble's accuracy minus the best
+    # member's, the mean member's and (stored trials) best_single's, in accuracy units (0.01 = one point)
     gains: dict[str, dict[str, float | None]] = field(default_factory=dict)
     diversity: float | None = None  # mean pairwise disagreement of the members' predictions
     diversity_split: str = ""  # which split it was measured on (test, else val)
@@ -60,6 +60,10 @@ class EnsembleResult:
     message: str = ""
     file: str | None = None  # the saved ensemble (one file that loads back)
     member_note: str = ""  # what a member row means when it is not a model on its own
+    # combining stored trials: the best of them by the ranking metric (what History ranks first), whether or not
+    # the ensemble kept it, scored as the members are, so the ensemble can be judged against using it alone
+    best_single: MemberScore | None = None
+    pool: int = 0  # stored trials combined, or chosen among (greedy selection)
 
     def to_dict(self) -> dict:
         return finite_json(asdict(self))

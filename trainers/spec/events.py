@@ -14,6 +14,7 @@ from typing import Protocol
 
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
 from trainers.spec.json_data import finite_json
+from trainers.spec.lr_verify_events import LrVerifyEpoch, LrVerifyStarted, VerifiedRate
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class FitStarted:
     n_test: int
     param_count: int
     device: str
+    num_classes: int | None = None  # the data's class count: the live diagnosis judges losses by ln(num_classes)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ class LrFinderResult:
     message: str  # why there is no suggestion, or what went wrong
     seconds: float
     settings: dict | None = None  # the LrFinderSettings it ran with, as a dict
+    verified: VerifiedRate | None = None  # the short runs that checked the suggestion, when asked for
+    planned_steps: int | None = None  # optimizer steps of the run the config plans (the headline's budget)
+    schedule_mean: float = 1.0  # that run's mean learning rate as a fraction of its rate field
 
     @property
     def stop_reasons(self) -> tuple[str, ...]:
@@ -156,6 +161,8 @@ Event = (
     | LrFinderStarted
     | LrFinderStep
     | LrFinderResult
+    | LrVerifyStarted
+    | LrVerifyEpoch
     | EnsembleStarted
     | MemberProgress
     | EnsembleResult

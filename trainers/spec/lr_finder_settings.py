@@ -33,6 +33,8 @@ class LrFinderSettings(SettingsMixin):
     val_samples: int = _f(
         512, "validation samples used per iteration when measuring validation loss", lo=1, hi=1_000_000
     )
+    verify: bool = _f(False, "check the suggestion with a few short training runs")
+    verify_candidates: int = _f(4, "rates tried by the check, from the band up to the loss minimum ÷ 3", lo=2, hi=8)
 
 
 def _rules(s: LrFinderSettings) -> None:

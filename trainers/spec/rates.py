@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from trainers.spec.budget_rate import budget_rate, budget_text, steady_rate, sweep_drop
 from trainers.spec.config import RunConfig
 
 
@@ -30,7 +31,33 @@ def agreed_middle(result: Any) -> float | None:
 
 
 def recommended_rate(result: Any) -> float | None:
-    """The one rate a range test recommends: the middle of the agreed band, else the valley; None without
-    either. The store's column, the History table and the window's preferred choice all show this one."""
+    """The one rate a range test recommends: the rate its short training runs chose when it was verified, else
+    the budget rate (trainers/spec/budget_rate.py: the steady rate scaled to the planned run), else (results
+    stored before budgets were kept) the middle of the agreed band, else the valley; None without any. The
+    store's column, the History table and the window's preferred choice all show this one."""
+    verified = getattr(result, "verified", None)
+    if verified is not None and verified.rate is not None:
+        return float(verified.rate)
+    planned = getattr(result, "planned_steps", None)
+    if planned:
+        low = result.suggestions.get("min_div_10")
+        steady = steady_rate(result.suggestions, result.agreed)
+        drop = sweep_drop([c.smoothed for c in result.curves])
+        return budget_rate(steady, None if low is None else 10 * low, planned, result.schedule_mean, drop)
     middle = agreed_middle(result)
     return middle if middle is not None else result.suggestions.get("valley")
+
+
+def recommendation_text(result: Any) -> str:
+    """How the recommended rate was chosen, in one line (empty without a rate)."""
+    rate = recommended_rate(result)
+    if rate is None:
+        return ""
+    verified = getattr(result, "verified", None)
+    if verified is not None and verified.rate is not None:
+        return "chosen by short runs"
+    if getattr(result, "planned_steps", None):
+        steady = steady_rate(result.suggestions, result.agreed)
+        drop = sweep_drop([c.smoothed for c in result.curves])
+        return budget_text(steady or rate, rate, result.planned_steps, result.schedule_mean, drop)
+    return "the middle of the agreed band" if result.agreed is not None else "the valley"

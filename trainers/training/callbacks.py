@@ -195,6 +195,7 @@ class EventCallback(Callback):
                 len(d.test) if d.test is not None else 0,
                 self.param_count,
                 self.device,
+                d.num_classes,
             )
         )
 

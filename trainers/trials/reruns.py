@@ -7,6 +7,7 @@ from typing import Sequence
 from trainers.spec.config import RunConfig
 from trainers.spec.errors import ConfigError
 from trainers.spec.events import FitEnded, RunControl, Sink
+from trainers.spec.trial_config import stored_run_config
 from trainers.store import TrialStore
 from trainers.training.run import run_training
 
@@ -41,10 +42,7 @@ def rerun_with_seeds(
         trial = store.get_trial(trial_id)
         if trial.kind != "train":
             raise ConfigError("trial", trial_id, f"a training trial (trial {trial_id} is a {trial.kind} trial)")
-        try:
-            cfg = RunConfig.from_dict(trial.config)
-        except ConfigError as err:
-            raise ConfigError(err.field, err.value, f"{err.allowed} (in the config of trial {trial_id})") from None
+        cfg = stored_run_config(trial_id, trial.config)
         key = trial.config_key
         if key not in taken:
             taken[key] = {t.seed for t in store.list_trials(config_key=key)} if key else set()
