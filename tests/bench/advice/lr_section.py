@@ -12,13 +12,12 @@ the eight rates, each averaged over the seeds) minus the rule's (averaged over t
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Sequence
 
 from advice.peers import fastai_valley, torch_lr_finder_steepest
 from advice.runs import Runs
-from advice.tables import BUDGETS, LR_GRID, bundle, grid_config
+from advice.tables import BUDGETS, GENERATED, LR_GRID, bundle, grid_config
 from trainers.spec.budget_rate import steps_per_epoch
 from trainers.spec.config import RunConfig
 from trainers.spec.events import LrFinderResult
@@ -135,23 +134,11 @@ def _summary(
             values = [regret[(t, budget, name)] for t in tables]
             parts.append(f"{budget} ep mean {statistics.fmean(values):+.2f} max {max(values):+.2f}")
         lines.append(f"lr regret {name:16s} " + "; ".join(parts))
-    worse = sum(
-        any(regret[(t, b, "headline")] > min(regret[(t, b, p)] for p in PEERS) + 1e-9 for b in budgets) for t in tables
-    )
-    short = (
-        max(regret[(t, b, "headline")] for t in tables for b in budgets if b < 20)
-        if any(b < 20 for b in budgets)
-        else math.nan
-    )
-    long = (
-        max(regret[(t, b, "headline")] for t in tables for b in budgets if b >= 20)
-        if any(b >= 20 for b in budgets)
-        else math.nan
-    )
-    lines.append(
-        f"lr headline: worst regret {long:+.2f} points at 20 epochs (target <= 0.3), {short:+.2f} at 3-5 epochs "
-        f"(target <= 1.0); worse than the best peer on {worse} of {len(tables)} tables (target <= 1)"
-    )
+    real = [t for t in tables if t not in GENERATED]
+    generated = [t for t in tables if t in GENERATED]
+    for label, group in (("real tables", real), ("generated tables", generated)):
+        if group:
+            lines.append(_headline_line(regret, group, budgets, label))
     return lines
 
 
@@ -162,3 +149,25 @@ def _floor_line(floor: dict[tuple[str, int], float], budgets: Sequence[int]) -> 
         for b in budgets
     ]
     return "lr regret grid picked by validation (the noise floor) " + "; ".join(parts)
+
+
+def _headline_line(
+    regret: dict[tuple[str, int, str], float], tables: Sequence[str], budgets: Sequence[int], label: str
+) -> str:
+    """The must-show line for one group of tables: the headline's worst regret at 20 epochs and at 3-5, the tables
+    over each target, and the tables where its regret (mean over the budgets) is above the best peer rule's."""
+
+    def mean(t: str, rule: str) -> float:
+        return statistics.fmean(regret[(t, b, rule)] for b in budgets)
+
+    long = {t: max(regret[(t, b, "headline")] for b in budgets if b >= 20) for t in tables}
+    short = {t: max(regret[(t, b, "headline")] for b in budgets if b < 20) for t in tables}
+    worse = [t for t in tables if mean(t, "headline") > min(mean(t, p) for p in PEERS) + 1e-9]
+    over_long = [t for t, v in long.items() if v > 0.3]
+    over_short = [t for t, v in short.items() if v > 1.0]
+    return (
+        f"lr headline on {len(tables)} {label}: worst regret {max(long.values()):+.2f} points at 20 epochs (target "
+        f"<= 0.3; over it: {', '.join(over_long) or 'none'}), {max(short.values()):+.2f} at 3-5 epochs (target <= 1.0; "
+        f"over it: {', '.join(over_short) or 'none'}); worse than the best peer rule (mean over the budgets) on "
+        f"{len(worse)} ({', '.join(worse) or 'none'}; target <= 1)"
+    )
