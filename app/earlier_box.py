@@ -16,6 +16,7 @@ class EarlierBox(QWidget):
         """`what`: one stored job in words ("test"); `caption`: the label above, with its Alt key."""
         super().__init__(parent)
         self.what = what
+        self.whats = what + ("es" if what.endswith(("s", "sh", "ch", "x")) else "s")  # "tests", "searches"
         self.combo = QComboBox()
         self.combo.setToolTip(tooltip)
         self.label = QLabel(caption)
@@ -31,7 +32,7 @@ class EarlierBox(QWidget):
         """List (trial id, text) rows under a "Choose…" entry; `empty` replaces "(no earlier …)" when none."""
         self.combo.blockSignals(True)
         self.combo.clear()
-        self.combo.addItem(f"Choose an earlier {self.what}…" if rows else empty or f"(no earlier {self.what}s)", None)
+        self.combo.addItem(f"Choose an earlier {self.what}…" if rows else empty or f"(no earlier {self.whats})", None)
         for trial_id, label in rows:
             self.combo.addItem(label, trial_id)
         self.combo.blockSignals(False)

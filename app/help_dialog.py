@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QMenuBar,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,15 +38,26 @@ def menu_shortcuts(bar: QMenuBar) -> list[tuple[str, str]]:
     return rows
 
 
+def tab_shortcuts(tabs: QTabWidget) -> list[tuple[str, str]]:
+    """(Alt+letter, which tab it shows) for every tab whose title marks a letter, in tab order."""
+    rows: list[tuple[str, str]] = []
+    for i in range(tabs.count()):
+        title = tabs.tabText(i)
+        keys = QKeySequence.mnemonic(title).toString(QKeySequence.SequenceFormat.NativeText)
+        if keys:
+            rows.append((keys, f"Show the {title.replace('&', '')} tab"))
+    return rows
+
+
 def _keys(action: QAction) -> str:
     return ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts() if not s.isEmpty())
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, bar: QMenuBar, parent: QWidget | None = None) -> None:
+    def __init__(self, bar: QMenuBar, parent: QWidget | None = None, tabs: QTabWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = menu_shortcuts(bar) + list(OTHER_KEYS)
+        rows = menu_shortcuts(bar) + (tab_shortcuts(tabs) if tabs is not None else []) + list(OTHER_KEYS)
         self.table = QTableWidget(len(rows), 2)
         self.table.setHorizontalHeaderLabels(["Keys", "Does"])
         for r, (keys, what) in enumerate(rows):

@@ -211,7 +211,7 @@ class JobTab(QWidget):
             rows = self._stored_rows()
         except Exception as exc:
             self.earlier.set_rows([])
-            self._show(f"Could not list earlier {self.earlier.what}s: {one_line(exc)}", "error")
+            self._show(f"Could not list earlier {self.earlier.whats}: {one_line(exc)}", "error")
         else:
             self.earlier.set_rows(rows)
             self.earlier.mark(select)

@@ -17,9 +17,11 @@ from app.history import HistoryTab
 from app.job_runner import EngineJob, JobRunner
 from app.lr_finder.lr_finder_tab import LrFinderTab
 from app.recent_files import recent_configs, remember_config
+from app.search import SearchTab
 from app.training.training_tab import TrainingTab
 from app.worker import JobOutcome
 from trainers.spec.config import RunConfig, load_config, save_config
+from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.errors import ConfigError
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
@@ -47,11 +49,13 @@ class MainWindow(QMainWindow):
         self.config_modified = False  # the form differs from it: "*" in the title, a question before replacing
         self.config.changed.connect(self._update_modified)
         self.lr_finder = LrFinderTab(self.runner, self.config, store_url)
+        self.search = SearchTab(self.runner, self.config, store_url)
         self.history = HistoryTab(self.runner, store_url)
         self.ensembles = EnsembleTab(self.runner, self.config, store_url, self._history_selection)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "Trainin&g")  # Alt+T is the Train button
         self.tabs.addTab(self.lr_finder, "&LR finder")
+        self.tabs.addTab(self.search, "Sear&ch")  # Alt+S is each tab's Stop button
         self.tabs.addTab(self.history, "Histor&y")  # Alt+H is the Help menu
         self.tabs.addTab(self.ensembles, "&Ensembles")
         self.setCentralWidget(self.tabs)
@@ -68,6 +72,9 @@ class MainWindow(QMainWindow):
         self.history.actions.tab_requested.connect(self._show_tab)
         self.history.actions.rate_search_requested.connect(self.find_rate_for)
         self.lr_finder.rate_applied.connect(self._tell)
+        self.search.config_chosen.connect(self.use_config)
+        self.search.rerun_requested.connect(self.rerun_trials)
+        self.search.ensemble_requested.connect(self.ensemble_from)
         self._sync_run_actions()
         self._update_title()
         window_state.restore(self)  # the last session's size and panes, or one that fits this screen
@@ -219,12 +226,13 @@ class MainWindow(QMainWindow):
         """The engine finished importing in the background: live parameter counts can start."""
         self.training.form.set_engine_ready()
         self.lr_finder.set_engine_ready()
+        self.search.set_engine_ready()
         self.history.set_engine_ready()
         self.ensembles.set_engine_ready()
         self.statusBar().showMessage("Ready", 3000)
 
-    def _job_tabs(self) -> tuple[TrainingTab, LrFinderTab, HistoryTab, EnsembleTab]:
-        return self.training, self.lr_finder, self.history, self.ensembles
+    def _job_tabs(self) -> tuple[TrainingTab, LrFinderTab, SearchTab, HistoryTab, EnsembleTab]:
+        return self.training, self.lr_finder, self.search, self.history, self.ensembles
 
     @property
     def job_running(self) -> bool:
@@ -290,10 +298,26 @@ class MainWindow(QMainWindow):
         recommended rate set in the Training tab once it ends (the tab says so, or why not)."""
         return self.use_config(cfg, message, "lr_finder") and self.lr_finder.find_and_use(trial_id)
 
+    def rerun_trials(self, trial_ids: list[int], seeds: int, message: str) -> bool:
+        """Re-run trials with new seeds (a search's top ones) in the History tab, where their robust rank shows."""
+        self.history.rerun.seeds.setValue(seeds)
+        if not self.history.rerun.start(trial_ids):
+            self._tell(f"The re-runs did not start: {self.runner.busy_text() or 'another job is starting'}", "warn")
+            return False
+        self.history.show_message(message)
+        self._show_tab("history", message)
+        return True
+
+    def ensemble_from(self, settings: EnsembleSettings, message: str) -> None:
+        """Ensemble settings made elsewhere (a search's top K) into the Ensembles tab, ready to build."""
+        self.ensembles.form.set_settings(settings)
+        self._show_tab("ensembles", message)
+
     def _show_tab(self, tab: str, message: str) -> None:
         widget = {
             "training": self.training,
             "lr_finder": self.lr_finder,
+            "search": self.search,
             "history": self.history,
             "ensembles": self.ensembles,
         }[tab]
@@ -343,7 +367,7 @@ class MainWindow(QMainWindow):
     def _shortcuts(self) -> None:
         from app.help_dialog import ShortcutsDialog
 
-        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog = ShortcutsDialog(self.menuBar(), self, self.tabs)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

@@ -1,6 +1,6 @@
 """Take the README's screenshots: the real window mid-training on the bundled digits, then the LR finder tab
-after a three-seed range test on the same data, the History tab comparing runs, and the Ensembles tab after
-bagging five members.
+after a three-seed range test on the same data, the History tab comparing runs, the Ensembles tab after
+bagging five members, and the Search tab paused mid-search.
 
 Run it under a real X server or Xvfb (packaging/screenshot.sh does the latter):
     xvfb-run -a -s "-screen 0 1440x900x24" python packaging/screenshot.py [out.png] [--only ensembles]
@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SHOT_AT_EPOCH = 14
+SEARCH_SHOT_AT_TRIAL = 14  # trials ended when the search is paused for its picture
 
 
 def main() -> int:
@@ -45,10 +46,12 @@ def main() -> int:
         warm_up_engine()
         window.engine_ready()
         ensembles_out = out.with_name("ensembles.png")
-        if only == "ensembles":
-            shoot_ensembles(app, window, ensembles_out)
+        search_out = out.with_name("search-tab.png")
+        if only in ("ensembles", "search"):
+            shot = ensembles_out if only == "ensembles" else search_out
+            (shoot_ensembles if only == "ensembles" else shoot_search)(app, window, shot)
             window.close()
-            print(ensembles_out)
+            print(shot)
             return 0
         window.training.form.set_config(
             RunConfig().replace(
@@ -93,12 +96,51 @@ def main() -> int:
         history_out = out.with_name("history.png")
         shoot_history(app, window, str(Path(tmp) / "trials.db"), history_out)
         shoot_ensembles(app, window, ensembles_out)
+        shoot_search(app, window, search_out)
         window.close()
     print(out)
     print(lr_out)
     print(history_out)
     print(ensembles_out)
+    print(search_out)
     return 0
+
+
+def shoot_search(app, window, out: Path) -> None:
+    """A TPE search with median pruning on digits (lr seeded by the LR finder, dropout, batch size, units per
+    layer), paused mid-search for the picture, then stopped."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from trainers.spec.config import RunConfig
+    from trainers.spec.search_events import SearchTrialEnded
+    from trainers.spec.search_settings import SearchSettings
+
+    window.training.form.set_config(RunConfig().replace(**{"train.epochs": 12, "train.threads": 1}))
+    tab = window.search
+    window.tabs.setCurrentWidget(tab)
+    tab.form.set_settings(SearchSettings().replace(trials=40, seed=1))
+    for key in ("model.dropout", "train.batch_size", "model.hidden_units"):
+        tab.space_editor.row(key).check.setChecked(True)
+    loop = QEventLoop()
+    ended: list = []
+
+    def on_events(events: list) -> None:
+        ended.extend(e for e in events if isinstance(e, SearchTrialEnded))
+        if len(ended) >= SEARCH_SHOT_AT_TRIAL and not window.runner.paused:
+            window.runner.pause()  # hold still for the picture
+            QTimer.singleShot(600, loop.quit)
+
+    tab.events_received.connect(on_events)
+    QTimer.singleShot(300, tab.start)
+    QTimer.singleShot(300_000, loop.quit)
+    loop.exec()
+    app.processEvents()
+    window.grab().save(str(out))
+    tab.events_received.disconnect(on_events)
+    window.runner.resume()
+    window.stop_jobs()
+    window.wait_for_workers()
+    app.processEvents()
 
 
 def shoot_ensembles(app, window, out: Path) -> None:

@@ -179,11 +179,12 @@ def test_opening_a_bad_config_file_says_which_field(window: MainWindow, tmp_path
 
 def test_tabs_lr_finder_history_and_ensembles_are_real(window: MainWindow) -> None:
     names = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
-    assert names == ["Training", "LR finder", "History", "Ensembles"]
+    assert names == ["Training", "LR finder", "Search", "History", "Ensembles"]
     assert window.tabs.widget(1) is window.lr_finder and isinstance(window.lr_finder, LrFinderTab)
     assert window.lr_finder.run_button.isEnabled() and not hasattr(window.lr_finder, "label")
-    assert window.tabs.widget(2) is window.history and isinstance(window.history, HistoryTab)
-    assert window.tabs.widget(3) is window.ensembles and isinstance(window.ensembles, EnsembleTab)
+    assert window.tabs.widget(2) is window.search
+    assert window.tabs.widget(3) is window.history and isinstance(window.history, HistoryTab)
+    assert window.tabs.widget(4) is window.ensembles and isinstance(window.ensembles, EnsembleTab)
 
 
 @pytest.mark.slow
@@ -240,6 +241,7 @@ def test_alt_keys_of_tabs_menus_and_run_buttons_do_not_collide(qtbot, window) ->
         panel.pause_button.text(),
         window.lr_finder.run_button.text(),
         window.ensembles.run_button.text(),
+        window.search.run_button.text(),
     ]
     panel.set_paused(True)
     texts.append(panel.pause_button.text())

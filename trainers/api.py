@@ -16,10 +16,19 @@ from trainers.jobs.device import describe_devices
 from trainers.jobs.setup import trial_summary
 from trainers.lr_finder.trial import load_lr_finder, lr_finder_trials, run_lr_finder
 from trainers.models import ModelInfo, describe_model
+from trainers.search.after import best_config, ensemble_settings, top_trials
+from trainers.search.importance import METHODS as IMPORTANCE_METHODS
+from trainers.search.importance import Importances, param_importance
+from trainers.search.search import run_search
+from trainers.search.storage import study_storage_url
+from trainers.search.stored import load_search_result, search_trial_events, search_trials
 from trainers.spec.ensemble_events import EnsembleResult
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.events import FitEnded, LrFinderResult
 from trainers.spec.lr_finder_settings import LrFinderSettings
+from trainers.spec.search_events import SearchResult, SearchTrialEnded
+from trainers.spec.search_settings import SearchSettings
+from trainers.spec.search_space import SearchSpace
 from trainers.store import RANK_METRICS, RankedTrial, TrialQuery, TrialStore
 from trainers.training.run import run_training
 from trainers.trials.export import export_trials
@@ -27,8 +36,8 @@ from trainers.trials.ranked_rows import parse_filter
 from trainers.trials.reruns import rerun_with_seeds
 
 # What the GUI uses besides run_training: the store and its ranked queries, the model description for the
-# forms, the range test, the diagnosis, re-runs with other seeds, ensembles, export and the device line for
-# About.
+# forms, the range test, the diagnosis, re-runs with other seeds, ensembles, searches, export and the device line
+# for About.
 __all__ = [
     "RANK_METRICS",
     "Diagnosis",
@@ -40,6 +49,10 @@ __all__ = [
     "LrFinderSettings",
     "RankedTrial",
     "RunResult",
+    "SearchResult",
+    "SearchSettings",
+    "SearchSpace",
+    "SearchTrialEnded",
     "TrialQuery",
     "TrialStore",
     "apply_intervention",
@@ -60,9 +73,21 @@ __all__ = [
     "lr_finder_trials",
     "rerun_with_seeds",
     "run_ensemble",
+    "load_search_result",
     "run_lr_finder",
+    "run_search",
     "run_training",
+    "search_trial_events",
+    "search_trials",
+    "study_storage_url",
     "trial_summary",
+    # after a search: importance, the best config, the top trials for re-runs and ensembles
+    "IMPORTANCE_METHODS",
+    "Importances",
+    "best_config",
+    "ensemble_settings",
+    "param_importance",
+    "top_trials",
 ]
 
 # A run's result is its final event: the same fields reach a sink, the CLI's JSON line and the caller.

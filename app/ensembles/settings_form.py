@@ -16,7 +16,7 @@ from app.forms.field_form import FieldForm, FormRules
 from trainers.spec.ensemble_settings import COMBINE_METHODS, SECTION, TABLE, EnsembleSettings
 
 # Row labels with their Alt keys. Rows shown together never share a key, and none takes a window-wide one
-# (menus F R V H, tabs G L Y E); select_by and members share B, rounds and boost_rate share A, because they are
+# (menus F R V H, tabs G L C Y E); select_by and members share B, rounds and boost_rate share A, because they are
 # never shown together.
 LABELS = {
     "method": "&Method",
@@ -26,7 +26,7 @@ LABELS = {
     "folds": "Fol&ds",
     "members": "Mem&bers",
     "boost_rate": "Boost r&ate",
-    "vectorise": "Ve&ctorise",
+    "vectorise": "Vec&torise",
     "pool": "&Pool",
     "rounds": "M&ax rounds",
 }

@@ -46,7 +46,7 @@ class TrialActions(QObject):
             QKeySequence.StandardKey.Delete,
         )
         self.export_csv = self._action(
-            "Export &CSV…",
+            "Export C&SV…",
             "Write the selected trials to a CSV file (config flattened)",
             lambda: self.export_selected("csv"),
         )

@@ -30,6 +30,7 @@ _STATUS_COLOURS = {
     "failed": "#b00020",
     "interrupted": "#8a5a00",
     "stopped": "#8a5a00",
+    "pruned": "#8a5a00",
 }
 _INDEX = QModelIndex | QPersistentModelIndex
 

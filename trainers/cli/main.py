@@ -1,5 +1,5 @@
-"""Headless commands: `tunelab train`, `tunelab lr-find`, `tunelab history`, `tunelab diagnose` and
-`tunelab ensemble`. Imports no Qt."""
+"""Headless commands: `tunelab train`, `tunelab lr-find`, `tunelab history`, `tunelab diagnose`,
+`tunelab ensemble`, `tunelab search` and `tunelab worker`. Imports no Qt."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Any, Sequence
 from trainers.cli import diagnose as cli_diagnose
 from trainers.cli import ensemble as cli_ensemble
 from trainers.cli import lr_find as cli_lr_find
+from trainers.cli import search as cli_search
+from trainers.cli import worker as cli_worker
 from trainers.cli.config_args import add_config_flags, config_from_args
 from trainers.cli.exit_codes import exit_code
 from trainers.cli.progress import ProgressSink
@@ -47,12 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     cli_lr_find.add_parser(sub, add_config_flags, _add_store_flag)
     cli_diagnose.add_parser(sub, _add_store_flag)
     cli_ensemble.add_parser(sub, add_config_flags, _add_store_flag)
+    cli_search.add_parser(sub, add_config_flags, _add_store_flag)
+    cli_worker.add_parser(sub)
     hist = sub.add_parser("history", help="list trials ranked by the kept epoch's validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
     hist.add_argument("--limit", type=int, default=None, help="show at most this many trials")
-    hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble)")
-    hist.add_argument("--status", default=None, help="only trials with this status (e.g. completed, failed, stopped)")
+    hist.add_argument("--kind", default=None, help="only trials of this kind (train, lr_test, ensemble, search)")
+    hist.add_argument("--status", default=None, help="only trials with this status (e.g. pruned, completed, failed)")
     hist.add_argument(
         "--rank-by", default="val_acc", choices=RANK_BY, help="the metric the rank follows (default val_acc)"
     )
@@ -115,6 +119,15 @@ def _ensemble(args: argparse.Namespace) -> int:
     return cli_ensemble.run(args, cfg, control, settings)
 
 
+def _search(args: argparse.Namespace) -> int:
+    from trainers.spec.events import RunControl
+
+    parsed = cli_search.search_from_args(args)  # a bad flag, space or setting is refused before torch loads
+    control = RunControl()
+    _stop_on_signals(control)
+    return cli_search.run(args, parsed, control)
+
+
 def _stop_on_signals(control: Any) -> None:
     """First Ctrl+C (or SIGTERM) stops after the current batch and records the trial as stopped."""
 
@@ -155,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "history": _history,
             "diagnose": cli_diagnose.run,
             "ensemble": _ensemble,
+            "search": _search,
+            "worker": cli_worker.run,
         }[args.command](args)
     except TuneLabError as exc:
         print(f"tunelab: error: {exc}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Each member's rules, as the loop's own callbacks: divergence, best epoch (and its weights), early stopping and
-progress events, the same instances whether a member trains alone (the ordinary loop calls them) or with others
-(MembersCallback drives one set per member with that member's numbers)."""
+progress events (and, for search trials, the store's recorder and the pruner), the same instances whether a member
+trains alone (the ordinary loop calls them) or with others (MembersCallback drives one set per member with that
+member's numbers)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import torch
 
 from trainers.ensembles.member_events import MemberEventCallback
 from trainers.ensembles.member_plan import FittedMember
-from trainers.ensembles.stacked_models import StackedModels
 from trainers.ensembles.stacked_step import StackedStep
 from trainers.spec.config import RunConfig
 from trainers.spec.events import Sink
@@ -40,13 +40,17 @@ def member_rules(
 
 
 class _MemberWeights:
-    """What BestTracker reads as `learner.model`: member k's slices of the stacks."""
+    """What BestTracker (and a recorder) reads as `learner.model`: the member's slices of the stacks while it trains,
+    its own copy once it has ended."""
 
-    def __init__(self, stacked: StackedModels, k: int) -> None:
-        self.stacked, self.k = stacked, k
+    def __init__(self, members: MembersCallback, member: int) -> None:
+        self.members, self.member = members, member
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return self.stacked.member_tensors(self.k)
+        final = self.members.views[self.member].final
+        if final is not None:
+            return final
+        return self.members.step.stacked.member_tensors(self.members.slots[self.member])
 
 
 @dataclass
@@ -62,6 +66,9 @@ class MemberView:
     train_acc: float | None = None
     loss_value: float = math.nan
     val: EvalResult | None = None
+    lr: float = math.nan  # its own rate at the epoch's last step
+    epoch_seconds: float = 0.0  # the stack's: members share every epoch's time
+    samples_per_sec: float | None = None
     status: str = "completed"
     message: str = ""
     epochs_run: int = 0
@@ -72,58 +79,89 @@ class MemberView:
 class MembersCallback(Callback):
     """Runs every member's rules after each epoch with that member's numbers (StackedStep's vectors); a member
     whose rules end its fit (CancelFit) is done: its weights are frozen and nothing it does afterwards is kept.
-    The fit ends when every member is done; a stop request marks the members still training as stopped."""
+    Its rules' after_fit runs when it ends. The fit ends when every member is done; a stop request marks the members
+    still training as stopped.
+
+    `drop_done`: a member that is done leaves the stack at the epoch's end (StackedStep.keep and the optimizer's
+    keep, a StackedOptimizer), so the rest train on without it; `slots` maps each member to its row in the stack."""
 
     order = 0
 
-    def __init__(self, step: StackedStep, rules: list[list[Callback]], settings: TrainSettings) -> None:
+    def __init__(
+        self, step: StackedStep, rules: list[list[Callback]], settings: TrainSettings, drop_done: bool = False
+    ) -> None:
         self.step = step
         self.rules = rules
-        self.views = [MemberView(_MemberWeights(step.stacked, k), settings) for k in range(len(rules))]
+        self.drop_done = drop_done
+        self.slots = list(range(len(rules)))
+        self.views = [MemberView(_MemberWeights(self, k), settings) for k in range(len(rules))]
 
     def after_train(self, learner: Learner) -> None:
         losses, accs = self.step.train_losses, self.step.train_accs
-        for k, view in self._active():
+        for k, row, view in self._active():
             view.epoch, view.step, view.batch = learner.epoch, learner.step, learner.batch
-            view.train_loss = view.loss_value = losses[k]
-            view.train_acc = accs[k] if accs is not None else None
+            view.train_loss = view.loss_value = losses[row]
+            view.train_acc = accs[row] if accs is not None else None
             self._drive(k, "after_train")
 
     def after_epoch(self, learner: Learner) -> None:
         losses, accs = self.step.val_losses, self.step.val_accs
         n = learner.val.n if learner.val is not None else 0
-        for k, view in self._active():
-            acc: Any = accs[k] if accs is not None else None  # regression members have no accuracy
-            view.val = None if losses is None else EvalResult(losses[k], acc, n)
+        lrs = getattr(learner.optimizer, "member_lrs", None)  # members with rates of their own
+        for k, row, view in self._active():
+            acc: Any = accs[row] if accs is not None else None  # regression members have no accuracy
+            view.val = None if losses is None else EvalResult(losses[row], acc, n)
             view.epochs_run = learner.epoch
+            view.lr = lrs[row] if lrs is not None else learner.lr
+            view.epoch_seconds, view.samples_per_sec = learner.epoch_seconds, learner.samples_per_sec
             self._drive(k, "after_epoch")
         if all(view.done for view in self.views):
             raise CancelFit()
+        if self.drop_done:
+            self._drop(learner)
 
     def after_fit(self, learner: Learner) -> None:
-        if learner.status == "stopped":
-            for _, view in self._active():
+        for k, row, view in self._active():
+            if learner.status == "stopped":
                 view.status, view.message = "stopped", learner.message
+            view.final = self.step.stacked.member_state(row)
+            self._run(k, "after_fit")
 
-    def _active(self) -> list[tuple[int, MemberView]]:
-        return [(k, view) for k, view in enumerate(self.views) if not view.done]
+    def _active(self) -> list[tuple[int, int, MemberView]]:
+        """(member, its row in the stack, its view) of each member still training."""
+        return [(k, self.slots[k], view) for k, view in enumerate(self.views) if not view.done]
 
     def _drive(self, k: int, stage: str) -> None:
         view = self.views[k]
         try:
-            for rule in self.rules[k]:
-                hook = getattr(rule, stage, None)
-                if hook is not None:
-                    hook(view)
+            self._run(k, stage)
         except CancelFit:
             view.done, view.epochs_run = True, view.epoch
-            view.final = self.step.stacked.member_state(k)
+            view.final = self.step.stacked.member_state(self.slots[k])
+            self._run(k, "after_fit")
+
+    def _run(self, k: int, stage: str) -> None:
+        for rule in self.rules[k]:
+            hook = getattr(rule, stage, None)
+            if hook is not None:
+                hook(self.views[k])
+
+    def _drop(self, learner: Learner) -> None:
+        """Members that are done leave the stack; the others keep their order."""
+        active = self._active()
+        if len(active) == self.step.stacked.k:
+            return
+        rows = [row for _, row, _ in active]
+        self.step.keep(rows)
+        learner.optimizer.keep(rows, self.step.stacked.params)  # type: ignore[attr-defined]
+        for new_row, (k, _, _) in enumerate(active):
+            self.slots[k] = new_row
 
     def fitted(self, cfg: RunConfig, trackers: list[BestTracker]) -> list[FittedMember]:
         """Each member's result: its best epoch's weights where a training run would keep them, else its last."""
         members = []
         for k, (view, tracker) in enumerate(zip(self.views, trackers)):
             best = tracker.best_state if keeps_best(cfg, view.status) else None
-            state = best or view.final or self.step.stacked.member_state(k)
+            state = best or view.final or self.step.stacked.member_state(self.slots[k])
             members.append(FittedMember(state, view.status, view.epochs_run, tracker.best_epoch, view.message))
         return members

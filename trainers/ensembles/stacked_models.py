@@ -1,5 +1,6 @@
 """K models of one architecture as one: parameters stacked along a new first axis and a forward pass vmapped
-over it (torch.func), so one call, one backward and one optimizer step serve every member.
+over it (torch.func), so one call, one backward and one optimizer step serve every member. Models made only of
+layers with a batched form (MLPs) skip vmap: the same operations run on the stacks directly (stacked_program.py).
 
 With K = 1 the model is called directly (any architecture works, vmap or not).
 """
@@ -14,6 +15,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from trainers.ensembles.layer_program import layer_program, run_program, sample_shapes
+from trainers.ensembles.stacked_program import batched_program, run_batched
 from trainers.spec.config import OptimConfig
 from trainers.training.loop import train_mode
 from trainers.training.optim import decayed_names, named_groups, optimizer_for_groups
@@ -32,7 +34,7 @@ class StackedModels:
         self.decay, self.no_decay = decayed_names(models[0])
         if self.k == 1:
             self._single: nn.Module | None = models[0]
-            self.params = dict(models[0].named_parameters())
+            self.params: dict[str, torch.Tensor] = dict(models[0].named_parameters())
             self.buffers = dict(models[0].named_buffers())
             return
         self._single = None
@@ -41,8 +43,11 @@ class StackedModels:
         self.buffers = buffers
         self._base = copy.deepcopy(models[0]).to("meta")  # the architecture only: weights come from the stacks
         self._program = layer_program(self._base)
+        self._batched = batched_program(self._base) if self._program is not None else None
         self._names = (tuple(self.params), tuple(self.buffers))
         self._streams: list[torch.Generator] | None = None  # each member's own random stream, for dropout masks
+        self._rates: list[float] | None = None  # each member's own dropout rate (None: each site's own)
+        self._scale: torch.Tensor | None = None  # each member's 1 / (1 - rate)
         self._masked: Callable | None = None
         # without a program (or streams), vmap draws a dropout mask per member itself
         self._each = vmap(self._call, randomness="different")
@@ -64,10 +69,51 @@ class StackedModels:
         masks = []
         for site in program.dropout:  # each stream still draws its sites in forward order
             mask = torch.empty((self.k, x.shape[1], *site.shape))  # type: ignore[misc]
-            for k, gen in enumerate(self._streams):
-                mask[k].bernoulli_(1 - site.p, generator=gen)
-            masks.append(mask.div_(1 - site.p).to(x.device))
+            if self._rates is None:
+                for k, gen in enumerate(self._streams):
+                    mask[k].bernoulli_(1 - site.p, generator=gen)
+                mask.div_(1 - site.p)
+            else:
+                for k, (gen, p) in enumerate(zip(self._streams, self._rates)):
+                    if p > 0:
+                        mask[k].bernoulli_(1 - p, generator=gen)
+                    else:  # F.dropout with p = 0 draws nothing: the stream stays where the member's own run has it
+                        mask[k].fill_(1.0)
+                mask.mul_(self._scales(mask.dim()))
+            masks.append(mask.to(x.device))
         return tuple(site.key for site in program.dropout), tuple(masks)
+
+    def _scales(self, dims: int) -> torch.Tensor:
+        """Each member's 1 / (1 - p) shaped to broadcast over its masks: the float32 division F.dropout makes (a kept
+        unit is 1, so 1 * 1/(1-p) is exactly its 1/(1-p))."""
+        assert self._rates is not None
+        if self._scale is None:
+            keep = torch.tensor([1 - p for p in self._rates], dtype=torch.float32)
+            self._scale = torch.ones_like(keep) / keep
+        return self._scale.view(-1, *([1] * (dims - 1)))
+
+    def set_dropout_rates(self, rates: list[float]) -> None:
+        """Member k drops with probability rates[k] at every dropout site (the models were built with a rate above 0
+        wherever any member has one, so every site is there; a member whose rate is 0 keeps everything)."""
+        if len(rates) != self.k:
+            raise ValueError(f"{len(rates)} dropout rates for {self.k} members")
+        self._rates = [float(r) for r in rates]
+        self._scale = None
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep only the members at `rows` (in that order): the rest leave the stack and cost nothing more. The
+        stacks are new tensors: an optimizer over the old ones is told the same rows (StackedOptimizer.keep)."""
+        if self._single is not None:
+            raise ValueError("a stack of one member cannot drop members")
+        index = torch.tensor(rows, dtype=torch.long, device=next(iter(self.params.values())).device)
+        self.params = {n: p.detach()[index].requires_grad_(p.requires_grad) for n, p in self.params.items()}
+        self.buffers = {n: b[index] for n, b in self.buffers.items()}
+        if self._streams is not None:
+            self._streams = [self._streams[r] for r in rows]
+        if self._rates is not None:
+            self._rates = [self._rates[r] for r in rows]
+            self._scale = None
+        self.k = len(rows)
 
     def _call(self, params: tuple, buffers: tuple, x: torch.Tensor, mask_keys: tuple = ()) -> torch.Tensor:
         # tuples rather than dicts: vmap flattens its inputs on every call, and tuples flatten fastest
@@ -90,6 +136,9 @@ class StackedModels:
         if self._single is not None:
             return self._single(x[0]).unsqueeze(0)
         keys, masks = self._masks(x)
+        if self._batched_ready():
+            assert self._batched is not None
+            return run_batched(self._batched, self.params, {**self.buffers, **dict(zip(keys, masks))}, x)
         if not keys:
             return self._each(tuple(self.params.values()), tuple(self.buffers.values()), x)
         if self._masked is None:  # the sites never change: one vmapped function for every batch
@@ -104,7 +153,15 @@ class StackedModels:
         """x: (B, ...) one batch every member sees (evaluation) → (K, B, classes)."""
         if self._single is not None:
             return self._single(x).unsqueeze(0)
+        if self._batched_ready():
+            assert self._batched is not None
+            return run_batched(self._batched, self.params, self.buffers, x.expand(self.k, *x.shape))
         return self._shared(tuple(self.params.values()), tuple(self.buffers.values()), x)
+
+    def _batched_ready(self) -> bool:
+        """The batched path needs each member's masks drawn from its stream (vmap draws them itself otherwise)."""
+        program = self._program
+        return self._batched is not None and program is not None and (self._streams is not None or not program.dropout)
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params.values())

@@ -1,7 +1,7 @@
 """The Learner's batch step for members trained together (StackedModels): each member draws its own rows in its
-own order (its own generator), has its own loss (cross-entropy, sample-weighted, or squared error to its
-regression targets) plus L1, and its own gradient clipping; one vmapped forward, one backward and one optimizer
-step serve them all.
+own order (its own generator), has its own loss (cross-entropy with its own label smoothing, sample-weighted, or
+squared error to its regression targets) plus L1, and its own gradient clipping; one vmapped forward, one backward
+and one optimizer step serve them all. Members that are done can leave the stack between epochs (keep).
 
 Per-member numbers are summed on the device and read once an epoch: no synchronisation per batch (a member whose
 loss turns non-finite is found at the epoch's end by its DivergenceGuard; its own slices are all it can spoil).
@@ -36,6 +36,7 @@ class StackedStep(BatchStep):
         targets: torch.Tensor | None = None,
         val_targets: torch.Tensor | None = None,
         count_correct: bool = False,
+        smoothing: list[float] | None = None,
     ) -> None:
         super().__init__()
         self.stacked = stacked
@@ -45,6 +46,10 @@ class StackedStep(BatchStep):
         self.targets = targets  # (K, n, classes) regression targets, or None
         self.val_targets = val_targets  # (K, val samples, classes) for regression members
         self.count_correct = count_correct and targets is None  # only early stopping on train_acc needs it
+        # each member's own label smoothing (None: the settings' one for all); unweighted classifiers only
+        self.smoothing = None if smoothing is None else torch.tensor(smoothing, device=rows.device)
+        if self.smoothing is not None and (weights is not None or targets is not None):
+            raise ValueError("per-member label smoothing is for unweighted classifiers")
         self.train_losses: list[float] = []
         self.train_accs: list[float] | None = None
         self.val_losses: list[float] | None = None
@@ -92,6 +97,8 @@ class StackedStep(BatchStep):
             wanted = torch.gather(self.targets, 1, pos[..., None].expand(-1, -1, pred.shape[2]))
             loss = ((pred - wanted) ** 2).mean(dim=(1, 2))
             self._plain = loss
+        elif self.smoothing is not None:
+            loss = self._smoothed_loss(pred, labels)
         else:
             per_sample = F.cross_entropy(
                 pred.flatten(0, 1), labels.flatten(), reduction="none", label_smoothing=s.label_smoothing
@@ -111,6 +118,27 @@ class StackedStep(BatchStep):
         if s.l1 > 0:
             loss = loss + s.l1 * self.stacked.l1_penalty()
         return loss
+
+    def _smoothed_loss(self, pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy with member k's own label smoothing e_k, as F.cross_entropy computes it:
+        (1 - e_k) * nll + e_k / classes * (-sum of log-probabilities); the plain part is the nll."""
+        assert self.smoothing is not None
+        logp = F.log_softmax(pred, dim=2)
+        nll = -logp.gather(2, labels[..., None]).squeeze(2).mean(1)
+        spread = -logp.sum(2).mean(1)
+        self._plain = nll
+        return (1 - self.smoothing) * nll + spread * (self.smoothing / pred.shape[2])
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep only the members at `rows`: their rows, batch orders, dropout streams and weights, in that order."""
+        index = torch.tensor(rows, dtype=torch.long, device=self.rows.device)
+        self.stacked.keep(rows)
+        self.rows = self.rows[index]
+        self.gens = [self.gens[r] for r in rows]
+        for name in ("weights", "targets", "val_targets", "smoothing"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value[index.to(value.device)])
 
     def backward(self, learner: Learner, loss: torch.Tensor) -> None:
         loss.sum().backward()  # each member's slices get its own loss's gradient

@@ -6,6 +6,7 @@ and the GUI forms are all generated from this one table.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -526,21 +527,40 @@ def _check_files(cfg: RunConfig) -> None:
 
 
 # ---- files ------------------------------------------------------------------------------
-def load_config(path: str | Path) -> RunConfig:
-    """Read a .toml or .json config; every problem is a ConfigError naming the file."""
+# Sections a config file may hold for the search (trainers/spec/search_settings.py reads them): the run config
+# skips them, so one file serves `tunelab train` and `tunelab search`.
+SEARCH_SECTIONS = ("search", "search_run")
+
+
+def read_config_file(path: str | Path) -> tuple[Path, Any]:
+    """The parsed content of a .toml or .json file, or a ConfigError naming the file."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError("config file", str(p), "an existing .toml or .json file")
     kind = "JSON" if p.suffix.lower() == ".json" else "TOML"
     try:
         text = p.read_text(encoding="utf-8")
-        raw = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+        return p, json.loads(text) if kind == "JSON" else tomllib.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError("config file", str(p), f"a readable UTF-8 {kind} file ({exc})") from None
+
+
+@contextlib.contextmanager
+def errors_in_file(p: Path) -> Iterator[None]:
+    """A ConfigError raised inside keeps its field, so a form can still mark it; the message names the file too."""
     try:
-        return RunConfig.from_dict(raw)
-    except ConfigError as err:  # same field, so a form can still mark it; the message names the file too
+        yield
+    except ConfigError as err:
         raise ConfigError(err.field, err.value, f"{err.allowed} (in {p})") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a .toml or .json config; every problem is a ConfigError naming the file."""
+    p, raw = read_config_file(path)
+    if isinstance(raw, dict):
+        raw = {name: part for name, part in raw.items() if name not in SEARCH_SECTIONS}
+    with errors_in_file(p):
+        return RunConfig.from_dict(raw)
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> Path:

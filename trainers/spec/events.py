@@ -15,6 +15,7 @@ from typing import Protocol
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
 from trainers.spec.json_data import finite_json
 from trainers.spec.lr_verify_events import LrVerifyEpoch, LrVerifyStarted, VerifiedRate
+from trainers.spec.search_events import SearchEnded, SearchStarted, SearchTrialEnded, SearchTrialReported
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ Event = (
     | EnsembleStarted
     | MemberProgress
     | EnsembleResult
+    | SearchStarted
+    | SearchTrialReported
+    | SearchTrialEnded
+    | SearchEnded
 )
 
 

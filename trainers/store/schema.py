@@ -32,7 +32,8 @@ from trainers.spec.errors import StoreError
 
 # A trial is "running" until one of the final statuses is written.
 RUNNING = "running"
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
+# "pruned": a search's pruner ended the run early; its epochs are kept, as a stopped run's are.
+FINAL_STATUSES = ("completed", "stopped", "pruned", "diverged", "failed", "interrupted")
 STATUSES = (RUNNING, *FINAL_STATUSES)
 
 # Explicit constraint names keep later migrations (Alembic) identical on every database.

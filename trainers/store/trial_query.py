@@ -116,7 +116,7 @@ class RobustStats:
 
 # Runs whose metric speaks for the config: a diverged seed counts (with the best it reached) — leaving it out
 # would hide exactly the instability the robust rank is there to expose.
-ROBUST_STATUSES = ("completed", "stopped", "diverged")
+ROBUST_STATUSES = ("completed", "stopped", "pruned", "diverged")
 
 
 def robust_table(session: Session, q: TrialQuery) -> dict[str, RobustStats]:

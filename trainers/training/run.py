@@ -3,6 +3,8 @@ split scored once on the weights that were kept, and the diagnosis stored with t
 
 from __future__ import annotations
 
+from typing import Any
+
 from trainers.data import DatasetBundle
 from trainers.diagnosis.diagnose import diagnose
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
@@ -33,11 +35,13 @@ def run_training(
     store: TrialStore | None = None,
     bundle: DatasetBundle | None = None,
     extra_callbacks: list[Callback] | None = None,
+    trial_extra: dict[str, Any] | None = None,
 ) -> FitEnded:
     """Train one trial end to end. Config errors raise; anything that fails after the trial exists
-    is recorded in the store as "failed" and returned, never raised."""
+    is recorded in the store as "failed" and returned, never raised. `trial_extra`: stored with the trial from its
+    start (a search's trial carries its search and Optuna trial number)."""
     with owned_store(store) as store:
-        job = start_job(store, TRAIN_KIND, cfg, sink=sink, control=control)
+        job = start_job(store, TRAIN_KIND, cfg, sink=sink, control=control, extra=trial_extra or {})
         es = cfg.early_stop
         tracker = BestTracker(es.monitor, es.mode, es.min_delta)
         guard = DivergenceGuard()
