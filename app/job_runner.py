@@ -94,6 +94,9 @@ class JobRunner(QObject):
         # Bound methods of this QObject: the worker's signals are queued onto the GUI thread.
         worker.events.connect(self._on_events)
         worker.outcome.connect(self._on_outcome)
+        # The thread's own end, queued after the outcome: delivers the outcome if that signal was lost, so the
+        # runner never waits for ever on a job that has returned.
+        worker.finished.connect(self._on_thread_finished)
         self._job, self._owner, self._worker = job, owner, worker
         worker.start()
         self.started.emit(job)
@@ -127,8 +130,15 @@ class JobRunner(QObject):
         owner.on_job_events(events)
         self.events.emit(job, events)
 
+    def _on_thread_finished(self) -> None:
+        worker = self._worker
+        if worker is not None and worker.isFinished() and worker.final is not None:
+            self._on_outcome(worker.final)
+
     def _on_outcome(self, outcome: JobOutcome) -> None:
         job, owner, worker = self._job, self._owner, self._worker
+        if worker is None or worker.final is not outcome:
+            return  # already delivered (by the thread's end), or a job that is no longer the running one
         self._job = self._owner = self._worker = None
         retire(worker)
         if job is None or owner is None:

@@ -74,6 +74,7 @@ class EngineWorker(QThread):
         super().__init__(parent)
         self._job = job
         self.control = RunControl()
+        self.final: JobOutcome | None = None  # the outcome, once the job has returned
 
     def run(self) -> None:  # runs in the worker thread
         sink = CoalescingSink(self.events.emit)
@@ -83,6 +84,7 @@ class EngineWorker(QThread):
             outcome = JobOutcome(None, one_line(exc), traceback.format_exc())
         finally:
             sink.close()
+        self.final = outcome  # kept for the runner, should the queued signal below never arrive
         self.outcome.emit(outcome)
 
     # ---- steering, called from the GUI thread ------------------------------------------------

@@ -171,3 +171,18 @@ def test_a_failed_trial_is_one_line_naming_the_job() -> None:
         failure_line(job, JobOutcome(None, "DataError: nope")) == "Re-runs with other seeds could not run: "
         "DataError: nope"
     )
+
+
+def test_a_lost_outcome_signal_still_ends_the_job_once(qtbot) -> None:
+    # The outcome reaches the runner by a queued signal; should it never arrive, the thread's own end delivers it,
+    # once, so the window never waits for ever on a job that has returned.
+    runner, owner = JobRunner(), Owner()
+    assert runner.start(EngineJob(until_stopped(), "Training", "Training"), owner)
+    worker = runner._worker
+    assert worker is not None
+    worker.outcome.disconnect(runner._on_outcome)  # as if the queued signal were lost
+    runner.stop()
+    qtbot.waitUntil(lambda: runner.idle, timeout=RUN_TIMEOUT_MS)
+    assert [o.result for o in owner.outcomes] == ["stopped"]
+    runner._on_outcome(worker.final)  # the late signal, had it come: ignored
+    assert len(owner.outcomes) == 1
