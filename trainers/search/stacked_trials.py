@@ -21,7 +21,6 @@ from typing import Any
 import torch
 
 from trainers.data.bundle import DatasetBundle
-from trainers.diagnosis.diagnose import diagnose
 from trainers.ensembles.member_callbacks import MembersCallback
 from trainers.ensembles.stacked_models import VMAPPABLE, StackedModels
 from trainers.ensembles.stacked_optim import STACKED_OPTIMIZERS, MemberSchedule, StackedOptimizer
@@ -36,8 +35,8 @@ from trainers.store import TrialStore
 from trainers.training.callbacks import BestTracker, ControlCallback, DivergenceGuard, EarlyStopping, EventCallback
 from trainers.training.loop import Callback, EvalResult, Learner, settings_from
 from trainers.training.optim import build_optimizer
-from trainers.training.recording import StoreRecorder, finite_or_none
-from trainers.training.run import TRAIN_KIND, score_test
+from trainers.training.recording import StoreRecorder
+from trainers.training.run import TRAIN_KIND, finish_training, score_test
 
 # Fields a member of a stack has on its own; every other field is the stack's (the schedule section too is each
 # member's own: its rate is worked out from its own config at every step).
@@ -225,30 +224,4 @@ def _score_test(
 
 def _finish(store: TrialStore, r: _Run) -> FitEnded:
     """The member's result and trial, as run_training finishes a run."""
-    job, test, recorder = r.job, r.test, r.recorder
-    result = FitEnded(
-        job.trial_id,
-        job.status,
-        recorder.epochs_recorded,
-        r.tracker.best_epoch,
-        recorder.best_val_acc,
-        recorder.best_val_loss,
-        test.acc if test else None,
-        finite_or_none(test.loss) if test else None,
-        job.seconds,
-        job.message,
-        r.guard.step,
-        recorder.peak_val_acc,
-    )
-    label = None
-    if job.status != "failed":
-        epochs = store.epochs(job.trial_id)
-        label = diagnose(epochs, job.cfg, job.status, r.guard.step, num_classes=r.guard.num_classes).label
-    return job.finish(
-        result,
-        {"peak_val_acc": recorder.peak_val_acc} if recorder.peak_val_acc is not None else None,
-        test_acc=result.test_acc,
-        test_loss=result.test_loss,
-        diverged_step=r.guard.step,
-        diagnosis=label,
-    )
+    return finish_training(store, r.job, r.tracker, r.recorder, r.guard, r.test)

@@ -58,28 +58,41 @@ def run_training(
             job.status = learner.status
             job.notes.insert(0, learner.message)
             test = score_test(learner, tracker, restore_best=not es.enabled or es.restore_best)
-        result = FitEnded(
-            job.trial_id,
-            job.status,
-            recorder.epochs_recorded,
-            tracker.best_epoch,
-            recorder.best_val_acc,
-            recorder.best_val_loss,
-            test.acc if test else None,
-            finite_or_none(test.loss) if test else None,
-            job.seconds,
-            job.message,
-            guard.step,
-            recorder.peak_val_acc,
-        )
-        return job.finish(
-            result,
-            {"peak_val_acc": recorder.peak_val_acc} if recorder.peak_val_acc is not None else None,
-            test_acc=result.test_acc,
-            test_loss=result.test_loss,
-            diverged_step=guard.step,
-            diagnosis=_label(store, job, guard),
-        )
+        return finish_training(store, job, tracker, recorder, guard, test)
+
+
+def finish_training(
+    store: TrialStore,
+    job: TrialJob,
+    tracker: BestTracker,
+    recorder: StoreRecorder,
+    guard: DivergenceGuard,
+    test: EvalResult | None,
+) -> FitEnded:
+    """The run's result, stored with its test score, divergence step and diagnosis, and sent to its sink: how
+    every training trial ends, alone or as a member of trials trained together."""
+    result = FitEnded(
+        job.trial_id,
+        job.status,
+        recorder.epochs_recorded,
+        tracker.best_epoch,
+        recorder.best_val_acc,
+        recorder.best_val_loss,
+        test.acc if test else None,
+        finite_or_none(test.loss) if test else None,
+        job.seconds,
+        job.message,
+        guard.step,
+        recorder.peak_val_acc,
+    )
+    return job.finish(
+        result,
+        {"peak_val_acc": recorder.peak_val_acc} if recorder.peak_val_acc is not None else None,
+        test_acc=result.test_acc,
+        test_loss=result.test_loss,
+        diverged_step=guard.step,
+        diagnosis=_label(store, job, guard),
+    )
 
 
 def _label(store: TrialStore, job: TrialJob, guard: DivergenceGuard) -> str | None:
