@@ -17,6 +17,7 @@ from app.config_model import ConfigModel
 from app.earlier_box import EarlierBox
 from app.forms.field_form import FieldForm
 from app.job_runner import EngineJob, JobRunner
+from app.store_reader import StoreReader
 from app.training.run_panel import show_message
 from app.worker import JobOutcome, one_line
 from trainers.spec.config import RunConfig
@@ -57,6 +58,7 @@ class JobTab(QWidget):
         self._engine_ready = False  # trainers.api may be imported on this thread
         self._message = ("", "info")  # the last real message, put back when a blocking reason clears
         self._showing_reason = False
+        self._reader: StoreReader | None = None
 
         self.form = form
         self.config_label = QLabel()
@@ -108,6 +110,22 @@ class JobTab(QWidget):
         raise NotImplementedError
 
     def show_earlier(self, trial_id: int) -> bool:
+        """Read a stored job now and show it (a pick in the drop-down reads it off the GUI thread instead)."""
+        try:
+            stored = self._read_earlier(trial_id)
+        except Exception as exc:
+            self._earlier_unreadable(trial_id, one_line(exc))
+            return False
+        return self._show_earlier(trial_id, stored)
+
+    def _read_earlier(self, trial_id: int) -> Any:
+        """The stored job `trial_id` as the tab shows it (runs on the reader thread)."""
+        raise NotImplementedError
+
+    def _show_earlier(self, trial_id: int, stored: Any) -> bool:
+        raise NotImplementedError
+
+    def _earlier_unreadable(self, trial_id: int, text: str) -> None:
         raise NotImplementedError
 
     def _stored_rows(self) -> list[tuple[int, str]]:
@@ -203,23 +221,38 @@ class JobTab(QWidget):
         self.run_finished.emit(outcome)
 
     # ---- earlier jobs ------------------------------------------------------------------------
+    @property
+    def reader(self) -> StoreReader:
+        """The thread the tab's store reads run on, so a slow database never freezes the window."""
+        if self._reader is None:
+            self._reader = StoreReader(self)
+        return self._reader
+
     def refresh_earlier(self, select: int | None = None) -> None:
-        """List the store's earlier jobs; `select` marks the one on show (no reload)."""
-        if not self._engine_ready:
-            return
-        try:
-            rows = self._stored_rows()
-        except Exception as exc:
-            self.earlier.set_rows([])
-            self._show(f"Could not list earlier {self.earlier.whats}: {one_line(exc)}", "error")
-        else:
-            self.earlier.set_rows(rows)
-            self.earlier.mark(select)
+        """List the store's earlier jobs (read off the GUI thread); `select` marks the one on show."""
+        if self._engine_ready:
+            self.reader.submit(
+                "earlier", self._stored_rows, lambda rows: self._earlier_listed(rows, select), self._earlier_failed
+            )
+
+    def _earlier_listed(self, rows: list[tuple[int, str]], select: int | None) -> None:
+        self.earlier.set_rows(rows)
+        self.earlier.mark(select)
+        self._set_running(self.running)
+
+    def _earlier_failed(self, text: str) -> None:
+        self.earlier.set_rows([])
+        self._show(f"Could not list earlier {self.earlier.whats}: {text}", "error")
         self._set_running(self.running)
 
     def _on_earlier_chosen(self, trial_id: int) -> None:
         if not self.running:
-            self.show_earlier(trial_id)
+            self.reader.submit(
+                "shown",
+                lambda: self._read_earlier(trial_id),
+                lambda stored: self._show_earlier(trial_id, stored),
+                lambda text: self._earlier_unreadable(trial_id, text),
+            )
 
     # ---- helpers -----------------------------------------------------------------------------
     def _set_running(self, running: bool, reason: str | None = None) -> None:

@@ -16,6 +16,7 @@ from app.gui_thread_gc import collect_on_gui_thread
 from app.history import HistoryTab
 from app.job_runner import EngineJob, JobRunner
 from app.lr_finder.lr_finder_tab import LrFinderTab
+from app.predict import PredictTab
 from app.recent_files import recent_configs, remember_config
 from app.search import SearchTab
 from app.training.training_tab import TrainingTab
@@ -23,6 +24,7 @@ from app.worker import JobOutcome
 from trainers.spec.config import RunConfig, load_config, save_config
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.errors import ConfigError
+from trainers.spec.store_events import store_notice
 
 CONFIG_FILTER = "Run configs (*.toml *.json);;TOML (*.toml);;JSON (*.json)"
 PLOT_TITLES = {
@@ -58,6 +60,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.search, "Sear&ch")  # Alt+S is each tab's Stop button
         self.tabs.addTab(self.history, "Histor&y")  # Alt+H is the Help menu
         self.tabs.addTab(self.ensembles, "&Ensembles")
+        self.predict = PredictTab(self.runner, store_url)
+        # no Alt letter: each of P, r, e, d, i, c, t is already a tab's, a menu's, or a button's on the Search tab
+        self.tabs.addTab(self.predict, "Predict")
         self.setCentralWidget(self.tabs)
         self.run_status = QLabel()
         self.statusBar().addPermanentWidget(self.run_status)
@@ -70,6 +75,8 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._job_finished)
         self.history.actions.config_chosen.connect(self.use_config)
         self.history.actions.tab_requested.connect(self._show_tab)
+        self.training.evaluation_requested.connect(self._open_evaluation)
+        self.training.queued.connect(lambda _trial_id: self.history.job_finished())  # shown as queued
         self.history.actions.rate_search_requested.connect(self.find_rate_for)
         self.lr_finder.rate_applied.connect(self._tell)
         self.search.config_chosen.connect(self.use_config)
@@ -229,6 +236,7 @@ class MainWindow(QMainWindow):
         self.search.set_engine_ready()
         self.history.set_engine_ready()
         self.ensembles.set_engine_ready()
+        self.predict.set_engine_ready()
         self.statusBar().showMessage("Ready", 3000)
 
     def _job_tabs(self) -> tuple[TrainingTab, LrFinderTab, SearchTab, HistoryTab, EnsembleTab]:
@@ -263,6 +271,9 @@ class MainWindow(QMainWindow):
 
     def _job_events(self, _job: EngineJob, events: list) -> None:
         self.history.handle_events(events)  # trials being trained appear and move in the table, live
+        notice = store_notice(events)  # "store unreachable, retrying" while the run's store is away; then "back"
+        if notice is not None:
+            self.statusBar().showMessage(notice)
 
     def _job_failed(self, _job: EngineJob, line: str) -> None:
         """Where every job's error reaches the user beside its tab's own message line: the status bar."""
@@ -325,6 +336,11 @@ class MainWindow(QMainWindow):
         if widget is self.lr_finder or widget is self.ensembles:
             widget.show_message(message, "ok")
         self._tell(message, "ok")
+
+    def _open_evaluation(self, trial_id: int) -> None:
+        """A finished run's evaluation, in History's detail pane."""
+        self.tabs.setCurrentWidget(self.history)
+        self.history.open_evaluation(trial_id)
 
     def _history_selection(self) -> list[tuple[int, str]]:
         """(id, kind) of the trials selected in the History tab, for the Ensembles tab's trial ids."""

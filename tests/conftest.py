@@ -10,6 +10,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from pg_fixtures import any_store_url, pg_cluster, pg_url  # noqa: F401  (fixtures, see tests/pg_fixtures.py)
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +19,9 @@ def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     home = tmp_path_factory.mktemp("tunelab-home")
     monkeypatch.setenv("TUNELAB_STORE", str(home / "trials.db"))
     monkeypatch.setenv("TUNELAB_DATA_DIR", str(home))
+    monkeypatch.setenv("TUNELAB_CACHE_DIR", str(home / "cache"))  # files fetched from a store's database
+    monkeypatch.delenv("TUNELAB_ARTIFACT_ROOT", raising=False)
+    monkeypatch.delenv("TUNELAB_ARTIFACTS", raising=False)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import numpy as np
 import pytest
+from history_wait import settled
 from PySide6.QtCore import Qt
 from window_helpers import (
     ENSEMBLE_BUSY,
@@ -278,6 +279,7 @@ def test_top_k_lists_trials_of_the_most_recent_trials_dataset(
     tab = window.ensembles
     settle(tab, method="soft-vote", top=3, trials="")
     tab.refresh_candidates()
+    settled(tab)  # read off the GUI thread
     assert sorted(tab.candidates.trial_ids()) == [1, 2, 3]
     labels = [tab.candidates.list.item(i).text() for i in range(tab.candidates.list.count())]
     assert all(label.endswith(" · digits") for label in labels), labels
@@ -300,7 +302,9 @@ def test_greedy_selection_of_stored_trials_shows_results_and_a_ranked_ensemble_t
     assert "completed" in tab.message.text() and tab.message.property("kind") == "ok"
     assert tab.earlier_ensembles()[0][0] == r.trial_id
     history = window.history
+    window.tabs.setCurrentWidget(history)  # a hidden tab refreshes when it is shown
     history.refresh()
+    settled(history)
     rows = [history.model.trial_at(i) for i in range(history.model.rowCount())]
     found = [row for row in rows if row is not None and row.trial.id == r.trial_id]
     assert found and found[0].trial.kind == "ensemble" and found[0].rank is not None  # ranked with the others

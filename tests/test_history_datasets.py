@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from history_wait import settled
 from window_helpers import window_on
 
 from app.history.columns import COLUMN_INDEX
@@ -42,6 +43,7 @@ def window(qtbot, tmp_path: Path, iris: RunConfig) -> Iterator[MainWindow]:
 
 
 def column(tab: HistoryTab, key: str) -> list[str]:
+    settled(tab)  # the store is read off the GUI thread
     m = tab.model
     return [m.data(m.index(row, COLUMN_INDEX[key])) for row in range(m.rowCount())]
 
@@ -65,10 +67,12 @@ def test_the_dataset_choice_follows_new_trials_until_the_user_picks_one(
     with TrialStore(window.history.store_url) as store:
         new = add(store, iris, 0.5)
     tab.refresh(choices=True)
+    settled(tab)
     assert combo.currentText() == "csv: iris.csv" and column(tab, "id") == ["1", str(new)]
     combo.activated.emit(combo.findText("digits"))  # as a click on the choice does
     combo.setCurrentIndex(combo.findText("digits"))
     with TrialStore(window.history.store_url) as store:
         add(store, iris, 0.4)
     tab.refresh(choices=True)
+    settled(tab)
     assert combo.currentText() == "digits" and column(tab, "id") == ["3", "2", "4"]

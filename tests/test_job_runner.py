@@ -17,6 +17,7 @@ from app.main_window import MainWindow
 from app.worker import JobOutcome
 from trainers.spec.errors import DataError
 from trainers.spec.events import BatchEnded, FitEnded, LrFinderStarted, LrFinderStep, RunControl, Sink
+from trainers.spec.search_events import SearchResult
 
 Work = Callable[[Sink, RunControl], Any]
 
@@ -170,6 +171,10 @@ def test_a_failed_trial_is_one_line_naming_the_job() -> None:
     assert (
         failure_line(job, JobOutcome(None, "DataError: nope")) == "Re-runs with other seeds could not run: "
         "DataError: nope"
+    )
+    search = SearchResult(12, "failed", "search-12", "journal", None, None, None, {}, {}, 1.0, message="no data")
+    assert failure_line(EngineJob(until_stopped(), "A search", "Search"), JobOutcome(search)) == (
+        "A search: trial 12 failed: no data"  # the search's own trial, which History shows
     )
 
 

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import numpy as np
 import pytest
+from history_wait import settled
 from PySide6.QtCore import Qt
 from window_helpers import (
     LR_FINDER_BUSY,
@@ -194,6 +195,7 @@ def test_stored_tests_are_listed_and_load_back(qtbot, window: MainWindow) -> Non
     index = tab.earlier.combo.findData(first.trial_id)
     tab.earlier.combo.setCurrentIndex(index)
     tab.earlier.combo.activated.emit(index)  # what picking it from the drop-down does
+    settled(tab)  # the stored test is read off the GUI thread
     smoothed, raw = tab.plot.buffer(SMOOTHED), tab.plot.buffer(RAW)
     assert finite_equal(smoothed.x, first.curves[0].lrs) and finite_equal(smoothed.y, first.curves[0].smoothed)
     assert finite_equal(raw.y, first.curves[0].losses)
@@ -285,6 +287,7 @@ def test_verification_shows_progress_the_evidence_and_the_chosen_rate(qtbot, win
     index = tab.earlier.combo.findData(r.trial_id)
     tab.earlier.combo.setCurrentIndex(index)
     tab.earlier.combo.activated.emit(index)
+    settled(tab)
     assert panel.isVisible() and panel.table.rowCount() == len(v.rows)  # an earlier test shows its evidence
     assert tab.form.settings().verify
 

@@ -370,6 +370,8 @@ def test_two_worker_processes_share_a_fresh_journal_and_respect_the_budget(tmp_p
 
     assert {t.config["train"]["threads"] for t in train} == {max(1, physical_cores() // 2)}
     assert sorted(e.number for e in sink.of(SearchTrialEnded)) == list(range(6))
+    # the study's own times: a worker's trial has a duration although no FitEnded of it reached this process
+    assert all(e.seconds is not None and e.seconds > 0 for e in sink.of(SearchTrialEnded))
     assert_reports_match(sink)  # polled from the study while the workers ran
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from history_wait import all_settled, settled
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from window_helpers import RUN_TIMEOUT_MS, collect, run_to_end, shown_window, window_on
@@ -236,11 +237,13 @@ def test_an_earlier_search_comes_back_from_the_store(qtbot, tmp_path: Path) -> N
         first_rows = {e: first.search.table.cell_text(e, "Value") for e in range(4)}
     with shown_window(qtbot, url) as w:
         w.engine_ready()
+        all_settled(w)  # the earlier searches are listed off the GUI thread
         tab = w.search
         assert tab.table.rowCount() == 0 and tab.space_editor.searched() == ["optim.lr"]
         assert [trial_id for trial_id, _label in tab.earlier_searches()] == [r.search_id]
         tab.earlier.combo.setCurrentIndex(1)
         tab.earlier.combo.activated.emit(1)
+        settled(tab)  # the stored search is read off the GUI thread
         assert tab.table.rowCount() == 4 and tab.history_plot.point_count() == 4
         assert {e: tab.table.cell_text(e, "Value") for e in range(4)} == first_rows
         assert tab.table.cell_text(0, "Duration").endswith(" s")

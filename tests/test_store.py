@@ -27,7 +27,14 @@ METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "s
 
 
 @pytest.fixture
-def store(tmp_path: Path):
+def store(any_store_url: str):
+    """A fresh store on SQLite, and again on PostgreSQL (tests/pg_fixtures.py)."""
+    with TrialStore(any_store_url) as s:
+        yield s
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path):
     with TrialStore(str(tmp_path / "store" / "trials.db")) as s:
         yield s
 
@@ -230,15 +237,16 @@ def test_foreign_key_cascade_is_on(store: TrialStore) -> None:
     tid = store.create_trial("train", {})
     _epoch(store, tid, 1)
     with store.engine.begin() as conn:
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        if store.engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         conn.execute(text("DELETE FROM trials WHERE id = :id"), {"id": tid})
         assert conn.execute(text("SELECT COUNT(*) FROM epoch_metrics")).scalar() == 0
 
 
-def test_checkpoint_dir_sits_beside_the_database(store: TrialStore, tmp_path: Path) -> None:
-    tid = store.create_trial("train", {})
-    folder = store.checkpoint_dir(tid)
-    db = Path(make_url(store.url).database)
+def test_checkpoint_dir_sits_beside_the_database(sqlite_store: TrialStore, tmp_path: Path) -> None:
+    tid = sqlite_store.create_trial("train", {})
+    folder = sqlite_store.checkpoint_dir(tid)
+    db = Path(make_url(sqlite_store.url).database)
     assert folder == db.parent / f"{db.stem}-checkpoints" / str(tid) and folder.is_dir()
 
 
@@ -310,7 +318,8 @@ def test_closed_store_refuses_calls(tmp_path: Path) -> None:
         s.count_trials()
 
 
-def test_wal_mode_is_on(store: TrialStore, tmp_path: Path) -> None:
+def test_wal_mode_is_on(sqlite_store: TrialStore, tmp_path: Path) -> None:
+    store = sqlite_store
     store.create_trial("train", {})
     raw = sqlite3.connect(tmp_path / "store" / "trials.db")
     try:
@@ -415,8 +424,8 @@ def test_metric_sequences_round_trip(shared_store: TrialStore, rows: list[tuple]
 
 
 @pytest.mark.slow
-def test_processes_opening_a_fresh_store_together(tmp_path: Path) -> None:
-    db = str(tmp_path / "fresh" / "trials.db")
+def test_processes_opening_a_fresh_store_together(any_store_url: str) -> None:
+    db = any_store_url
     repo = Path(__file__).resolve().parents[1]
     code = "import sys\nfrom trainers.store import TrialStore\nTrialStore(sys.argv[1]).create_trial('train', {})\n"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}

@@ -33,8 +33,9 @@ def add(
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with TrialStore(str(tmp_path / "t.db")) as s:
+def store(any_store_url: str):
+    """A fresh store on SQLite, and again on PostgreSQL (tests/pg_fixtures.py)."""
+    with TrialStore(any_store_url) as s:
         yield s
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from history_wait import all_settled, settled
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -46,6 +47,7 @@ def window_on(qtbot, store_url: str, tab: str, config: RunConfig | None = None) 
         if config is not None:
             w.training.form.set_config(config)
         w.tabs.setCurrentWidget(getattr(w, tab))
+        all_settled(w)  # the tabs' first reads (History's rows, earlier jobs) run off the GUI thread
         yield w
 
 
@@ -60,6 +62,8 @@ def run_to_end(qtbot, tab: Any, start: Callable[[], Any] | None = None) -> Any:
     """The JobOutcome of the job `start` begins (by default a click on the tab's Run button)."""
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
         (start or (lambda: qtbot.mouseClick(tab.run_button, Qt.LeftButton)))()
+    if hasattr(tab, "reader"):
+        settled(tab)  # what the tab lists from the store once the job ended
     return blocker.args[0]
 
 

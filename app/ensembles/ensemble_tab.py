@@ -10,7 +10,7 @@ The window's JobRunner runs the job, like training; the engine saves the ensembl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QShowEvent
@@ -222,10 +222,13 @@ class EnsembleTab(JobTab):
         elif settings is None:
             self.candidates.show_problem(self.form.first_error())
         else:
-            try:
-                self.candidates.show_candidates(ensemble_members_now(settings, self.store_url))
-            except Exception as exc:
-                self.candidates.show_problem(one_line(exc))
+            url = self.store_url
+            self.reader.submit(  # off the GUI thread: the latest settings' answer is the one shown
+                "candidates",
+                lambda: ensemble_members_now(settings, url),
+                self.candidates.show_candidates,
+                self.candidates.show_problem,
+            )
 
     def _stored_rows(self) -> list[tuple[int, str]]:
         return stored_ensembles(self.store_url)
@@ -233,14 +236,15 @@ class EnsembleTab(JobTab):
     def earlier_ensembles(self) -> list[tuple[int, str]]:
         return self.earlier.rows()
 
-    def show_earlier(self, trial_id: int) -> bool:
-        """Load a stored ensemble and show its results table as it was."""
+    def _read_earlier(self, trial_id: int) -> Any:
+        return stored_ensemble(trial_id, self.store_url)
+
+    def _earlier_unreadable(self, trial_id: int, text: str) -> None:
+        self._show(f"Could not load ensemble {trial_id}: {text}", "error")
+
+    def _show_earlier(self, trial_id: int, result: Any) -> bool:
+        """Show a stored ensemble's results table as it was."""
         if self.running:
-            return False
-        try:
-            result = stored_ensemble(trial_id, self.store_url)
-        except Exception as exc:
-            self._show(f"Could not load ensemble {trial_id}: {one_line(exc)}", "error")
             return False
         self.members.clear_members()
         self.results.show_result(result)

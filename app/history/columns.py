@@ -162,6 +162,16 @@ COLUMNS: tuple[Column, ...] = (
         95,
         "What the curves say (select the trial for the evidence and what to try); for a failed trial, why it failed",
     ),
+    Column("host", "Host", "host", _trial("host"), False, 90, "The machine that ran the trial"),
+    Column(
+        "device",
+        "Device",
+        "device",
+        _trial("device", lambda v: v or ""),
+        False,
+        65,
+        "Where it trained: cpu, cuda:N (the GPU's index) or mps; empty for trials of earlier versions",
+    ),
     Column("notes", "Notes", "notes", _trial("notes", lambda v: (v or "").replace("\n", " ")), False, 200),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}

@@ -9,13 +9,14 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.history.diagnosis_view import DiagnosisView
+from app.history.evaluation_view import EvaluationView
 from app.history.notes_editor import NotesEditor
 from app.history.trial_text import config_toml, headline
 from app.plots.epoch_curves import CurveSet, EpochCurves, colour
 
 
 class TrialDetail(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.headline = QLabel()
         self.headline.setWordWrap(True)
@@ -29,6 +30,8 @@ class TrialDetail(QWidget):
         self.views = QTabWidget()
         self.views.addTab(self.curves, "Curves")
         self.views.addTab(self.config_text, "Config (TOML)")
+        self.evaluation = EvaluationView(store_url)  # loads in a worker thread when its tab is on show
+        self.views.addTab(self.evaluation, "Evaluation")
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
@@ -48,6 +51,7 @@ class TrialDetail(QWidget):
         layout.addWidget(self.headline)
         layout.addWidget(split, 1)
         self.trial_id: int | None = None
+        self._evaluated_running = False
 
     def show_trial(self, trial: Any, epochs: Sequence[Any], diagnosis: Any, note: str = "") -> None:
         """Everything about `trial`; its notes are loaded only when another trial was on show, so a live
@@ -56,10 +60,16 @@ class TrialDetail(QWidget):
             self.notes.show_notes(trial.id, trial.notes or "")
             self.config_text.setPlainText(config_toml(trial))
             self.trial_id = trial.id
+            self.evaluation.show_trial(trial)
+            self._evaluated_running = trial.running
+        elif self._evaluated_running and not trial.running:  # the run on show has just finished
+            self.evaluation.show_trial(trial)
+            self._evaluated_running = False
         self.headline.setText(headline(trial))
         self.diagnosis.show_diagnosis(diagnosis, note)
         self.curves.show_sets([CurveSet("", colour(0), epochs)] if epochs else [])
 
     def clear(self) -> None:
         self.notes.show_notes(None, "")
+        self.evaluation.clear()
         self.trial_id = None

@@ -31,12 +31,16 @@ from app.history.columns import COLUMNS, METRIC_COLUMNS, METRIC_NAMES
 from app.history.compare_pane import MAX_COMPARED, ComparePane
 from app.history.detail_pane import TrialDetail
 from app.history.filter_bar import CHOICE_COLUMNS, FilterBar
+from app.history.model_export import ModelExporter
+from app.history.report_writer import ReportWriter
 from app.history.rerun_panel import RerunPanel
 from app.history.trial_actions import TrialActions
-from app.history.trial_model import TrialTableModel
+from app.history.trial_model import PAGE_SIZE, TrialTableModel
 from app.history.trial_source import TrialSource
 from app.history.trial_text import id_list, rerun_summary
 from app.job_runner import JobRunner
+from app.queue_for_workers import WORKER_HINT
+from app.store_reader import StoreReader
 from app.training.run_panel import show_message
 from app.worker import JobOutcome, one_line
 from trainers.spec.events import EpochEnded, FitEnded, FitStarted
@@ -45,6 +49,7 @@ LIVE_REFRESH_MS = 1000  # at most one table refresh a second while a run reports
 MAX_FOLLOWED = 50  # selected trials looked for again after a refresh
 HINT = "Select a trial to see its diagnosis, notes, curves and config; select several to compare them."
 NOT_LOADED = "The trial history appears once the training engine has loaded…"
+LOADING = "Loading the trials…"
 
 
 CONFIRMATION_MS = 8000  # how long a confirmation line stays
@@ -65,12 +70,17 @@ class HistoryTab(QWidget):
         self._shown: tuple[list[int], str] = ([], "")  # trial ids and metric on show
         self._shown_running = False  # a trial on show was running: the next refresh redraws it
         self._detail_trial: Any = None
+        self._reader: StoreReader | None = None  # the tab's store reads run on its thread
+        self._follow: dict[int, int] | None = None  # trial id -> row selected before the load under way
+        self._opening: int | None = None  # a trial whose Evaluation view shows once the load arrives
 
         self.filters = FilterBar()
         self.model = TrialTableModel(self)
         self.table = QTableView()
         self.actions = TrialActions(self, self.selected_trials, lambda: self.source)
         self.rerun = RerunPanel(runner, store_url)
+        self.exporter = ModelExporter(runner, store_url, self)  # the Export model button's job
+        self.reporter = ReportWriter(runner, store_url, self)  # the Report button's job
         self.message = QLabel(NOT_LOADED)
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -95,19 +105,30 @@ class HistoryTab(QWidget):
         self._live_timer.timeout.connect(self.refresh)
         self.filters.changed.connect(lambda: self._requery(self.filters.apply_to(self.model.parts)))
         self.model.failed.connect(lambda text: self.show_message(text, "error"))
+        self.model.loaded.connect(self._after_load)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
         self.actions.message.connect(self.show_message)
         self.actions.trials_deleted.connect(lambda _ids: self.refresh(choices=True))
+        self.actions.model_export_requested.connect(self.exporter.start)
+        self.exporter.message.connect(self.show_message)
+        self.actions.report_requested.connect(self.reporter.start)
+        self.reporter.message.connect(self.show_message)
         self.rerun.rerun_clicked.connect(self.rerun_selected)
         self.rerun.events_received.connect(self.events_received)
         self.rerun.run_started.connect(self.run_started)
         self.rerun.run_finished.connect(self._on_rerun_finished)
+        self.rerun.queued.connect(self._on_reruns_queued)
         self.actions.update_enabled(0)
+
+    @property
+    def reader(self) -> StoreReader | None:
+        """The thread the tab's store reads run on (None until the store is open)."""
+        return self._reader
 
     @property
     def detail(self) -> TrialDetail:
         if self._detail is None:
-            self._detail = TrialDetail()
+            self._detail = TrialDetail(self.store_url)
             self._detail.diagnosis.apply_requested.connect(
                 lambda item: self._detail_trial is not None and self.actions.apply(self._detail_trial, item)
             )
@@ -179,15 +200,22 @@ class HistoryTab(QWidget):
         except Exception as exc:
             self.show_message(f"Could not open the trial store: {one_line(exc)}", "error")
             return
+        self._reader = StoreReader(self)
+        self.model.set_reader(self._reader)
+        self.show_message(LOADING)
         self.model.set_source(self.source)
         self._refresh_choices()
-        self.show_message("")
 
     def close_store(self) -> None:
         if self._detail is not None:
             self._detail.notes.flush()
+            self._detail.evaluation.shut_down()
         if self.source is not None:
             self.model.set_source(None)
+            if self._reader is not None:
+                self._reader.stop()  # the read under way finishes before its store closes
+                self._reader = None
+                self.model.set_reader(None)
             self.source.close()
             self.source = None
 
@@ -209,13 +237,19 @@ class HistoryTab(QWidget):
         self._keep_selection(lambda: self.model.set_parts(parts))
 
     def _refresh_choices(self) -> None:
-        if self.source is None:
+        source = self.source
+        if source is None or self._reader is None:
             return
-        try:
-            choices = {c: self.source.distinct(column) for c, column in CHOICE_COLUMNS.items()}
-            self.filters.set_choices(choices, self.source.latest_dataset())
-        except Exception as exc:
-            self.show_message(f"Could not read the filter choices: {one_line(exc)}", "error")
+
+        def read() -> tuple[dict[str, list[str]], str | None]:  # on the reader thread
+            return {c: source.distinct(column) for c, column in CHOICE_COLUMNS.items()}, source.latest_dataset()
+
+        self._reader.submit(
+            "choices",
+            read,
+            lambda answer: self.filters.set_choices(*answer),
+            lambda text: self.show_message(f"Could not read the filter choices: {text}", "error"),
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -281,13 +315,29 @@ class HistoryTab(QWidget):
             rows.remove(current)
             rows.insert(0, current)
         hints = {r.trial.id: row for row in rows if (r := self.model.trial_at(row)) is not None}
+        if self._follow is not None:  # a load still under way: its selection is the one to follow
+            hints = self._follow
+        self._follow = hints
+        self.model.prefetch = {row // PAGE_SIZE for row in hints.values()}  # read with the count
+        change()
+        if not self.model.loading:  # nothing to wait for (no change, or read at once)
+            self._after_load()
+
+    def _after_load(self) -> None:
+        """A load arrived: select the trials that were selected before it, wherever they are now."""
+        if self.message.text() == LOADING:
+            self.show_message("")
+        if self._follow is None or self.model.loading:
+            return
+        hints, self._follow = self._follow, None
         self._restoring = True
         try:
-            change()
             self.select_ids(list(hints), hints)
         finally:
             self._restoring = False
         self._on_selection_changed()
+        if self._opening is not None:
+            self._open_selected(self._opening)
 
     def _on_selection_changed(self) -> None:
         if self._restoring:
@@ -308,32 +358,76 @@ class HistoryTab(QWidget):
 
     def _show(self, trials: list[Any], count: int) -> None:
         if not trials or self.source is None:
+            if self._reader is not None:
+                self._reader.cancel("detail")  # a read for the former selection is not shown
             self._detail_trial = None
             if self._detail is not None:
                 self._detail.clear()
             self.stack.setCurrentWidget(self.hint)
             return
+        source = self.source
         if count == 1:
-            trial = self.source.trial(trials[0].id)  # fresh: notes and numbers as stored now
-            epochs = self.source.epochs(trial.id)
-            diagnosis, note = None, ""
-            if trial.kind != "train":
-                note = f"No diagnosis: trial {trial.id} is a {trial.kind} trial, not a training run."
-            else:
-                diagnosis = self.source.diagnose(trial, epochs)
-            self._detail_trial = trial
-            self.detail.show_trial(trial, epochs, diagnosis, note)
-            self.stack.setCurrentWidget(self.detail)
+            trial_id = trials[0].id
+
+            def read_one() -> tuple[Any, list[Any], Any]:  # on the reader thread
+                trial = source.trial(trial_id)  # fresh: notes and numbers as stored now
+                epochs = source.epochs(trial.id)
+                return trial, epochs, source.diagnose(trial, epochs) if trial.kind == "train" else None
+
+            self._read(read_one, lambda answer: self._show_one(*answer))
             return
+        metric = self.model.parts.metric
+        self._read(
+            lambda: {t.id: source.epochs(t.id) for t in trials},
+            lambda epochs: self._show_compared(trials, epochs, metric, count),
+        )
+
+    def _read(self, read: Any, show: Any) -> None:
+        """The selected trials' details, read off the GUI thread (only the latest selection's are shown)."""
+        if self._reader is None:
+            show(read())
+            return
+        self._reader.submit(
+            "detail", read, show, lambda text: self.show_message(f"Could not read the selected trials: {text}", "error")
+        )
+
+    def _show_one(self, trial: Any, epochs: list[Any], diagnosis: Any) -> None:
+        kind = trial.kind
+        note = "" if kind == "train" else f"No diagnosis: trial {trial.id} is a {kind} trial, not a training run."
+        self._detail_trial = trial
+        self.detail.show_trial(trial, epochs, diagnosis, note)
+        self.stack.setCurrentWidget(self.detail)
+        if self._opening == trial.id:
+            self._opening = None
+            self.detail.views.setCurrentWidget(self.detail.evaluation)
+
+    def _show_compared(self, trials: list[Any], epochs: dict[int, list[Any]], metric: str, count: int) -> None:
         self._detail_trial = None
         if self._detail is not None:
             self._detail.clear()
-        metric = self.model.parts.metric
-        epochs = {t.id: self.source.epochs(t.id) for t in trials}
         self.compare.show_trials(trials, epochs, METRIC_COLUMNS[metric], METRIC_NAMES[metric], count)
         self.stack.setCurrentWidget(self.compare)
 
     # ---- actions ------------------------------------------------------------------------------
+    def open_evaluation(self, trial_id: int) -> None:
+        """Select the trial and show its Evaluation view (the tab is on show, so the table is read now)."""
+        self._opening = trial_id
+        self.refresh()
+        if self.model.loading:  # the table is being read: select it when the rows arrive
+            self._follow = {trial_id: 0}
+            return
+        self.select_ids([trial_id])
+        self._open_selected(trial_id)
+
+    def _open_selected(self, trial_id: int) -> None:
+        """After select_ids([trial_id]): its Evaluation view shows now, or when its detail arrives."""
+        if [t.id for t in self.selected_trials(limit=1)] != [trial_id]:
+            self._opening = None
+            self.show_message(f"Trial {trial_id} is not in the table: clear the filters to see it.", "warn")
+        elif self._detail_trial is not None and self._detail_trial.id == trial_id:
+            self._opening = None
+            self.detail.views.setCurrentWidget(self.detail.evaluation)
+
     def _save_notes(self, trial_id: int, text: str) -> None:
         if self.source is None:
             return
@@ -352,8 +446,19 @@ class HistoryTab(QWidget):
             return False
         if not self.rerun.start(ids):
             return False
-        self.show_message(f"Re-running {id_list(ids)} with {self.rerun.seeds_used} new seeds each…")
+        if self.rerun.on_workers.isChecked():
+            self.show_message(f"Queuing re-runs of {id_list(ids)} with {self.rerun.seeds_used} new seeds each…")
+        else:
+            self.show_message(f"Re-running {id_list(ids)} with {self.rerun.seeds_used} new seeds each…")
         return True
+
+    def _on_reruns_queued(self, answer: list[int] | str) -> None:
+        """Re-runs "on workers": queued in the store (shown as queued), or the line saying why not."""
+        if isinstance(answer, str):
+            self.show_message(f"The re-runs could not be queued: {answer}", "error")
+            return
+        self.show_message(f"Queued {len(answer)} re-runs for workers ({id_list(answer)}): {WORKER_HINT}.")
+        self.job_finished()
 
     def _on_rerun_finished(self, outcome: JobOutcome) -> None:
         if outcome.result is None:

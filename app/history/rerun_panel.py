@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
 from app.job_runner import JobRunner
 from app.jobs import rerun_job
+from app.queue_for_workers import WorkerQueue, queue_seed_reruns
 from app.worker import JobOutcome
 from trainers.spec.events import EpochEnded, FitEnded, FitStarted
 
@@ -23,6 +24,7 @@ class RerunPanel(QWidget):
     run_started = Signal()
     run_finished = Signal(object)  # JobOutcome; its result is the runs' FitEnded list
     events_received = Signal(object)  # each list of engine events
+    queued = Signal(object)  # the trial ids queued for workers ("on workers"), or an error line (str)
 
     def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +43,9 @@ class RerunPanel(QWidget):
         self.seeds.setToolTip("How many new seeds each selected trial's config is trained with")
         self.button = QPushButton("Re-r&un with")
         self.button.setToolTip("Train the selected trials' configs again with seeds they have not used")
+        self.on_workers = QCheckBox("on workers")
+        self.on_workers.setToolTip("Queue the re-runs in the store for `tunelab worker --queue` instead of training")
+        self.worker_queue = WorkerQueue(self)
         self.stop_button = QPushButton("Stop re-runs")
         self.stop_button.setToolTip("Stop before the next batch (Esc); finished re-runs are kept")
         for b in (self.button, self.stop_button):
@@ -50,11 +55,12 @@ class RerunPanel(QWidget):
         self.reason = QLabel()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.button, self.seeds, self.stop_button):
+        for w in (self.button, self.seeds, self.on_workers, self.stop_button):
             layout.addWidget(w)
         layout.addWidget(self.progress, 1)
         layout.addWidget(self.reason, 1)
         self.button.clicked.connect(self.rerun_clicked)
+        self.on_workers.toggled.connect(self._sync)
         self.stop_button.clicked.connect(self.stop)
         self._sync()
 
@@ -74,13 +80,19 @@ class RerunPanel(QWidget):
         self._sync()
 
     def _sync(self) -> None:
-        self.button.setEnabled(not self.running and not self._blocked and self._can_run)
+        queue = self.on_workers.isChecked()
+        self.button.setEnabled(not self.running and (queue or not self._blocked) and self._can_run)
         self.seeds.setEnabled(not self.running)
         self.stop_button.setEnabled(self.running)
         self.reason.setText(self._blocked if not self.running else "")
 
     # ---- actions -----------------------------------------------------------------------------
     def start(self, trial_ids: Sequence[int]) -> bool:
+        if self.on_workers.isChecked() and trial_ids:  # queued, not trained: no job, nothing blocks it
+            self.trial_ids, self.seeds_used = list(trial_ids), self.seeds.value()
+            call = queue_seed_reruns(self.trial_ids, self.seeds_used, self.store_url)
+            self.worker_queue.submit(call, self.queued.emit, self.queued.emit)
+            return True
         if not self.runner.idle or self._blocked or not trial_ids:
             return False
         ids, seeds = list(trial_ids), self.seeds.value()

@@ -27,6 +27,8 @@ class TrialActions(QObject):
     rate_search_requested = Signal(object, str, int)  # RunConfig, message, trial id: run the LR finder, use its rate
     tab_requested = Signal(str, str)  # tab ("ensembles"), message
     trials_deleted = Signal(list)  # ids removed from the store
+    model_export_requested = Signal(int, str)  # trial id, the folder its export folder goes into
+    report_requested = Signal(int, str)  # trial id, the HTML file its report goes to
     message = Signal(str, str)  # text, kind (info, ok, warn, error)
 
     def __init__(
@@ -55,6 +57,17 @@ class TrialActions(QObject):
             "Write the selected trials, with their epochs, to JSON",
             lambda: self.export_selected("json"),
         )
+        self.export_model = self._action(
+            "Export &model…",
+            "Write the trial's model to a folder: ONNX, torch.export, signature.json and predict.py, checked with "
+            "ONNX Runtime",
+            self.export_model_selected,
+        )
+        self.report = self._action(
+            "Re&port…",
+            "Write one self-contained HTML report of the trial, ensemble or search (curves, diagnosis, evaluation)",
+            self.report_selected,
+        )
         self.copy_toml = self._action(
             "Copy config as &TOML",
             "Copy the trial's config to the clipboard (Ctrl+C)",
@@ -74,7 +87,8 @@ class TrialActions(QObject):
         return action
 
     def all(self) -> list[QAction]:
-        return [self.clone, self.copy_toml, self.export_csv, self.export_json, self.delete]
+        exports = [self.export_csv, self.export_json, self.export_model, self.report]
+        return [self.clone, self.copy_toml, *exports, self.delete]
 
     def update_enabled(self, count: int) -> None:
         for action in self.all():
@@ -155,6 +169,35 @@ class TrialActions(QObject):
         if deleted:
             self.trials_deleted.emit(deleted)
         return len(deleted) == len(ids)
+
+    def report_selected(self) -> bool:
+        """Ask for the report's file name; the window's job runner writes it."""
+        trials = self._selected(limit=1)
+        if not trials:
+            return False
+        trial_id = trials[0].id
+        path, _ = QFileDialog.getSaveFileName(
+            self._parent, f"Report of trial {trial_id}", f"report-{trial_id}.html", "HTML file (*.html)"
+        )
+        if not path:
+            return False
+        if not path.lower().endswith((".html", ".htm")):
+            path += ".html"
+        self.report_requested.emit(trial_id, path)
+        return True
+
+    def export_model_selected(self) -> bool:
+        """Ask where the current trial's export folder goes; the window's job runner writes it."""
+        trials = self._selected(limit=1)
+        if not trials:
+            return False
+        folder = QFileDialog.getExistingDirectory(
+            self._parent, f"Export trial {trials[0].id}: choose where its folder (trial-{trials[0].id}) goes"
+        )
+        if not folder:
+            return False
+        self.model_export_requested.emit(trials[0].id, folder)
+        return True
 
     def export_selected(self, fmt: str) -> Path | None:
         trials, source = self._selected(), self._source()

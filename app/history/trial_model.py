@@ -15,7 +15,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from app.history.columns import COLUMN_INDEX, COLUMNS
-from app.history.trial_source import QueryParts, TrialSource
+from app.history.trial_source import QueryParts, TableLoad, TrialSource, read_load
+from app.store_reader import StoreReader
 from app.worker import one_line
 from trainers.spec.dataset_label import SEPARATOR
 
@@ -31,6 +32,7 @@ _STATUS_COLOURS = {
     "interrupted": "#8a5a00",
     "stopped": "#8a5a00",
     "pruned": "#8a5a00",
+    "queued": "#6a1b9a",  # waiting for a worker (Run on workers)
 }
 _INDEX = QModelIndex | QPersistentModelIndex
 
@@ -47,6 +49,11 @@ class TrialTableModel(QAbstractTableModel):
         self._count = 0
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         self._to_diagnose: list[int] = []
+        self._reader: StoreReader | None = None  # when set, reads run on its thread (see set_reader)
+        self._generation = 0  # one per load: answers of an older load are dropped
+        self._requested: set[int] = set()  # pages asked of the reader, not yet here
+        self.prefetch: set[int] = set()  # pages the next load reads with the count (the selection's)
+        self.loading = False  # a load is outstanding; rows show what the last one read
         self._robust: dict[str, Any] | None = None  # the query's robust table, read once per load
         self._robust_timer = QTimer(self)
         self._robust_timer.setSingleShot(True)
@@ -70,6 +77,11 @@ class TrialTableModel(QAbstractTableModel):
         self._source = source
         self.reload()
 
+    def set_reader(self, reader: StoreReader | None) -> None:
+        """Read through `reader` (off the GUI thread): loads answer later with `loaded`, unread rows show "…"
+        until their page arrives. Without one every read happens when asked."""
+        self._reader = reader
+
     def set_parts(self, parts: QueryParts) -> None:
         """Show trials as `parts` says (metric, sort, filters, text); unchanged parts cost nothing."""
         if parts != self._parts:
@@ -78,6 +90,20 @@ class TrialTableModel(QAbstractTableModel):
 
     def reload(self) -> None:
         """Count again and drop every cached page: the view asks for what it shows next."""
+        self._generation += 1
+        self._requested.clear()
+        wanted, self.prefetch = self.prefetch, set()
+        if self._reader is not None and self._source is not None:
+            self.loading = True
+            source, parts, generation = self._source, self._parts, self._generation
+            self._reader.submit(
+                "table",
+                lambda: read_load(source, parts, wanted | {0}, PAGE_SIZE),
+                lambda load: self._apply_load(load, generation),
+                lambda text: self._load_failed(f"Cannot list the trials: {text}"),
+            )
+            return
+        self.loading = False
         self.beginResetModel()
         self._pages.clear()
         self._to_diagnose.clear()
@@ -99,6 +125,26 @@ class TrialTableModel(QAbstractTableModel):
                 self._parts.replace(sort=COLUMNS[column].sort, descending=order == Qt.SortOrder.DescendingOrder)
             )
 
+    def _apply_load(self, load: TableLoad, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.beginResetModel()
+        self._pages.clear()
+        self._to_diagnose.clear()
+        self._query, self._count, self._robust = load.query, load.count, load.robust
+        for number, page in sorted(load.pages.items()):
+            self._keep_page(number, page)
+        self.loading = False
+        self.endResetModel()
+        if self._robust is None and self._count:
+            self._robust_timer.start()
+        self.loaded.emit()
+
+    def _load_failed(self, text: str) -> None:
+        self.loading = False
+        self.failed.emit(text)
+        self.loaded.emit()
+
     # ---- rows ---------------------------------------------------------------------------------
     def rowCount(self, parent: _INDEX = QModelIndex()) -> int:  # noqa: B008 - Qt's own signature
         return 0 if parent.isValid() else self._count
@@ -113,6 +159,39 @@ class TrialTableModel(QAbstractTableModel):
         page = self._page(row // PAGE_SIZE)
         offset = row % PAGE_SIZE
         return page[offset] if offset < len(page) else None
+
+    def _row(self, row: int) -> Any:
+        """What a paint needs: the cached row, else (with a reader) its page is asked for and None shown."""
+        if self._reader is None or self.is_cached(row):
+            return self.trial_at(row)
+        if 0 <= row < self._count and not self.loading:
+            self._request_page(row // PAGE_SIZE)
+        return None
+
+    def _request_page(self, number: int) -> None:
+        if number in self._requested or self._reader is None or self._source is None or self._query is None:
+            return
+        self._requested.add(number)
+        source, query, generation = self._source, self._query, self._generation
+        robust = self._robust if self._robust is not None else {}
+        self._reader.submit(
+            "",
+            lambda: source.page(query, number * PAGE_SIZE, PAGE_SIZE, robust),
+            lambda page: self._page_arrived(number, page, generation),
+            lambda text: self.failed.emit(f"Could not read trials from the store: {text}"),
+        )
+
+    def _page_arrived(self, number: int, page: list[Any], generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._requested.discard(number)
+        self._keep_page(number, page)
+        if self._robust is None:
+            self._robust_timer.start()
+        first = number * PAGE_SIZE
+        last = min(self._count, first + len(page)) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def is_cached(self, row: int) -> bool:
         return row // PAGE_SIZE in self._pages
@@ -134,7 +213,7 @@ class TrialTableModel(QAbstractTableModel):
     def data(self, index: _INDEX, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role not in _ROLES:
             return None
-        r = self.trial_at(index.row())
+        r = self._row(index.row())
         if r is None:
             return "…" if role == Qt.ItemDataRole.DisplayRole else None
         column = COLUMNS[index.column()]
@@ -202,6 +281,10 @@ class TrialTableModel(QAbstractTableModel):
                     self._robust_timer.start()
             except Exception as exc:
                 self.failed.emit(f"Could not read trials from the store: {one_line(exc)}")
+        self._keep_page(number, page)
+        return page
+
+    def _keep_page(self, number: int, page: list[Any]) -> None:
         self._pages[number] = page
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -212,11 +295,11 @@ class TrialTableModel(QAbstractTableModel):
             if r.trial.diagnosis is None
             and r.trial.kind == "train"
             and not r.trial.running
+            and not r.trial.queued
             and r.trial.id not in self._to_diagnose
         ]
         if self._to_diagnose:
             self._diagnose_timer.start()
-        return page
 
     @property
     def robust_known(self) -> bool:
@@ -226,11 +309,22 @@ class TrialTableModel(QAbstractTableModel):
     def _fill_robust(self) -> None:
         if self._source is None or self._query is None or self._robust is not None:
             return
+        if self._reader is not None:
+            source, query, generation = self._source, self._query, self._generation
+            self._reader.submit(
+                "robust",
+                lambda: source.robust_table(query),
+                lambda table: generation == self._generation and self._apply_robust(table),
+                lambda text: self.failed.emit(f"Could not rank configs by their seeds: {text}"),
+            )
+            return
         try:
-            self._robust = self._source.robust_table(self._query)
+            self._apply_robust(self._source.robust_table(self._query))
         except Exception as exc:
             self.failed.emit(f"Could not rank configs by their seeds: {one_line(exc)}")
-            return
+
+    def _apply_robust(self, table: dict[str, Any]) -> None:
+        self._robust = table
         for page in self._pages.values():
             for i, r in enumerate(page):
                 stats = self._robust.get(r.trial.config_key) if r.trial.kind == "train" else None
@@ -246,10 +340,24 @@ class TrialTableModel(QAbstractTableModel):
         ids, self._to_diagnose = self._to_diagnose[:DIAGNOSE_CHUNK], self._to_diagnose[DIAGNOSE_CHUNK:]
         if self._source is None or not ids:
             return
+        if self._reader is not None:
+            source, generation = self._source, self._generation
+            self._reader.submit(
+                "",
+                lambda: source.fill_diagnoses(ids),
+                lambda labels: self._diagnosed(labels, generation),
+                lambda _text: self._diagnosed({}, generation),  # as below: the rest are still tried
+            )
+            return
         try:
             labels = self._source.fill_diagnoses(ids)
         except Exception:
             labels = {}
+        self._diagnosed(labels, self._generation)
+
+    def _diagnosed(self, labels: dict[int, str], generation: int) -> None:
+        if generation != self._generation:
+            return
         for trial_id, label in labels.items():
             self.patch_trial(trial_id, diagnosis=label)
         if self._to_diagnose:

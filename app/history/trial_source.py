@@ -21,6 +21,29 @@ class QueryParts:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class TableLoad:
+    """One load of the History table, read together off the GUI thread."""
+
+    query: Any  # the TrialQuery
+    count: int
+    robust: dict[str, Any] | None  # read with the rows only when the order needs it
+    pages: dict[int, list[Any]]  # page number -> RankedTrials
+
+
+def read_load(source: TrialSource, parts: QueryParts, pages: set[int], page_size: int) -> TableLoad:
+    """Count the trials `parts` shows and read the wanted pages (those that exist)."""
+    query = source.query(parts)
+    count = source.count(query)
+    robust = source.robust_table(query) if parts.sort == "robust" and count else None
+    read = {
+        n: source.page(query, n * page_size, page_size, robust if robust is not None else {})
+        for n in sorted(pages)
+        if 0 <= n * page_size < count
+    }
+    return TableLoad(query, count, robust, read)
+
+
 class TrialSource:
     """An open TrialStore plus the engine functions the tab needs; every call is one short query."""
 

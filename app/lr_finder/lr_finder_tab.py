@@ -23,7 +23,7 @@ from app.lr_finder.settings_form import LrFinderSettingsForm
 from app.lr_finder.suggestions_box import SuggestionsPanel
 from app.lr_finder.verify_box import VerifyPanel
 from app.training.panes import inputs_beside_view
-from app.worker import JobOutcome, one_line
+from app.worker import JobOutcome
 from trainers.spec.config import RunConfig
 from trainers.spec.events import LrFinderResult, LrFinderStarted, LrFinderStep
 from trainers.spec.lr_finder_settings import LrFinderSettings
@@ -212,13 +212,14 @@ class LrFinderTab(JobTab):
     def earlier_tests(self) -> list[tuple[int, str]]:
         return self.earlier.rows()
 
-    def show_earlier(self, trial_id: int) -> bool:
-        """Load a stored test and show its curve, markers and suggestions."""
-        try:
-            result = stored_lr_finder_run(trial_id, self.store_url)
-        except Exception as exc:
-            self._show(f"Could not load LR finder run {trial_id}: {one_line(exc)}", "error")
-            return False
+    def _read_earlier(self, trial_id: int) -> LrFinderResult:
+        return stored_lr_finder_run(trial_id, self.store_url)
+
+    def _earlier_unreadable(self, trial_id: int, text: str) -> None:
+        self._show(f"Could not load LR finder run {trial_id}: {text}", "error")
+
+    def _show_earlier(self, trial_id: int, result: LrFinderResult) -> bool:
+        """Show a stored test's curve, markers and suggestions."""
         self._show_result(result)
         if result.settings:  # the form shows what this test ran with, so Run repeats it
             self.form.set_settings(LrFinderSettings.from_dict(result.settings))

@@ -23,8 +23,9 @@ def search_job(cfg: RunConfig, space: SearchSpace, settings: SearchSettings, sto
     def job(sink: Sink, control: RunControl) -> Any:
         from trainers.api import TrialStore, param_importance, run_search
 
-        feed = ImportanceFeed(sink, param_importance)
         with TrialStore(store_url) as store:
+            # measured through the store: the storage URL in the events is masked (no password to connect with)
+            feed = ImportanceFeed(sink, lambda _storage, search_id: param_importance(store, search_id))
             try:
                 return run_search(cfg, space, settings, store=store, sink=feed, control=control)
             finally:

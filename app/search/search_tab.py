@@ -303,14 +303,15 @@ class SearchTab(JobTab):
     def earlier_searches(self) -> list[tuple[int, str]]:
         return self.earlier.rows()
 
-    def show_earlier(self, trial_id: int) -> bool:
-        """Load a stored search and show its trials, plots, settings and space as they were."""
+    def _read_earlier(self, trial_id: int) -> StoredSearch:
+        return stored_search(trial_id, self.store_url)
+
+    def _earlier_unreadable(self, trial_id: int, text: str) -> None:
+        self._show(f"Could not load search {trial_id}: {text}", "error")
+
+    def _show_earlier(self, trial_id: int, stored: StoredSearch) -> bool:
+        """Show a stored search's trials, plots, settings and space as they were."""
         if self.running:
-            return False
-        try:
-            stored = stored_search(trial_id, self.store_url)
-        except Exception as exc:
-            self._show(f"Could not load search {trial_id}: {one_line(exc)}", "error")
             return False
         self._show_stored(trial_id, stored)
         self.earlier.mark(trial_id)

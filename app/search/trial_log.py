@@ -63,6 +63,8 @@ class TrialLog:
             row.seconds = seconds
         elif e.trial_id is not None and e.trial_id in self._seconds:
             row.seconds = self._seconds[e.trial_id]
+        elif e.seconds is not None:  # a worker process's trial: no FitEnded reached this process
+            row.seconds = e.seconds
         return row
 
     def fit_ended(self, e: FitEnded) -> TrialRow | None:

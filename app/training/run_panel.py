@@ -15,6 +15,8 @@ class RunPanel(QWidget):
     train_clicked = Signal()
     pause_clicked = Signal()
     stop_clicked = Signal()
+    queue_clicked = Signal()  # Run on workers: queue the form's config (app/queue_for_workers.py)
+    evaluation_clicked = Signal(int)  # the finished trial's id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -24,6 +26,15 @@ class RunPanel(QWidget):
         self.pause_button.setToolTip("Pause or resume between batches")
         self.stop_button = QPushButton("&Stop")
         self.stop_button.setToolTip("Stop before the next batch (Esc); the trial is kept as stopped")
+        self.queue_button = QPushButton("Queue for workers")
+        self.queue_button.setToolTip("Run on workers: queue this config in the store instead of training it here")
+        self.queue_button.setAutoDefault(False)
+        self.queue_button.clicked.connect(self.queue_clicked)
+        self.evaluation_button = QPushButton("Evaluation…")
+        self.evaluation_button.setToolTip("The finished run's confusion matrix, per-class metrics and mistakes")
+        self.evaluation_button.setVisible(False)  # until a run has finished with a model to evaluate
+        self.evaluation_button.clicked.connect(lambda: self.evaluation_clicked.emit(self._evaluated_trial))
+        self._evaluated_trial = 0
         self.train_button.clicked.connect(self.train_clicked)
         self.pause_button.clicked.connect(self.pause_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
@@ -37,9 +48,10 @@ class RunPanel(QWidget):
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
         buttons = QHBoxLayout()
-        for b in (self.train_button, self.pause_button, self.stop_button):
+        for b in (self.train_button, self.pause_button, self.stop_button, self.queue_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(self.evaluation_button)
         bars = QGridLayout()
         bars.addWidget(QLabel("Epochs"), 0, 0)
         bars.addWidget(self.epoch_bar, 0, 1)
@@ -58,6 +70,11 @@ class RunPanel(QWidget):
         self.stop_button.setEnabled(running)
         if not running:
             self.set_paused(False)
+
+    def offer_evaluation(self, trial_id: int | None) -> None:
+        """Show the Evaluation button for `trial_id` (a run that finished with its weights), or hide it."""
+        self._evaluated_trial = trial_id or 0
+        self.evaluation_button.setVisible(trial_id is not None)
 
     def set_paused(self, paused: bool) -> None:
         self.pause_button.setText("Res&ume" if paused else "&Pause")  # Alt+R is the Run menu

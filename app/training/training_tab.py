@@ -12,6 +12,7 @@ from app.forms import ConfigForm
 from app.job_runner import JobRunner
 from app.jobs import training_job
 from app.plots import TrainingPlots
+from app.queue_for_workers import WORKER_HINT, WorkerQueue, queue_config
 from app.training.live_diagnosis import LiveDiagnosis
 from app.training.panes import inputs_beside_view, scrolling
 from app.training.run_panel import STATUS_KIND, TRAIN_TIP, RunPanel
@@ -19,12 +20,16 @@ from app.training.run_progress import RunProgress
 from app.worker import JobOutcome
 from trainers.spec.events import FitStarted
 
+EVALUATED = ("completed", "stopped")  # runs whose kept weights History's Evaluation view can show
+
 
 class TrainingTab(QWidget):
     run_started = Signal()
     run_finished = Signal(object)  # JobOutcome
     events_received = Signal(object)  # each list of engine events, after the plots took it
     status_changed = Signal(str)  # elapsed · ETA · samples/s for the status bar
+    evaluation_requested = Signal(int)  # trial id: show the finished run's evaluation (History does)
+    queued = Signal(int)  # trial id of a run queued for workers (History shows it as queued)
 
     def __init__(self, runner: JobRunner, store_url: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +58,9 @@ class TrainingTab(QWidget):
         self.panel.train_clicked.connect(self.start)
         self.panel.pause_clicked.connect(self.toggle_pause)
         self.panel.stop_clicked.connect(self.stop)
+        self.panel.evaluation_clicked.connect(self.evaluation_requested)
+        self.worker_queue = WorkerQueue(self)  # Run on workers (app/queue_for_workers.py)
+        self.panel.queue_clicked.connect(self.queue_for_workers)
         self.form.validity_changed.connect(self._on_validity)
         # Every edit, not only a flip of validity: the line must quote the value as it is now, not a keystroke ago.
         self.form.changed.connect(lambda: self._on_validity(self.form.config() is not None))
@@ -77,6 +85,7 @@ class TrainingTab(QWidget):
             return False
         self.progress = RunProgress.begin()
         self.plots.reset()
+        self.panel.offer_evaluation(None)
         self.plots.start_live()
         self.diagnosis.start(cfg)
         self.form.set_locked(True)
@@ -90,6 +99,21 @@ class TrainingTab(QWidget):
         self._clock.start()
         self.run_started.emit()
         return True
+
+    def queue_for_workers(self) -> bool:
+        """Run on workers: queue the form's config in the store; False when the form is invalid."""
+        cfg = self.form.config()
+        if cfg is None:
+            return False
+        self.worker_queue.submit(queue_config(cfg, self.store_url), self._on_queued, self._on_queue_failed)
+        return True
+
+    def _on_queued(self, trial_id: int) -> None:
+        self.panel.show_message(f"Trial {trial_id} queued for workers: {WORKER_HINT}.")
+        self.queued.emit(trial_id)
+
+    def _on_queue_failed(self, line: str) -> None:
+        self.panel.show_message(f"The run could not be queued: {line}", "error")
 
     def stop(self) -> None:
         if self.running and self.runner.stop():
@@ -135,6 +159,7 @@ class TrainingTab(QWidget):
         self.last_outcome = outcome
         text, kind = describe_outcome(outcome)
         self.panel.show_message(text, kind)
+        self.panel.offer_evaluation(outcome.result.trial_id if status in EVALUATED else None)
         self._showing_invalid = False
         self._on_validity(self.form.config() is not None)
         self.run_finished.emit(outcome)
@@ -145,6 +170,7 @@ class TrainingTab(QWidget):
         self._on_validity(self.form.config() is not None)
 
     def _on_validity(self, valid: bool) -> None:
+        self.panel.queue_button.setEnabled(valid)  # queuing needs a valid form, not an idle runner
         if self.running:
             return
         self.panel.set_running(False, can_train=valid and not self._blocked)

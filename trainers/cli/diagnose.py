@@ -62,7 +62,9 @@ def command(trial_id: int, item: Intervention, store: str | None = None) -> str 
         words = [*NO_CHANGE_COMMANDS[item.key], "--from-trial", str(trial_id)]
     else:
         return None
-    return shlex.join(["tunelab", *words, *(["--store", store] if store else [])])
+    from trainers.spec.url_display import without_password  # printed: the password comes from PGPASSWORD or ~/.pgpass
+
+    return shlex.join(["tunelab", *words, *(["--store", without_password(store)] if store else [])])
 
 
 def report(trial_id: int, d: Diagnosis, store: str | None = None) -> str:

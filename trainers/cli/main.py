@@ -11,8 +11,14 @@ from typing import Any, Sequence
 
 from trainers.cli import diagnose as cli_diagnose
 from trainers.cli import ensemble as cli_ensemble
+from trainers.cli import evaluate as cli_evaluate
+from trainers.cli import export as cli_export
 from trainers.cli import lr_find as cli_lr_find
+from trainers.cli import mlflow_log as cli_mlflow
+from trainers.cli import predict as cli_predict
+from trainers.cli import report as cli_report
 from trainers.cli import search as cli_search
+from trainers.cli import tensorboard_export as cli_tensorboard
 from trainers.cli import worker as cli_worker
 from trainers.cli.config_args import add_config_flags, config_from_args
 from trainers.cli.exit_codes import exit_code
@@ -46,11 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(train)
     _add_store_flag(train)
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
+    train.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue the run in the store for `tunelab worker --queue` instead of training here; prints its trial id",
+    )
     cli_lr_find.add_parser(sub, add_config_flags, _add_store_flag)
     cli_diagnose.add_parser(sub, _add_store_flag)
+    cli_evaluate.add_parser(sub, _add_store_flag)
     cli_ensemble.add_parser(sub, add_config_flags, _add_store_flag)
     cli_search.add_parser(sub, add_config_flags, _add_store_flag)
     cli_worker.add_parser(sub)
+    cli_predict.add_parser(sub, _add_store_flag)
+    cli_export.add_parser(sub, _add_store_flag)
+    cli_report.add_parser(sub, _add_store_flag)
+    cli_tensorboard.add_parser(sub, _add_store_flag)
+    cli_mlflow.add_parser(sub, _add_store_flag)
     hist = sub.add_parser("history", help="list trials ranked by the kept epoch's validation accuracy (or --rank-by)")
     _add_store_flag(hist)
     hist.add_argument("--json", action="store_true", help="one JSON array of trials")
@@ -88,6 +105,12 @@ def _train(args: argparse.Namespace) -> int:
     from trainers.spec.events import RunControl
     from trainers.store import TrialStore
 
+    if args.queue:
+        from trainers.api import queue_run
+
+        with TrialStore(args.store) as store:
+            print(json.dumps({"trial_id": queue_run(store, cfg), "status": "queued"}), flush=True)
+        return 0
     control = RunControl()
     _stop_on_signals(control)
     with TrialStore(args.store) as store:
@@ -158,6 +181,7 @@ def _history(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `worker --gpus all` starts its children with these
     if args.command is None:
         parser.print_help()
         return 0
@@ -167,9 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "lr-find": _lr_find,
             "history": _history,
             "diagnose": cli_diagnose.run,
+            "evaluate": cli_evaluate.run,
             "ensemble": _ensemble,
             "search": _search,
             "worker": cli_worker.run,
+            "predict": cli_predict.run,
+            "export": cli_export.run,
+            "report": cli_report.run,
+            "tensorboard-export": cli_tensorboard.run,
+            "mlflow-log": cli_mlflow.run,
         }[args.command](args)
     except TuneLabError as exc:
         print(f"tunelab: error: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ from trainers.spec.events import (
     LrFinderStarted,
     LrFinderStep,
 )
+from trainers.spec.store_events import StoreReachable, StoreUnreachable
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:
@@ -82,6 +83,8 @@ class ProgressSink:
                 f"{event.status} after {event.epochs_run} epochs in {event.seconds:.1f}s; "
                 f"test acc {_fmt(event.test_acc)}"
             )
+        elif isinstance(event, (StoreUnreachable, StoreReachable)):
+            self._line(event.line)
 
     def _line(self, text: str) -> None:
         prefix = "\r\x1b[K" if self.tty else ""

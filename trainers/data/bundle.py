@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from trainers.data.preprocessing import Preprocessing
 from trainers.spec.errors import DataError
 from trainers.spec.shapes import batches_per_epoch, drops_last_single
 
@@ -52,6 +53,7 @@ class DatasetBundle:
     val: Split
     test: Split | None
     feature_names: list[str] = field(default_factory=list)
+    preprocessing: Preprocessing | None = None  # how raw input becomes this data's tensors
 
     @property
     def is_image(self) -> bool:
@@ -67,6 +69,7 @@ class DatasetBundle:
             self.val.to(device),
             self.test.to(device) if self.test is not None else None,
             self.feature_names,
+            self.preprocessing,
         )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from trainers.data.bundle import DatasetBundle, Split, feature_stats
+from trainers.data.preprocessing import Preprocessing
 from trainers.data.splits import stratified_split, stratified_subsample
 from trainers.spec.errors import DataError
 
@@ -57,8 +58,10 @@ def make_bundle(
     *,
     normalize: bool,
     feature_names: list[str] | None = None,
+    preprocessing: Preprocessing | None = None,
 ) -> DatasetBundle:
-    """An in-memory bundle, standardised with statistics of the training split only."""
+    """An in-memory bundle, standardised with statistics of the training split only (recorded in `preprocessing`,
+    the source's description of its raw input)."""
     xtr, ytr = train
     xva, yva = val
     xte = test[0] if test is not None else None
@@ -66,6 +69,8 @@ def make_bundle(
         mean, std = feature_stats(xtr)
         xtr, xva = (xtr - mean) / std, (xva - mean) / std
         xte = (xte - mean) / std if xte is not None else None
+        if preprocessing is not None and preprocessing.kind == "image":
+            preprocessing = preprocessing.with_stats(mean.flatten().tolist(), std.flatten().tolist())
     test_split = Split(xte, test[1]) if test is not None and xte is not None and len(test[1]) else None
     return DatasetBundle(
         name,
@@ -76,6 +81,7 @@ def make_bundle(
         Split(xva, yva),
         test_split,
         list(feature_names or []),
+        preprocessing,
     )
 
 
@@ -91,6 +97,7 @@ def bundle_from_tensors(
     class_names: list[str] | None = None,
     normalize: bool = True,
     feature_names: list[str] | None = None,
+    preprocessing: Preprocessing | None = None,
 ) -> DatasetBundle:
     """In-memory samples split stratified and seeded, then standardised with training statistics."""
     labels = y.numpy()
@@ -101,5 +108,12 @@ def bundle_from_tensors(
     names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
     test = (x[te], y[te]) if len(te) else None
     return make_bundle(
-        name, names, (x[tr], y[tr]), (x[va], y[va]), test, normalize=normalize, feature_names=feature_names
+        name,
+        names,
+        (x[tr], y[tr]),
+        (x[va], y[va]),
+        test,
+        normalize=normalize,
+        feature_names=feature_names,
+        preprocessing=preprocessing,
     )

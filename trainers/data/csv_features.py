@@ -17,12 +17,17 @@ def standardise(x: np.ndarray, numeric: np.ndarray, train: np.ndarray) -> np.nda
     out = x.copy()
     if not numeric.any():
         return out
+    mean, std = standard_stats(x, numeric, train)
+    out[:, numeric] = (x[:, numeric] - mean) / std
+    return out
+
+
+def standard_stats(x: np.ndarray, numeric: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows' mean and std (ddof 1) of each numeric column; a constant column's std is 1."""
     fit = x[train][:, numeric]
     mean = fit.mean(axis=0)
     std = fit.std(axis=0, ddof=1) if len(fit) > 1 else np.ones_like(mean)
-    std = np.where(std > 1e-8, std, 1.0)
-    out[:, numeric] = (x[:, numeric] - mean) / std
-    return out
+    return mean, np.where(std > 1e-8, std, 1.0)
 
 
 def check_trainable(

@@ -17,6 +17,7 @@ import torch
 from trainers.data.bundle import DatasetBundle, as_int_labels
 from trainers.data.common import make_bundle, split_indices
 from trainers.data.csv_features import check_trainable, standardise
+from trainers.data.csv_preprocessing import table_preprocessing
 from trainers.spec.config import DataConfig
 from trainers.spec.csv_dialect import (
     detect_decimal,
@@ -37,6 +38,8 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     lines: list[int]  # the file line of each row (the header is line 1)
+    delimiter: str = ","
+    decimal: str = "."
 
     def column(self, j: int) -> list[str]:
         return [r[j] for r in self.rows]
@@ -84,8 +87,17 @@ def load_csv(cfg: DataConfig) -> DatasetBundle:
         i = torch.from_numpy(idx)
         return x[i], y[i]
 
+    columns = [(table.header[j], kinds[j], table.column(j)) for j in features]
+    prep = table_preprocessing(target, columns, raw, mask, tr, (table.delimiter, table.decimal))
     return make_bundle(
-        path.name, class_names, part(tr), part(va), part(te) if len(te) else None, normalize=False, feature_names=names
+        path.name,
+        class_names,
+        part(tr),
+        part(va),
+        part(te) if len(te) else None,
+        normalize=False,
+        feature_names=names,
+        preprocessing=prep.described(class_names, standardised=cfg.normalize),
     )
 
 
@@ -138,7 +150,7 @@ def read_table(path: Path) -> Table:
     decimal = detect_decimal(rows, delimiter)
     if decimal != ".":
         rows = [[with_decimal_point(c, decimal) for c in r] for r in rows]
-    return Table(path, header, rows, lines)
+    return Table(path, header, rows, lines, delimiter, decimal)
 
 
 def _read_rows(path: Path, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:

@@ -12,6 +12,7 @@ import torch
 from resources import resource_path
 from trainers.data.bundle import DatasetBundle
 from trainers.data.common import bundle_from_tensors
+from trainers.data.preprocessing import Preprocessing
 from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 
@@ -47,4 +48,8 @@ def load_digits(cfg: DataConfig) -> DatasetBundle:
         train_fraction=cfg.train_fraction,
         class_names=[str(i) for i in range(10)],
         normalize=cfg.normalize,
+        # 8x8 grayscale, never resized; the bundled pixel values run 0..16
+        preprocessing=Preprocessing(
+            "image", tuple(str(i) for i in range(10)), "digits", size=(8, 8), channels=1, raw_scale=16.0
+        ),
     )

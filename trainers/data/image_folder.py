@@ -11,13 +11,11 @@ from torch.utils.data import Dataset
 
 from trainers.data.bundle import DatasetBundle, Split, feature_stats
 from trainers.data.common import make_bundle, split_indices
+from trainers.data.image_decode import GRAY_MODES, IMAGE_ERRORS, IMAGE_EXTENSIONS, load_image
+from trainers.data.preprocessing import Preprocessing
 from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
-GRAY_MODES = frozenset({"L", "1", "I", "I;16", "I;16L", "I;16B", "I;16N"})
-# what Pillow raises for files that are not images, truncated, or absurdly large
-_IMAGE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 _STATS_SAMPLE = 512
 
 
@@ -35,6 +33,7 @@ def load_image_folder(cfg: DataConfig) -> DatasetBundle:
         where=str(root),
     )
     name = root.name or str(root)
+    prep = Preprocessing("image", tuple(class_names), "image_folder", size=(size, size), channels=channels, resize=True)
     n_used = len(tr) + len(va) + len(te)
     if n_used * channels * size * size * 4 / 2**20 <= cfg.in_memory_limit_mb:
 
@@ -42,7 +41,13 @@ def load_image_folder(cfg: DataConfig) -> DatasetBundle:
             return _decode(paths, idx, size, channels), torch.from_numpy(labels[idx])
 
         return make_bundle(
-            name, class_names, part(tr), part(va), part(te) if len(te) else None, normalize=cfg.normalize
+            name,
+            class_names,
+            part(tr),
+            part(va),
+            part(te) if len(te) else None,
+            normalize=cfg.normalize,
+            preprocessing=prep,
         )
     if cfg.normalize:
         # a sample of training images estimates the statistics without decoding the whole folder
@@ -61,6 +66,7 @@ def load_image_folder(cfg: DataConfig) -> DatasetBundle:
         stream(tr),
         stream(va),
         stream(te) if len(te) else None,
+        preprocessing=prep.with_stats(mean.flatten().tolist(), std.flatten().tolist()) if cfg.normalize else prep,
     )
 
 
@@ -109,33 +115,8 @@ def probe_mode(path: Path) -> str:
     try:
         with Image.open(path) as im:
             return str(im.mode)
-    except _IMAGE_ERRORS as exc:
+    except IMAGE_ERRORS as exc:
         raise DataError(f"{path}: not a readable image ({exc}); fix or remove the file") from None
-
-
-def load_image(path: Path | str, size: int, channels: int) -> np.ndarray:
-    """Float32 (channels, size, size) in [0, 1]; any decoding problem is a DataError naming the file."""
-    try:
-        with Image.open(path) as im:
-            im.load()  # decode now, so a truncated file fails here and not later
-            return _to_array(im, size, channels)
-    except _IMAGE_ERRORS as exc:
-        raise DataError(f"{path}: cannot read this image ({exc}); fix or remove the file") from None
-
-
-def _to_array(im: Image.Image, size: int, channels: int) -> np.ndarray:
-    box = (size, size)
-    if im.mode in GRAY_MODES:
-        if im.mode.startswith("I"):
-            # 16-bit grayscale: scale its range to [0, 1] before resizing in float
-            scaled = np.clip(np.asarray(im, dtype=np.float32) / 65535.0, 0.0, 1.0)
-            gray = np.asarray(Image.fromarray(scaled).resize(box, Image.Resampling.BILINEAR), dtype=np.float32)
-        else:
-            small = im.convert("L").resize(box, Image.Resampling.BILINEAR)
-            gray = np.asarray(small, dtype=np.float32) / 255.0
-        return np.repeat(gray[None], channels, axis=0)
-    rgb = im.convert("RGB").resize(box, Image.Resampling.BILINEAR)
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0)
 
 
 class ImagePaths(Dataset):

@@ -22,6 +22,7 @@ from torchvision.datasets.utils import extract_archive
 
 from trainers.data.bundle import DatasetBundle, Split, usable_std
 from trainers.data.common import check_covered, make_bundle, split_indices
+from trainers.data.preprocessing import Preprocessing
 from trainers.spec.config import DataConfig
 from trainers.spec.errors import DataError
 from trainers.spec.paths import data_dir
@@ -83,6 +84,8 @@ def load_torchvision(cfg: DataConfig) -> DatasetBundle:
     tr_t, va_t = torch.from_numpy(tr), torch.from_numpy(va)
     n_used = len(tr) + len(va) + len(y_test)
     decoded_mb = n_used * x_all[0].numel() * 4 / 2**20
+    c, h, w = (int(v) for v in x_all.shape[1:])
+    prep = Preprocessing("image", tuple(class_names), cfg.source, size=(h, w), channels=c)
     if decoded_mb <= cfg.in_memory_limit_mb:
         return make_bundle(
             cfg.source,
@@ -91,6 +94,7 @@ def load_torchvision(cfg: DataConfig) -> DatasetBundle:
             (_floats(x_all[va_t]), y_all[va_t]),
             (_floats(x_test), y_test),
             normalize=cfg.normalize,
+            preprocessing=prep,
         )
     channels = x_all.shape[1]
     if cfg.normalize:
@@ -101,7 +105,14 @@ def load_torchvision(cfg: DataConfig) -> DatasetBundle:
     val = Split(dataset=ArrayImages(x_all, y_all, va_t, mean, std))
     test = Split(dataset=ArrayImages(x_test, y_test, torch.arange(len(y_test)), mean, std))
     return DatasetBundle(
-        cfg.source, tuple(x_all.shape[1:]), len(class_names), class_names, train, val, test if len(y_test) else None
+        cfg.source,
+        tuple(x_all.shape[1:]),
+        len(class_names),
+        class_names,
+        train,
+        val,
+        test if len(y_test) else None,
+        preprocessing=prep.with_stats(mean.flatten().tolist(), std.flatten().tolist()) if cfg.normalize else prep,
     )
 
 

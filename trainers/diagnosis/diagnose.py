@@ -159,7 +159,7 @@ def fill_diagnoses(store: Any, trial_ids: Sequence[int]) -> dict[int, str]:
     finders = finder_runs(store) if trial_ids else []  # read once for the whole page
     for trial_id in trial_ids:
         trial = store.get_trial(trial_id)
-        if trial.kind != "train" or trial.diagnosis or trial.running or trial.status == "failed":
+        if trial.kind != "train" or trial.diagnosis or trial.running or trial.queued or trial.status == "failed":
             continue
         label = _from_record(trial, store.epochs(trial_id), stored_band(store, trial, finders)).label
         if not getattr(store, "read_only", False):  # a store opened for reading shows the label unsaved

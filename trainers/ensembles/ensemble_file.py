@@ -41,6 +41,8 @@ class EnsembleRecipe:
     data: dict[str, Any]  # the data config the members were trained and scored on
     meta: dict[str, Any] | None = None  # the stacking meta-learner's state
     info: dict[str, Any] = field(default_factory=dict)  # the trial id and scores, for whoever loads the file
+    # how raw input becomes the members' input (trainers.data.preprocessing JSON); None in files written before
+    preprocessing: dict[str, Any] | None = None
 
 
 class EnsembleModel:
@@ -95,6 +97,7 @@ def save_ensemble(recipe: EnsembleRecipe, path: Path | str) -> Path:
         "data": recipe.data,
         "stacking": recipe.meta,
         "info": recipe.info,
+        "preprocessing": recipe.preprocessing,
         "members": [{"label": m.label, "trial_id": m.trial_id, "model": vars(m.model).copy()} for m in recipe.members],
     }
     return save_checkpoint(Path(path), states, meta)
@@ -123,6 +126,7 @@ def read_recipe(path: Path | str) -> EnsembleRecipe:
             dict(meta["data"]),
             meta.get("stacking"),
             dict(meta.get("info") or {}),
+            meta.get("preprocessing"),
         )
     except (KeyError, TypeError) as exc:
         raise StoreError(f"{path} is a damaged TuneLab ensemble file ({exc})") from None

@@ -89,6 +89,7 @@ def run_ensemble(
                     list(data.class_names),
                     dataclasses.asdict(base.data),
                     info={"trial_id": job.trial_id},
+                    preprocessing=data.preprocessing.to_json() if data.preprocessing is not None else None,
                 )
                 built.scored = scored_ensemble(recipe, data, job.device, settings, job.control)
                 job.notes.append(built.scored.note)

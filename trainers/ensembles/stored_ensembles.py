@@ -12,6 +12,7 @@ from trainers.spec.ensemble_events import EnsembleResult, MemberScore
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.errors import StoreError
 from trainers.store import TrialStore
+from trainers.store.artifact_fetch import local_file
 from trainers.store.records import TrialRecord
 from trainers.trials.choices import trial_choices
 
@@ -76,17 +77,18 @@ def export_ensemble(store: TrialStore, trial_id: int, path: Path | str) -> Path:
     trial = store.get_trial(trial_id)
     if trial.kind != ENSEMBLE_KIND:
         raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not an ensemble")
-    if not trial.checkpoint_best or not Path(trial.checkpoint_best).is_file():
+    source = local_file(store, trial_id, trial.checkpoint_best)  # fetched when only the store's database has it
+    if source is None:
         raise StoreError(
             f"ensemble {trial_id} has no saved file ({trial.status}{': ' + trial.message if trial.message else ''})"
         )
-    read_recipe(trial.checkpoint_best)  # a damaged file is reported here, not when someone loads the copy
+    read_recipe(source)  # a damaged file is reported here, not when someone loads the copy
     target = Path(path).expanduser()
     if not target.suffix:
         target = target.with_suffix(SUFFIX)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(trial.checkpoint_best, target)
+        shutil.copyfile(source, target)
     except OSError as exc:
         raise StoreError(f"cannot write the ensemble to {target}: {exc}") from None
     return target

@@ -12,6 +12,7 @@ from trainers.spec.config import RunConfig, normalised_dict
 from trainers.spec.ensemble_settings import SECTION, EnsembleSettings
 from trainers.spec.errors import ConfigError
 from trainers.store import TrialQuery, TrialStore
+from trainers.store.artifact_fetch import local_file, reachable
 from trainers.store.records import TrialRecord
 from trainers.training.checkpoints import load_checkpoint
 
@@ -42,12 +43,23 @@ def data_key(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in TRAINING_ONLY_DATA}
 
 
-def checkpoint_of(trial: TrialRecord) -> Path | None:
-    """The weights a trial was scored with (its best epoch's), else its last."""
+def checkpoint_of(trial: TrialRecord, store: TrialStore | None = None) -> Path | None:
+    """The weights a trial was scored with (its best epoch's), else its last. With the trial's `store`, a file
+    another host wrote is found in this host's view of the store's folder or fetched from the store's database
+    (trainers/store/artifact_fetch.py); without it, only the recorded paths count."""
     for path in (trial.checkpoint_best, trial.checkpoint_last):
-        if path and Path(path).is_file():
+        if store is not None:
+            found = local_file(store, trial.id, path)
+            if found is not None:
+                return found
+        elif path and Path(path).is_file():
             return Path(path)
     return None
+
+
+def has_weights(trial: TrialRecord, store: TrialStore) -> bool:
+    """Whether checkpoint_of(trial, store) would find weights, without fetching any."""
+    return reachable(store, trial.id, trial.checkpoint_best) or reachable(store, trial.id, trial.checkpoint_last)
 
 
 def fallback_note(store: TrialStore, members: list[Member]) -> str:
@@ -58,7 +70,7 @@ def fallback_note(store: TrialStore, members: list[Member]) -> str:
         if member.trial_id is None:
             continue
         trial = store.get_trial(member.trial_id)
-        if not (trial.checkpoint_best and Path(trial.checkpoint_best).is_file()) and checkpoint_of(trial) is not None:
+        if not reachable(store, trial.id, trial.checkpoint_best) and has_weights(trial, store):
             notes.append(
                 f"trial {trial.id}: its best epoch's weights (best.pt) are missing, so its last epoch's "
                 f"(last.pt) are used"
@@ -66,12 +78,12 @@ def fallback_note(store: TrialStore, members: list[Member]) -> str:
     return "; ".join(notes)
 
 
-def _why_unusable(trial: TrialRecord) -> str:
+def _why_unusable(trial: TrialRecord, store: TrialStore) -> str:
     if trial.kind != "train":
         return f"trial {trial.id} is a {trial.kind} trial, not a training run"
     if trial.status not in USABLE_STATUSES:
         return f"trial {trial.id} is {trial.status}"
-    if checkpoint_of(trial) is None:
+    if not has_weights(trial, store):
         return f"trial {trial.id} has no saved weights (it ran with train.checkpoints off, or they were deleted)"
     return ""
 
@@ -91,14 +103,14 @@ def named_candidates(store: TrialStore, ids: tuple[int, ...]) -> list[Candidate]
     out: list[Candidate] = []
     for trial_id in ids:
         trial = store.get_trial(trial_id)
-        reason = _why_unusable(trial) or (_different_data(out[0].trial, trial) if out else "")
+        reason = _why_unusable(trial, store) or (_different_data(out[0].trial, trial) if out else "")
         if reason:
             raise ConfigError(
                 f"{SECTION}.trials",
                 trial_id,
                 f"a finished training trial with saved weights on the others' data ({reason})",
             )
-        out.append(Candidate(trial, checkpoint_of(trial)))  # type: ignore[arg-type]
+        out.append(Candidate(trial, checkpoint_of(trial, store)))  # type: ignore[arg-type]
     return out
 
 
@@ -109,7 +121,7 @@ def latest_dataset(store: TrialStore) -> str | None:
     while True:
         page = store.list_trials(kind="train", status=USABLE_STATUSES, order_by="id", limit=PAGE, offset=offset)
         for trial in page:
-            if not _why_unusable(trial):
+            if not _why_unusable(trial, store):
                 return trial.dataset_label
         if len(page) < PAGE:
             return None
@@ -129,9 +141,9 @@ def top_candidates(store: TrialStore, k: int, select_by: str, field: str = "top"
         page = store.query_trials(query, offset=offset, limit=PAGE)
         for ranked in page:
             trial = ranked.trial
-            if ranked.rank is None or _why_unusable(trial) or (out and _different_data(out[0].trial, trial)):
+            if ranked.rank is None or _why_unusable(trial, store) or (out and _different_data(out[0].trial, trial)):
                 continue
-            out.append(Candidate(trial, checkpoint_of(trial)))  # type: ignore[arg-type]
+            out.append(Candidate(trial, checkpoint_of(trial, store)))  # type: ignore[arg-type]
             if len(out) == k:
                 break
         if len(page) < PAGE:

@@ -22,12 +22,14 @@ from typing import Any, Iterator
 import torch
 
 from trainers.data import DatasetBundle, load_dataset
-from trainers.jobs.device import resolve_device
+from trainers.jobs.device import device_label, resolve_device
+from trainers.jobs.environment import run_environment
 from trainers.jobs.setup import torch_threads, trial_summary
 from trainers.spec.config import RunConfig
 from trainers.spec.errors import TuneLabError
 from trainers.spec.events import NullSink, RunControl, Sink, StopRequested
 from trainers.store import TrialStore
+from trainers.store.queued import adopt_trial
 
 
 @contextmanager
@@ -72,8 +74,12 @@ class TrialJob:
         self.notes.insert(0, message)
 
     def load_data(self, bundle: DatasetBundle | None = None) -> DatasetBundle:
-        """The caller's data, else the config's, on the job's device."""
-        return (bundle or load_dataset(self.cfg.data)).to(self.device)
+        """The caller's data, else the config's, on the job's device; how raw input becomes its tensors is stored
+        with the trial at once, so the trial's model can be used on raw data (`trainers.use.preprocessing`)."""
+        data = (bundle or load_dataset(self.cfg.data)).to(self.device)
+        if data.preprocessing is not None:
+            self.store.update_trial(self.trial_id, extra={"preprocessing": data.preprocessing.to_json()})
+        return data
 
     @contextmanager
     def running(self, stop_note: str = "stopped by request") -> Iterator[None]:
@@ -96,9 +102,13 @@ class TrialJob:
     def finish(self, result: Any, extra: dict[str, Any] | None = None, **columns: Any) -> Any:
         """Write the final status, message and columns, send the result to the sink and return it."""
         merged = {**(extra or {}), **self.extra}
-        self.store.finish_trial(
-            self.trial_id, self.status, message=self.message, **columns, **({"extra": merged} if merged else {})
-        )
+        try:
+            self.store.finish_trial(
+                self.trial_id, self.status, message=self.message, **columns, **({"extra": merged} if merged else {})
+            )
+        finally:
+            if self.sink.emit in self.store.outbox.listeners:
+                self.store.outbox.listeners.remove(self.sink.emit)
         self.sink.emit(result)
         return result
 
@@ -112,11 +122,20 @@ def start_job(
     control: RunControl | None = None,
     summary: dict[str, Any] | None = None,
     oom_hint: str = "",
+    adopt: int | None = None,
     **trial: Any,
 ) -> TrialJob:
-    """Resolve the device (a config error raises here, before any trial exists) and create the job's trial."""
+    """Resolve the device (a config error raises here, before any trial exists) and create the job's trial; with
+    `adopt`, the trial is that queued one this process has claimed (trainers/store/queued.py), not a new one."""
     device = resolve_device(cfg.train.device)
     columns = trial_summary(cfg) if summary is None else summary
-    trial_id = store.create_trial(kind, cfg.to_dict(), **columns, **trial)
+    trial["extra"] = {"environment": run_environment(device), **(trial.get("extra") or {})}  # for reports
+    if adopt is None:
+        trial_id = store.create_trial(kind, cfg.to_dict(), **columns, **trial, device=device_label(device))
+    else:
+        adopt_trial(store, adopt, device_label(device), trial["extra"])
+        trial_id = adopt
     hint = oom_hint or f"lower train.batch_size (now {cfg.train.batch_size}) or choose a smaller model"
-    return TrialJob(store, trial_id, cfg, device, sink or NullSink(), control or RunControl(), hint)
+    job = TrialJob(store, trial_id, cfg, device, sink or NullSink(), control or RunControl(), hint)
+    store.outbox.listeners.append(job.sink.emit)  # "store unreachable, retrying" reaches the run's sink
+    return job

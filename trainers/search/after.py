@@ -12,7 +12,7 @@ from typing import Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from trainers.ensembles.stored_members import checkpoint_of
+from trainers.ensembles.stored_members import has_weights
 from trainers.search.storage import JOURNAL_SUFFIX, SEARCH_PATH_OPTION, is_journal, open_storage
 from trainers.search.stored import SEARCH_KIND
 from trainers.search.study import SEARCH_ID, SETTINGS, direction, quiet_optuna
@@ -20,6 +20,7 @@ from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_settings import EnsembleSettings
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.spec.trial_config import stored_run_config
+from trainers.spec.url_display import safe_url, with_password
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
 
@@ -31,20 +32,20 @@ def search_study(source: StoreOrStorage, search_id: int) -> optuna.Study:
     storage itself (a `.optuna.journal` file, or a PostgreSQL URL with the search schema) for a process that has
     only the storage."""
     if isinstance(source, TrialStore):
-        return _study_of(source.get_trial(search_id))
+        return _study_of(source.get_trial(search_id), source.url)
     if source.endswith(JOURNAL_SUFFIX) or SEARCH_PATH_OPTION in source:
         return _study_in_storage(source, search_id)
     with TrialStore(source, read_only=True) as store:
-        return _study_of(store.get_trial(search_id))
+        return _study_of(store.get_trial(search_id), store.url)
 
 
-def _study_of(trial: TrialRecord) -> optuna.Study:
+def _study_of(trial: TrialRecord, store_url: str) -> optuna.Study:
     if trial.kind != SEARCH_KIND:
         raise StoreError(f"trial {trial.id} is a {trial.kind} trial, not a search")
     plan = trial.extra.get("search", {})
     if not plan.get("study") or not plan.get("storage"):
         raise StoreError(f"search {trial.id} has no study (it ended before its first trial)")
-    return _load(plan["storage"], plan["study"], trial.id)
+    return _load(with_password(plan["storage"], store_url), plan["study"], trial.id)
 
 
 def _study_in_storage(storage_url: str, search_id: int) -> optuna.Study:
@@ -53,7 +54,7 @@ def _study_in_storage(storage_url: str, search_id: int) -> optuna.Study:
     storage = _open(storage_url)
     names = [s.study_name for s in storage.get_all_studies() if s.user_attrs.get(SEARCH_ID) == search_id]
     if not names:
-        raise StoreError(f"no study of search {search_id} in {storage_url}")
+        raise StoreError(f"no study of search {search_id} in {safe_url(storage_url)}")
     return _load(storage_url, names[-1], search_id)
 
 
@@ -61,14 +62,14 @@ def _open(storage_url: str) -> optuna.storages.BaseStorage:
     if is_journal(storage_url) and not Path(storage_url).expanduser().is_file():
         raise StoreError(f"no Optuna journal at {storage_url}")  # opening one would create an empty file
     quiet_optuna()
-    return open_storage(storage_url)
+    return open_storage(with_password(storage_url, ""))  # a masked password is dropped: PGPASSWORD or ~/.pgpass
 
 
 def _load(storage_url: str, name: str, search_id: int) -> optuna.Study:
     try:
         return optuna.load_study(study_name=name, storage=_open(storage_url))
     except KeyError:
-        raise StoreError(f"the study {name} of search {search_id} is not in {storage_url}") from None
+        raise StoreError(f"the study {name} of search {search_id} is not in {safe_url(storage_url)}") from None
 
 
 def monitor_of(study: optuna.Study) -> str:
@@ -97,7 +98,7 @@ def top_trials(store: TrialStore, search_id: int, k: int, *, with_weights: bool 
             record = store.get_trial(int(trial_id))
         except StoreError:  # deleted from History since
             continue
-        if record.status == "completed" and (not with_weights or checkpoint_of(record) is not None):
+        if record.status == "completed" and (not with_weights or has_weights(record, store)):
             out.append(record.id)
         if len(out) == k:
             break

@@ -4,7 +4,8 @@ most) and/or a time limit counted from the search's start.
 A worker starts a trial only while finished + running trials are under the limit; when the rest of the budget is
 being run by others it waits, so a worker that dies mid-trial (its trial failed after the grace period and queued
 again) is made up for by one that is still alive. On a journal the look at the budget and the ask that follows hold
-a lock file, so two workers on one machine never both take the last trial."""
+a lock file, so two workers on one machine never both take the last trial; on PostgreSQL a server-side advisory
+lock, shared by every host."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from typing import Iterator, Literal
 
 from optuna.trial import TrialState
 
+from trainers.search.liveness import storage_of
 from trainers.search.results import budget_used
 from trainers.search.samplers import grid_size
+from trainers.search.server_lock import advisory_lock, rdb_engine
 from trainers.search.storage import is_journal
 from trainers.search.study import LoadedSearch
 
@@ -53,11 +56,17 @@ def next_step(search: LoadedSearch) -> Step:
 
 @contextmanager
 def ask_lock(search: LoadedSearch) -> Iterator[None]:
-    """Held while a worker looks at the budget and asks for a trial (journal storages on a POSIX system)."""
+    """Held while a worker looks at the budget and asks for a trial: a lock file beside a journal (POSIX systems), an
+    advisory lock on a PostgreSQL storage."""
     try:
         import fcntl
     except ImportError:  # Windows: no lock; two workers may then both take the last trial
         fcntl = None  # type: ignore[assignment]
+    engine = None if is_journal(search.storage_url) else rdb_engine(storage_of(search.study))
+    if engine is not None and engine.dialect.name == "postgresql":
+        with advisory_lock(engine, f"tunelab-ask-{search.name}"):  # shared by every host of the search
+            yield
+        return
     if fcntl is None or not is_journal(search.storage_url):
         with nullcontext():
             yield

@@ -4,8 +4,9 @@ Optuna's own heartbeat (RDBStorage, PostgreSQL) only runs inside study.optimize,
 so a running trial beats here, in a thread, for both. On an RDB storage the beat is Optuna's (record_heartbeat) and
 stale trials are failed by Optuna's fail_stale_trials with its retry callback; on a journal the beat is a system
 attribute holding the time, and a trial silent for longer than the grace period is failed here and its parameters
-queued again once (as Optuna's RetryHeartbeatStaleTrialCallback does). Its TuneLab trial, whose process is gone, is
-marked "interrupted" by the store the next time it is opened on that host."""
+queued again once (as Optuna's RetryHeartbeatStaleTrialCallback does). Its TuneLab trial stops beating the store's
+own heartbeat too (trainers/store/heartbeat.py) and is marked "interrupted", keeping its epochs, by any process of
+any host that opens the store or beats for its own trials once the store's grace period has passed."""
 
 from __future__ import annotations
 

@@ -43,6 +43,8 @@ class TrialRunner:
     control: RunControl = field(default_factory=RunControl)
     epoch_stop: threading.Event = field(default_factory=threading.Event)  # stop after the current epoch
     grace_s: float = GRACE_S  # how long a trial may go without a heartbeat before other workers take it for dead
+    max_trials: int | None = None  # `tunelab worker --max-trials`: this worker ends after so many trials
+    idle_exit_s: float | None = None  # `--idle-exit`: it ends after finding nothing to start for so long
 
 
 class _LinkSink:

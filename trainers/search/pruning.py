@@ -7,6 +7,9 @@ import math
 import threading
 from typing import Any
 
+from optuna.exceptions import StorageInternalError
+from sqlalchemy.exc import SQLAlchemyError
+
 from trainers.training.callbacks import metric_value
 from trainers.training.loop import Callback, CancelFit, Learner
 
@@ -31,8 +34,12 @@ class PruningCallback(Callback):
         value = metric_value(learner, self.monitor)
         if value is None or not math.isfinite(value):
             return
-        self.trial.report(float(value), learner.epoch)
-        if learner.epoch < learner.settings.epochs and self.trial.should_prune():
+        try:
+            self.trial.report(float(value), learner.epoch)
+            prune = learner.epoch < learner.settings.epochs and self.trial.should_prune()
+        except (StorageInternalError, SQLAlchemyError, OSError):
+            return  # the study's database is away for now: the pruner misses this epoch, the trial goes on
+        if prune:
             self.pruned_at = learner.epoch
             learner.status = PRUNED
             learner.message = (

@@ -50,6 +50,7 @@ def ended_event(t: FrozenTrial) -> SearchTrialEnded:
         epochs=steps[-1] if steps else 0,
         pruned_at=steps[-1] if t.state == TrialState.PRUNED and steps else None,
         intermediate=tuple(float(t.intermediate_values[s]) for s in steps),
+        seconds=t.duration.total_seconds() if t.duration is not None else None,
     )
 
 

@@ -25,6 +25,7 @@ from trainers.spec.events import RunControl, Sink
 from trainers.spec.search_events import SearchEnded, SearchResult, SearchStarted, empty_counts
 from trainers.spec.search_settings import SearchSettings, validate_settings
 from trainers.spec.search_space import SearchSpace
+from trainers.spec.url_display import safe_url
 from trainers.store import TrialStore
 
 SAMPLER_LABELS = {"tpe": "TPE", "random": "random", "grid": "grid", "cmaes": "CMA-ES", "gp": "Gaussian-process"}
@@ -87,7 +88,7 @@ def _plan(space: SearchSpace, settings: SearchSettings, storage_url: str) -> dic
         "sampler": settings.sampler,
         "pruner": settings.pruner,
         "budget": {"trials": settings.trials, "timeout_s": settings.timeout_s, "epochs": settings.epochs},
-        "storage": storage_url,
+        "storage": safe_url(storage_url),  # kept in the trial: never the password (trainers/spec/url_display.py)
     }
 
 
@@ -117,7 +118,7 @@ def _search(
         SearchStarted(
             job.trial_id,
             search.name,
-            storage_url,
+            safe_url(storage_url),
             settings.sampler,
             settings.pruner,
             trial_limit(search) or 0,
@@ -153,7 +154,7 @@ def _finish(job: TrialJob, settings: SearchSettings, storage_url: str, state: _S
         job.trial_id,
         job.status,
         search.name if search is not None else study_name(job.trial_id),
-        storage_url,
+        safe_url(storage_url),
         best.trial_id if best else None,
         best.number if best else None,
         best.value if best else None,

@@ -143,7 +143,10 @@ def _fit(runs: list[_Run], bundle: DatasetBundle, control: RunControl, stack_cal
     for r in runs:
         r.guard.num_classes = data.num_classes  # the guard and the diagnosis judge by its chance level
         others = [i for i in ids if i != r.job.trial_id]
-        r.job.store.update_trial(r.job.trial_id, extra={"num_classes": data.num_classes, "stacked_with": others})
+        extra = {"num_classes": data.num_classes, "stacked_with": others}
+        if data.preprocessing is not None:  # the lead's load stored it for the lead alone
+            extra["preprocessing"] = data.preprocessing.to_json()
+        r.job.store.update_trial(r.job.trial_id, extra=extra)
     stacked, params = _stack(cfgs, data, lead.device)
     step = StackedStep(
         stacked,

@@ -9,6 +9,7 @@ path (a journal) or a SQLAlchemy URL (an RDB storage): `tunelab worker --storage
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import optuna
@@ -18,7 +19,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from trainers.spec.errors import StoreError
+from trainers.spec.url_display import safe_url, with_password
 from trainers.store.database import sqlite_file
+from trainers.store.drivers import require_driver, with_default_driver
 from trainers.store.location import is_url, resolve_store_url
 
 JOURNAL_SUFFIX = ".optuna.journal"
@@ -64,18 +67,28 @@ def open_storage(storage_url: str, grace_s: int = GRACE_S) -> optuna.storages.Ba
         except OSError as exc:
             raise StoreError(f"cannot open the Optuna journal {path}: {exc}") from exc
         return optuna.storages.JournalStorage(backend)
-    url = _parse(storage_url)
+    # a URL copied from output (password shown as ***) connects without one: PGPASSWORD or ~/.pgpass stand in
+    url = _parse(with_password(storage_url, ""))
+    require_driver(url)
+    quiet_heartbeat_warnings()
     if url.get_backend_name() == "postgresql":
         create_schema(url)
     try:
         return optuna.storages.RDBStorage(
-            storage_url,
+            url.render_as_string(hide_password=False),
             heartbeat_interval=HEARTBEAT_S,
             grace_period=max(grace_s, 2 * HEARTBEAT_S),
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
         )
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as exc:
         raise StoreError(f"cannot open the Optuna storage {_shown(url)}: {exc}") from exc
+
+
+def quiet_heartbeat_warnings() -> None:
+    """Optuna marks its RDB heartbeat experimental and warns at every ask/tell that it expects Study.optimize; the
+    search uses the heartbeat with ask-and-tell on purpose (tests pin the requeue), so these lines are only noise."""
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, module=r"optuna|trainers")
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
 
 
 def create_schema(url: URL) -> None:
@@ -94,10 +107,10 @@ def create_schema(url: URL) -> None:
 
 def _parse(value: str) -> URL:
     try:
-        return make_url(value)
+        return make_url(with_default_driver(value))
     except ArgumentError as exc:
-        raise StoreError(f"{value!r} is not a store URL: {exc}") from exc
+        raise StoreError(f"{safe_url(value)!r} is not a store URL: {exc}") from exc
 
 
 def _shown(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
+    return safe_url(url.render_as_string(hide_password=False))

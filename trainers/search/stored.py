@@ -8,10 +8,11 @@ from typing import Any
 import optuna
 
 from trainers.search.results import FINISHED, best_of, count_states, ended_event
-from trainers.search.storage import open_storage
+from trainers.search.storage import open_storage, study_storage_url
 from trainers.search.study import quiet_optuna
 from trainers.spec.errors import StoreError
 from trainers.spec.search_events import SearchResult, SearchTrialEnded
+from trainers.spec.url_display import with_password
 from trainers.store import TrialStore
 from trainers.store.records import TrialRecord
 from trainers.trials.choices import trial_choices
@@ -26,20 +27,33 @@ def _search_trial(store: TrialStore, trial_id: int) -> TrialRecord:
     return trial
 
 
-def _study(trial: TrialRecord) -> optuna.Study:
+def _study(trial: TrialRecord, store_url: str) -> optuna.Study:
+    """The search's study; its storage URL is kept masked, so the password comes from the store's own URL."""
     plan: dict[str, Any] = trial.extra.get("search", {})
     if not plan.get("study") or not plan.get("storage"):
         raise StoreError(f"search {trial.id} has no study (it ended before its first trial)")
     quiet_optuna()
     try:
-        return optuna.load_study(study_name=plan["study"], storage=open_storage(plan["storage"]))
+        storage = open_storage(with_password(plan["storage"], store_url))
+        return optuna.load_study(study_name=plan["study"], storage=storage)
     except KeyError:
         raise StoreError(f"the study {plan['study']} of search {trial.id} is not in {plan['storage']}") from None
 
 
+def search_study_location(store: TrialStore, trial_id: int) -> tuple[str, str]:
+    """(Optuna storage ready to connect, study name) of the stored search `trial_id`, for `tunelab worker --search`;
+    the storage is the store's own (`study_storage_url`) when the plan names none."""
+    trial = _search_trial(store, trial_id)
+    plan: dict[str, Any] = trial.extra.get("search", {})
+    if not plan.get("study"):
+        raise StoreError(f"search {trial_id} has no study (it ended before its first trial)")
+    kept = str(plan.get("storage") or study_storage_url(store.url))
+    return with_password(kept, store.url), str(plan["study"])
+
+
 def search_trial_events(store: TrialStore, trial_id: int) -> list[SearchTrialEnded]:
     """The finished Optuna trials of the search `trial_id`, in the order they were asked."""
-    study = _study(_search_trial(store, trial_id))
+    study = _study(_search_trial(store, trial_id), store.url)
     return [ended_event(t) for t in study.get_trials(deepcopy=False, states=FINISHED)]
 
 
@@ -51,7 +65,7 @@ def load_search_result(store: TrialStore, trial_id: int) -> SearchResult:
         return SearchResult(
             trial_id, trial.status, **{k: v for k, v in kept.items() if k in _RESULT_FIELDS}, message=trial.message
         )
-    study = _study(trial)
+    study = _study(trial, store.url)
     best = best_of(study)
     plan = trial.extra.get("search", {})
     return SearchResult(

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import optuna
-from sqlalchemy.engine import make_url
 
 from trainers.search.samplers import make_pruner, make_sampler
 from trainers.search.storage import GRACE_S, is_journal, open_storage
@@ -18,11 +17,10 @@ from trainers.spec.config import RunConfig
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.spec.search_settings import SearchSettings
 from trainers.spec.search_space import SearchSpace
-from trainers.store.location import is_url
+from trainers.spec.url_display import safe_url, with_password
 
 # user attributes of the study
 SPACE, SETTINGS, CONFIG, STORE, SEARCH_ID, STARTED = "space", "settings", "config", "store", "search_id", "started_at"
-HIDDEN_PASSWORD = "***"
 
 
 def study_name(search_id: int | None) -> str:
@@ -105,13 +103,13 @@ def create_search(
         except optuna.exceptions.DuplicatedStudyError:
             continue
     else:
-        raise StoreError(f"no free study name {name}-N in {storage_url}")
+        raise StoreError(f"no free study name {name}-N in {safe_url(storage_url)}")
     started = time.time()
     attrs = {
         SPACE: space.to_dict(),
         SETTINGS: settings.to_dict(),
         CONFIG: cfg.to_dict(),
-        STORE: _hide_password(store_url),
+        STORE: safe_url(store_url),  # a server's password stays out of the study's attributes
         SEARCH_ID: search_id,
         STARTED: started,
     }
@@ -130,9 +128,11 @@ def load_search(storage_url: str, name: str, worker_index: int = 0, *, grace_s: 
     try:
         attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
     except KeyError:
-        raise StoreError(f"no study named {name} in {storage_url}") from None
+        raise StoreError(f"no study named {name} in {safe_url(storage_url)}") from None
     if SPACE not in attrs or CONFIG not in attrs:
-        raise StoreError(f"study {name} in {storage_url} is not a TuneLab search (no space or config attribute)")
+        raise StoreError(
+            f"study {name} in {safe_url(storage_url)} is not a TuneLab search (no space or config attribute)"
+        )
     try:
         cfg = RunConfig.from_dict(attrs[CONFIG])
         space = SearchSpace.from_dict(attrs[SPACE], cfg)
@@ -145,7 +145,8 @@ def load_search(storage_url: str, name: str, worker_index: int = 0, *, grace_s: 
         sampler=make_sampler(space, settings, worker_index),
         pruner=make_pruner(settings, max_epochs(cfg, space, settings)),
     )
-    store_url = _restore_password(str(attrs.get(STORE, "")), storage_url)
+    # the password from the storage's URL (same server, same user), else none: PGPASSWORD or ~/.pgpass then
+    store_url = with_password(str(attrs.get(STORE, "")), storage_url)
     search_id = attrs.get(SEARCH_ID)
     started = float(attrs.get(STARTED) or time.time())
     return LoadedSearch(study, storage_url, cfg, space, settings, store_url, search_id, started, worker_index)
@@ -153,21 +154,3 @@ def load_search(storage_url: str, name: str, worker_index: int = 0, *, grace_s: 
 
 def _exists(path: str) -> bool:
     return Path(path).expanduser().is_file()
-
-
-def _hide_password(store_url: str) -> str:
-    """The store's URL as recorded in the study: a server's password stays out of the study's attributes."""
-    if not is_url(store_url):
-        return store_url
-    url = make_url(store_url)
-    return url.set(password=HIDDEN_PASSWORD).render_as_string(hide_password=False) if url.password else store_url
-
-
-def _restore_password(recorded: str, storage_url: str) -> str:
-    """A recorded server store's password, from the storage's URL on the same server as the same user."""
-    if not is_url(recorded) or is_journal(storage_url):
-        return recorded
-    store, storage = make_url(recorded), make_url(storage_url)
-    if store.password == HIDDEN_PASSWORD and (store.host, store.username) == (storage.host, storage.username):
-        return store.set(password=storage.password).render_as_string(hide_password=False)
-    return recorded

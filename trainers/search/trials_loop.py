@@ -20,14 +20,18 @@ def run_trials(runner: TrialRunner) -> int:
     trials this worker ran. Each finished trial is sent to the runner's sink as a SearchTrialEnded."""
     study = runner.search.study
     ran = 0
-    while not _stopping(runner):
+    idle_since = time.monotonic()  # --idle-exit: how long this worker has found nothing to start
+    while not _stopping(runner) and (runner.max_trials is None or ran < runner.max_trials):
         reap_stale(study, runner.grace_s)
         with ask_lock(runner.search):
             step = next_step(runner.search)
-            trials = [study.ask() for _ in range(ask_count(runner))] if step == "start" else []
+            count = ask_count(runner) if runner.max_trials is None else min(ask_count(runner), runner.max_trials - ran)
+            trials = [study.ask() for _ in range(count)] if step == "start" else []
         if step == "done":
             break
         if not trials:
+            if runner.idle_exit_s is not None and time.monotonic() - idle_since >= runner.idle_exit_s:
+                break
             _wait(runner, WAIT_S)
             continue
         stopped = False
@@ -37,6 +41,7 @@ def run_trials(runner: TrialRunner) -> int:
             stopped = stopped or ended.state == "stopped"
         if stopped:
             break
+        idle_since = time.monotonic()
     return ran
 
 

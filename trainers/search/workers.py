@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
 
 from trainers.search.liveness import storage_of
 from trainers.search.results import FINISHED, ended_event
+from trainers.search.storage import is_journal
 from trainers.search.study import LoadedSearch
 from trainers.spec.events import RunControl, Sink
 from trainers.spec.search_events import SearchTrialReported
@@ -31,6 +33,19 @@ def worker_command(storage_url: str, study: str, index: int, threads: int) -> li
     head = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "trainers.cli.main"]
     args = ["worker", "--storage", storage_url, "--study", study, "--worker-index", str(index)]
     return head + args + ["--threads", str(threads), "--quiet"]
+
+
+def worker_storage(storage_url: str) -> tuple[str, dict[str, str]]:
+    """The storage URL for a worker's command line and the environment to start it with: a password moves from the
+    URL (which `ps` shows to every user) into PGPASSWORD (which only the same user can read)."""
+    env = dict(os.environ)
+    if is_journal(storage_url):
+        return storage_url, env
+    url = make_url(storage_url)
+    if url.password is None:
+        return storage_url, env
+    env["PGPASSWORD"] = str(url.password)
+    return url.set(password=None).render_as_string(hide_password=False), env
 
 
 @dataclass
@@ -62,11 +77,13 @@ def run_workers(
     """Run `count` workers to the end of the budget (or a stop); returns notes on workers that failed."""
     report = Reporter(search, sink)
     # Their own session: a Ctrl+C in the terminal reaches this process only, which tells each worker once.
+    storage_url, env = worker_storage(search.storage_url)
     procs = [
         subprocess.Popen(
-            worker_command(search.storage_url, search.name, i, threads),
+            worker_command(storage_url, search.name, i, threads),
             stdout=subprocess.DEVNULL,
             start_new_session=True,
+            env=env,
         )
         for i in range(count)
     ]

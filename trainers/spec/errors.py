@@ -29,3 +29,7 @@ class ModelError(TuneLabError):
 
 class StoreError(TuneLabError):
     """The trial store cannot be opened or written."""
+
+
+class ExportError(TuneLabError):
+    """A model cannot be exported, or its export does not compute what the model computes: names the file or check."""

@@ -16,6 +16,7 @@ from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, Membe
 from trainers.spec.json_data import finite_json
 from trainers.spec.lr_verify_events import LrVerifyEpoch, LrVerifyStarted, VerifiedRate
 from trainers.spec.search_events import SearchEnded, SearchStarted, SearchTrialEnded, SearchTrialReported
+from trainers.spec.store_events import StoreReachable, StoreUnreachable
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,8 @@ Event = (
     | SearchTrialReported
     | SearchTrialEnded
     | SearchEnded
+    | StoreUnreachable
+    | StoreReachable
 )
 
 

@@ -55,6 +55,7 @@ class SearchTrialEnded:
     epochs: int  # epochs it trained
     pruned_at: int | None = None  # the epoch it was pruned at
     intermediate: tuple[float, ...] = ()  # the monitored value of each epoch, as the pruner saw it
+    seconds: float | None = None  # wall time from start to end as the study recorded it (any worker, any host)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,11 @@ class SearchResult:
     monitor: str = "val_acc"
     message: str = ""
     lr_seed: dict[str, Any] = field(default_factory=dict)  # what the LR finder seeding did (empty: not run)
+
+    @property
+    def trial_id(self) -> int | None:
+        """The search's own trial: what a failure line names."""
+        return self.search_id
 
     def to_dict(self) -> dict:
         return finite_json(asdict(self))

@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
 from trainers.spec.errors import StoreError
+from trainers.store import artifact_table  # noqa: F401  (its table joins Base.metadata, so create_all makes it)
+from trainers.store.drivers import require_driver
 from trainers.store.migrations import add_missing_columns
 from trainers.store.schema import Base, Trial
 
@@ -56,8 +58,10 @@ CREATE_ATTEMPTS = 5
 
 def open_engine(url: URL) -> Engine:
     """An engine for `url` with the tables created (existing ones are kept)."""
+    require_driver(url)
     sqlite = url.get_backend_name() == "sqlite"
-    options: dict[str, Any] = {}
+    # A server may restart under a long-lived process: a pooled connection is checked before each use.
+    options: dict[str, Any] = {} if sqlite else {"pool_pre_ping": True}
     if sqlite and sqlite_file(url) is None:
         # In memory: one shared connection, or each thread would see its own empty database.
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
@@ -97,6 +101,7 @@ def read_only_url(url: URL, db_file: Path | None) -> URL:
 
 def open_read_only(url: URL, db_file: Path | None, shown: str) -> Engine:
     """An engine that only reads an existing store: no tables created, no columns added."""
+    require_driver(url)
     engine = create_engine(read_only_url(url, db_file))
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_read_pragmas)
@@ -105,6 +110,8 @@ def open_read_only(url: URL, db_file: Path | None, shown: str) -> Engine:
         if not inspector.has_table(Trial.__tablename__):
             raise StoreError(f"{shown} is not a TuneLab trial store (it has no trials table)")
         for table in Base.metadata.sorted_tables:
+            if table.info.get("optional_for_reading") and not inspector.has_table(table.name):
+                continue  # a table a later version added (artifacts): read as empty
             present = (
                 {c["name"] for c in inspector.get_columns(table.name)} if inspector.has_table(table.name) else set()
             )

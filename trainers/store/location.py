@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from trainers.spec.errors import StoreError
 from trainers.spec.paths import default_store_path
+from trainers.store.drivers import with_default_driver
 
 
 def store_value(url: str | None = None) -> str:
@@ -31,7 +32,7 @@ def resolve_store_url(url: str | None = None, create_folder: bool = True) -> str
     """The store's URL; a plain path becomes the SQLite URL of that file (its folder created unless told not to)."""
     value = store_value(url)
     if is_url(value):
-        return value
+        return with_default_driver(value)
     path = Path(value).expanduser().resolve()
     if create_folder:
         try:

@@ -51,12 +51,19 @@ class TrialRecord:
     config_key: str | None
     diagnosis: str | None
     dataset_label: str | None
+    heartbeat_at: datetime | None
+    device: str | None
     config: dict[str, Any] = field(default_factory=dict)  # config_json parsed
     extra: dict[str, Any] = field(default_factory=dict)  # extra_json parsed
 
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def queued(self) -> bool:
+        """Waiting for `tunelab worker --queue` (trainers/store/queued.py): not run yet, nothing to diagnose."""
+        return self.status == "queued"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Finding trials left "running" by a process that no longer exists.
 
-A trial records the pid, host and start time of the process running it. When a store opens, a
-running trial of this host whose process is gone is marked "interrupted", keeping its epochs. A
-pid the OS has since given to another program is told apart by its start time (Linux).
+A trial records the pid, host and start time of the process running it, and its process stamps a heartbeat into
+the store every few seconds (trainers/store/heartbeat.py). When a store opens, a running trial is marked
+"interrupted", keeping its epochs, when its heartbeat is older than the grace period, whichever host ran it (pids
+mean nothing across hosts), or when it is of this host and its process is gone (trials of older versions have no
+heartbeat, so only this rule applies to them). A pid the OS has since given to another program is told apart by
+its start time (Linux).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, cast
 
 from sqlalchemy import select, update
@@ -20,13 +23,17 @@ from sqlalchemy.orm import Session
 from trainers.store.schema import RUNNING, Trial
 
 INTERRUPTED_MESSAGE = "the process running it ended unexpectedly"
+STALE_MESSAGE = "its process stopped beating (no heartbeat for over {grace:g} s): its host or process is gone"
+HOST_ENV = "TUNELAB_HOST"  # the host name trials record (default: the machine's name)
 
 # (pid, recorded start time or None) -> is that very process still running?
 AliveCheck = Callable[[int, "int | None"], bool]
 
 
 def host_name() -> str:
-    return socket.gethostname()
+    """The name trials of this process record; TUNELAB_HOST overrides the machine's name (several workers of one
+    container, or hosts simulated in tests)."""
+    return os.environ.get(HOST_ENV, "").strip() or socket.gethostname()
 
 
 def process_start_time(pid: int) -> int | None:
@@ -106,5 +113,25 @@ def recover_interrupted(session: Session, *, host: str, now: datetime, alive: Al
             .values(status="interrupted", message=INTERRUPTED_MESSAGE, ended_at=now)
         )
         if cast(CursorResult, result).rowcount:  # an UPDATE returns a CursorResult
+            marked.append(trial_id)
+    return marked
+
+
+def mark_stale(session: Session, *, now: datetime, grace_s: float) -> list[int]:
+    """Mark running trials whose heartbeat is older than `grace_s` seconds as interrupted, whichever host ran them;
+    return their ids. Trials without a heartbeat (written by an older version) are left to the pid rule."""
+    cutoff = now - timedelta(seconds=grace_s)
+    stale = (Trial.status == RUNNING, Trial.heartbeat_at.is_not(None), Trial.heartbeat_at < cutoff)
+    ids = list(session.scalars(select(Trial.id).where(*stale)))
+    message = STALE_MESSAGE.format(grace=grace_s)
+    marked: list[int] = []
+    for trial_id in ids:
+        # The same conditions again in the UPDATE: a trial that beat meanwhile, or another process's mark, wins.
+        result = session.execute(
+            update(Trial)
+            .where(Trial.id == trial_id, *stale)
+            .values(status="interrupted", message=message, ended_at=now)
+        )
+        if cast(CursorResult, result).rowcount:
             marked.append(trial_id)
     return marked

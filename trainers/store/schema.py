@@ -34,7 +34,9 @@ from trainers.spec.errors import StoreError
 RUNNING = "running"
 # "pruned": a search's pruner ended the run early; its epochs are kept, as a stopped run's are.
 FINAL_STATUSES = ("completed", "stopped", "pruned", "diverged", "failed", "interrupted")
-STATUSES = (RUNNING, *FINAL_STATUSES)
+# "queued": written for `tunelab worker --queue` to train (trainers/store/queued.py); no process, no heartbeat yet.
+QUEUED = "queued"
+STATUSES = (RUNNING, *FINAL_STATUSES, QUEUED)
 
 # Explicit constraint names keep later migrations (Alembic) identical on every database.
 NAMING = {
@@ -134,6 +136,10 @@ class Trial(Base):
     diagnosis: Mapped[str | None] = mapped_column(String(32), index=True)  # label, once the run has ended
     # "csv: iris.csv", "digits" (trainers/spec/dataset_label.py): which data, for the table, search and filters
     dataset_label: Mapped[str | None] = mapped_column(String, index=True)
+    # Liveness across hosts (trainers/store/heartbeat.py): a running trial's process stamps this every few seconds;
+    # one silent for longer than the grace period is taken for dead by any process that opens the store.
+    heartbeat_at: Mapped[datetime | None]
+    device: Mapped[str | None] = mapped_column(String(32))  # "cpu", "cuda:0", "mps": where the trial ran
 
 
 class EpochMetric(Base):

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,24 +18,30 @@ from typing import Any, Iterable, Iterator
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trainers.spec.dataset_label import dataset_label
 from trainers.spec.errors import StoreError
 from trainers.spec.paths import data_dir
+from trainers.spec.url_display import mask_urls, safe_url
+from trainers.store.artifact_policy import artifact_policy
+from trainers.store.artifact_publish import publish_files
+from trainers.store.artifact_store import ArtifactStore
+from trainers.store.artifact_table import Artifact
 from trainers.store.config_key import config_key
 from trainers.store.database import open_engine, open_read_only, sqlite_file
+from trainers.store.heartbeat import Heartbeat, grace_seconds
 from trainers.store.location import check_store_file, resolve_store_url
 from trainers.store.migrations import fill_config_keys, fill_dataset_labels, keep_best_epoch_numbers
+from trainers.store.outbox import Outbox, away_limit_s, replay_unsent, spool_path
 from trainers.store.records import (
     EpochRecord,
     TrialRecord,
     epoch_record,
-    parse_json,
     trial_record,
 )
-from trainers.store.recovery import host_name, process_start_time, recover_interrupted
+from trainers.store.recovery import host_name, mark_stale, process_start_time, recover_interrupted
 from trainers.store.schema import (
     FINAL_STATUSES,
     RUNNING,
@@ -55,12 +60,13 @@ from trainers.store.trial_query import (
     query_page,
     robust_table,
 )
+from trainers.store.trial_writes import Op, apply_op, epoch_op, write_op
 
 _SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))
 
 
 def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", None) or exc)
+    return mask_urls(str(getattr(exc, "orig", None) or exc))
 
 
 def _now() -> datetime:
@@ -76,17 +82,6 @@ def _dumps(value: Any, what: str) -> str:
         raise StoreError(f"{what} cannot be stored as JSON: {exc}") from exc
 
 
-def _checkpoint_root(url: URL, db_file: Path | None) -> Path:
-    """One folder per store, so trial 1 of one database never overwrites trial 1 of another: beside a
-    database file, named after it; for a server database, in the data folder under a digest of its URL."""
-    if db_file is not None:
-        return db_file.parent / f"{db_file.stem}-checkpoints"
-    if url.get_backend_name() == "sqlite":  # in memory: gone with the process, like the database
-        return Path(tempfile.mkdtemp(prefix="tunelab-memory-store-"))
-    digest = hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:12]
-    return data_dir() / "checkpoints" / f"{url.get_backend_name()}-{digest}"
-
-
 class TrialStore:
     """Trials and their epoch metrics. Safe for one writer thread plus reader threads: each call
     uses its own session, and returns frozen records rather than ORM objects."""
@@ -97,22 +92,27 @@ class TrialStore:
         self.read_only = read_only
         self.url = resolve_store_url(url, create_folder=not (read_only or must_exist))
         self._engine: Engine | None = None
-        shown = self.url
+        self.heartbeat_grace_s = grace_seconds()
+        away_limit = away_limit_s()
+        shown = safe_url(self.url)
         marked: list[int] = []
         try:
             parsed = make_url(self.url)
-            shown = parsed.render_as_string(hide_password=True)
+            shown = safe_url(self.url)
             db_file = sqlite_file(parsed)
             if db_file is not None:
                 shown = str(db_file)
                 check_store_file(db_file, must_exist=read_only or must_exist)
                 parsed = parsed.set(database=str(db_file))  # a later chdir must not move the database
+            self.artifact_policy = artifact_policy(parsed, db_file)  # where its files go, and why
             self._engine = open_read_only(parsed, db_file, shown) if read_only else self._open(parsed, db_file)
-            self._checkpoint_root = _checkpoint_root(parsed, db_file)
+            self._checkpoint_root = self.artifact_policy.folder
             self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            self.artifacts = ArtifactStore(self._session, self._engine, read_only)
             if not read_only:
                 with self._sessions.begin() as session:
                     marked = recover_interrupted(session, host=host_name(), now=_now())
+                    marked += mark_stale(session, now=_now(), grace_s=self.heartbeat_grace_s)
                     fill_config_keys(session)
                     keep_best_epoch_numbers(session)
                     fill_dataset_labels(session)
@@ -122,6 +122,12 @@ class TrialStore:
             raise StoreError(f"cannot open the trial store {shown}: {_reason(exc)}") from exc
         self._shown = shown
         self._closed = False
+        self.heartbeat = Heartbeat(self._engine, self.heartbeat_grace_s)  # beats for the trials this process runs
+        # writes that find the database away wait in a local file and are retried (trainers/store/outbox.py)
+        unsent, digest = data_dir() / "unsent", hashlib.sha1(shown.encode()).hexdigest()[:12]
+        self.outbox = Outbox(self._apply, spool_path(unsent, digest), shown, away_limit)
+        if not read_only:
+            replay_unsent(unsent, digest, self._apply)
         self.recovered_ids: tuple[int, ...] = tuple(marked)  # trials this open marked "interrupted"
 
     @classmethod
@@ -182,8 +188,9 @@ class TrialStore:
         seed: int | None = None,
         epochs_planned: int | None = None,
         extra: dict | None = None,
+        device: str | None = None,
     ) -> int:
-        """A new trial with status "running", owned by this process. Returns its id."""
+        """A new "running" trial of this process, on `device` ("cpu", "cuda:0"), beating until finished. Its id."""
         self._writable()
         if not isinstance(kind, str) or not kind.strip():
             raise StoreError(f"kind = {kind!r} is invalid: a non-empty name such as 'train'")
@@ -215,13 +222,14 @@ class TrialStore:
             pid=pid,
             host=host_name(),
             process_start=process_start_time(pid),
-            message="",
-            notes="",
-            **summary,
+            heartbeat_at=now,
+            device=device,
+            **summary,  # message and notes start empty (the columns' defaults)
         )
         with self._session() as session:
             session.add(row)
             session.flush()
+            self.heartbeat.add(row.id)  # trainers/store/heartbeat.py (a beat for a row never committed is harmless)
             return row.id
 
     def add_epoch(
@@ -254,17 +262,7 @@ class TrialStore:
             samples_per_sec=samples_per_sec,
         )
         metrics = {name: coerce(EpochMetric.__table__, name, value) for name, value in given.items()}
-        summary = summary_values(trial_fields)
-        with self._session() as session:
-            trial = self._trial(session, trial_id)
-            session.add(EpochMetric(trial_id=trial_id, epoch=epoch, **metrics))
-            trial.epochs_run = max(trial.epochs_run or 0, epoch)
-            for key, value in summary.items():
-                setattr(trial, key, value)
-            try:
-                session.flush()
-            except IntegrityError as exc:
-                raise StoreError(f"epoch {epoch} of trial {trial_id} is already recorded") from exc
+        self._submit(epoch_op(trial_id, epoch, metrics, summary_values(trial_fields)))
 
     def update_trial(self, trial_id: int, **fields: Any) -> None:
         """Set summary columns; `extra=` is merged into the stored extra dict."""
@@ -275,27 +273,38 @@ class TrialStore:
         An empty message keeps one set earlier."""
         if status not in FINAL_STATUSES:
             raise StoreError(f"status = {status!r} is invalid: one of {', '.join(FINAL_STATUSES)}")
+        # its files reach the database (when the policy says so) before the trial counts as ended
+        unreached = publish_files(self, trial_id, fields)
+        message = "; ".join(m for m in (message, unreached) if m)
         if message:
             fields["message"] = message
         self._write(trial_id, fields, final_status=status)
+        try:
+            self.outbox.wait_for(trial_id)  # the final status is stored before the run counts as ended
+        finally:
+            self.heartbeat.remove(trial_id)
 
     def _write(self, trial_id: int, fields: dict[str, Any], final_status: str | None = None) -> None:
         self._writable()
         extra = fields.pop("extra", None)
         if extra is not None:
             _dumps(extra, "extra")  # refuse a bad value before touching the row
-        values = summary_values(fields)
-        with self._session() as session:
-            trial = self._trial(session, trial_id)
-            for key, value in values.items():
-                setattr(trial, key, value)
-            if extra is not None:
-                trial.extra_json = _dumps({**parse_json(trial.extra_json), **extra}, "extra")
-            if final_status is not None:
-                trial.status = final_status
-                trial.ended_at = _now()
-                if trial.started_at is not None:
-                    trial.duration_s = (trial.ended_at - trial.started_at).total_seconds()
+        self._submit(write_op(trial_id, summary_values(fields), extra, final_status, _now()))
+
+    def _submit(self, op: Op) -> None:
+        """A write now, or queued while the database is away (trainers/store/outbox.py)."""
+        self._writable()
+        try:
+            self.outbox.submit(op)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the trial store {self._shown} could not be written: {_reason(exc)}") from exc
+
+    def _apply(self, op: Op) -> None:
+        """One write in its own transaction; database errors are the outbox's to judge."""
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
+        with self._sessions.begin() as session:
+            apply_op(session, op)
 
     def set_notes(self, trial_id: int, text: str) -> None:
         self.update_trial(trial_id, notes=text)
@@ -307,6 +316,7 @@ class TrialStore:
             self._trial(session, trial_id)
             # Explicit, rather than relying on ON DELETE CASCADE being enabled on this connection.
             session.execute(delete(EpochMetric).where(EpochMetric.trial_id == trial_id))
+            session.execute(delete(Artifact).where(Artifact.trial_id == trial_id))
             session.execute(delete(Trial).where(Trial.id == trial_id))
         folder = self._checkpoint_root / str(int(trial_id))
         try:
@@ -319,10 +329,12 @@ class TrialStore:
     # -- reading --------------------------------------------------------------------------------
 
     def get_trial(self, trial_id: int) -> TrialRecord:
+        self.outbox.wait_for(trial_id)  # a trial with writes waiting for the database is read once they are in
         with self._session() as session:
             return trial_record(self._trial(session, trial_id))
 
     def epochs(self, trial_id: int) -> list[EpochRecord]:
+        self.outbox.wait_for(trial_id)
         with self._session() as session:
             self._trial(session, trial_id)
             rows = session.scalars(
@@ -423,7 +435,9 @@ class TrialStore:
 
     def close(self) -> None:
         if not self._closed:
+            self.outbox.close()  # writes still waiting stay in its spool file for the next open
             self._closed = True
+            self.heartbeat.stop()
             self.engine.dispose()
 
     def __enter__(self) -> TrialStore:

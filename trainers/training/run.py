@@ -7,6 +7,7 @@ from typing import Any
 
 from trainers.data import DatasetBundle
 from trainers.diagnosis.diagnose import diagnose
+from trainers.evaluation.after_run import evaluate_after_run
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.models import build_model, count_parameters
 from trainers.spec.config import RunConfig
@@ -36,12 +37,14 @@ def run_training(
     bundle: DatasetBundle | None = None,
     extra_callbacks: list[Callback] | None = None,
     trial_extra: dict[str, Any] | None = None,
+    queued_trial: int | None = None,
 ) -> FitEnded:
     """Train one trial end to end. Config errors raise; anything that fails after the trial exists
     is recorded in the store as "failed" and returned, never raised. `trial_extra`: stored with the trial from its
-    start (a search's trial carries its search and Optuna trial number)."""
+    start (a search's trial carries its search and Optuna trial number). `queued_trial`: train as that queued trial,
+    claimed by this process (trainers/store/queued.py), instead of a new one."""
     with owned_store(store) as store:
-        job = start_job(store, TRAIN_KIND, cfg, sink=sink, control=control, extra=trial_extra or {})
+        job = start_job(store, TRAIN_KIND, cfg, sink=sink, control=control, extra=trial_extra or {}, adopt=queued_trial)
         es = cfg.early_stop
         tracker = BestTracker(es.monitor, es.mode, es.min_delta)
         guard = DivergenceGuard()
@@ -50,6 +53,7 @@ def run_training(
         if cfg.train.amp and job.device.type != "cuda":
             job.notes.append(f"mixed precision is CUDA-only: trained in float32 on {job.device}")
         test: EvalResult | None = None
+        learner: Learner | None = None
         with job.running():
             learner = _learner(job, bundle, tracker, [guard, tracker, recorder], extra_callbacks or [])
             guard.num_classes = learner.data.num_classes  # the guard and the diagnosis judge by its chance level
@@ -58,7 +62,7 @@ def run_training(
             job.status = learner.status
             job.notes.insert(0, learner.message)
             test = score_test(learner, tracker, restore_best=not es.enabled or es.restore_best)
-        return finish_training(store, job, tracker, recorder, guard, test)
+        return finish_training(store, job, tracker, recorder, guard, test, learner if test is not None else None)
 
 
 def finish_training(
@@ -68,9 +72,11 @@ def finish_training(
     recorder: StoreRecorder,
     guard: DivergenceGuard,
     test: EvalResult | None,
+    scored: Learner | None = None,
 ) -> FitEnded:
     """The run's result, stored with its test score, divergence step and diagnosis, and sent to its sink: how
-    every training trial ends, alone or as a member of trials trained together."""
+    every training trial ends, alone or as a member of trials trained together. `scored`: the learner whose model
+    scored the test split, evaluated on it (confusion matrix, per-class metrics, calibration) for History."""
     result = FitEnded(
         job.trial_id,
         job.status,
@@ -85,6 +91,8 @@ def finish_training(
         guard.step,
         recorder.peak_val_acc,
     )
+    if scored is not None and job.status in ("completed", "stopped"):
+        evaluate_after_run(store, job.trial_id, scored.model, scored.data, job.cfg.data)
     return job.finish(
         result,
         {"peak_val_acc": recorder.peak_val_acc} if recorder.peak_val_acc is not None else None,

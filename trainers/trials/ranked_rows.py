@@ -85,6 +85,7 @@ def history_rows(
         row["diagnosis"] = failure(r.trial) or filled.get(r.trial.id, r.trial.diagnosis)
         row["rank"] = r.rank
         row["created_at"] = r.trial.created_at.isoformat() if r.trial.created_at else None
+        row.update(host=r.trial.host, device=r.trial.device)  # which machine and device ran it (JSON only)
         row.update(robust_rank=r.robust_rank, robust_mean=r.robust_mean, robust_std=r.robust_std, robust_n=r.robust_n)
         rows.append(row)
     return rows

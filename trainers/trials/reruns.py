@@ -9,6 +9,7 @@ from trainers.spec.errors import ConfigError
 from trainers.spec.events import FitEnded, RunControl, Sink
 from trainers.spec.trial_config import stored_run_config
 from trainers.store import TrialStore
+from trainers.training.queued_runs import queue_run
 from trainers.training.run import run_training
 
 
@@ -34,6 +35,21 @@ def rerun_with_seeds(
     """Train each trial's config again with `seeds` new seeds, one run after another; a stop request ends the
     series after the current run. A stored config that no longer validates raises ConfigError naming the trial."""
     control = control or RunControl()
+    results: list[FitEnded] = []
+    for cfg in plan_reruns(store, trial_ids, seeds):
+        if control.stop_requested:
+            break
+        results.append(run_training(cfg, sink=sink, control=control, store=store))
+    return results
+
+
+def queue_reruns(store: TrialStore, trial_ids: Sequence[int], seeds: int) -> list[int]:
+    """Queue the runs `rerun_with_seeds` would train, for `tunelab worker --queue` to train; their trial ids."""
+    return [queue_run(store, cfg) for cfg in plan_reruns(store, trial_ids, seeds)]
+
+
+def plan_reruns(store: TrialStore, trial_ids: Sequence[int], seeds: int) -> list[RunConfig]:
+    """The configs of the re-runs: each trial's config with `seeds` seeds unused by any trial of that config."""
     if seeds < 1:
         raise ConfigError("seeds", seeds, "at least 1 new seed per trial")
     plans: list[RunConfig] = []
@@ -49,9 +65,4 @@ def rerun_with_seeds(
         new = unused_seeds(taken[key], seeds)
         taken[key].update(new)  # two picked trials of one config get different new seeds
         plans += [cfg.replace(**{"train.seed": seed}) for seed in new]
-    results: list[FitEnded] = []
-    for cfg in plans:
-        if control.stop_requested:
-            break
-        results.append(run_training(cfg, sink=sink, control=control, store=store))
-    return results
+    return plans

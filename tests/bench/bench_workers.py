@@ -1,0 +1,132 @@
+"""Several workers on one store, measured side by side in one run (issue 17's "Must show").
+
+    python tests/bench/bench_workers.py [--quick] [--sections store,at_once,parallel,latency] [--no-postgres]
+
+- store: N processes (1, 4, 16) each write tiny synthetic trials (create, one commit per epoch, finish) to one
+  store, on SQLite and on a throwaway PostgreSQL server started here (durable settings: fsync on). Median store
+  time per epoch commit and per trial, and errors by kind. → target ≤ 20 ms per trial, no "database is locked" or
+  "already finished" at 16.
+- at_once: 16 `tunelab worker` processes started together on a fresh database, one tiny trial each. → 0 failures.
+- parallel: the same search of small digits trials with 2 workers vs 1, one torch thread each. → ≥ 1.8× trials/h.
+- latency: the window used on a store of 300 trials where every SQL statement waits 50 ms; the event loop's p99
+  lateness. → ≤ 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workersbench import store_load, throughput
+
+SECTIONS = ("store", "at_once", "parallel", "latency")
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a short smoke run: fewer trials and rounds")
+    p.add_argument("--sections", default=",".join(SECTIONS))
+    p.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    return p.parse_args()
+
+
+def postgres() -> object | None:
+    """A throwaway PostgreSQL server with durable settings, or None where its binaries are missing."""
+    import pg_server
+
+    pg_server.SERVER_SETTINGS = ("max_connections=100",)  # durable: fsync and synchronous commit on
+    try:
+        cluster = pg_server.PgCluster()
+    except pg_server.PostgresMissing as exc:
+        print(f"  PostgreSQL: not measured ({exc})")
+        return None
+    cluster.start()
+    return cluster
+
+
+def backends(tmp: Path, cluster: object | None) -> dict[str, object]:
+    """name → a function giving a fresh store URL."""
+    count = iter(range(10_000))
+    found: dict[str, object] = {"sqlite": lambda: f"sqlite:///{tmp}/store{next(count)}/trials.db"}
+    if cluster is not None:
+        found["postgresql"] = cluster.new_database  # type: ignore[attr-defined]
+    return found
+
+
+def store_section(urls: dict[str, object], quick: bool) -> None:
+    print("store overhead per epoch commit and per trial (5 epochs a trial):")
+    for workers in (1, 4, 16):
+        for name, fresh in urls.items():
+            url = fresh()  # type: ignore[operator]
+            if name == "sqlite":
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            load = store_load.concurrent_load(url, workers, trials=3 if quick else 10, epochs=5)
+            print(store_load.line(name, workers, load))
+
+
+def at_once_section(urls: dict[str, object], quick: bool) -> None:
+    for name, fresh in urls.items():
+        url = fresh()  # type: ignore[operator]
+        if name == "sqlite":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        print(f"{name}:", end="")
+        throughput.workers_at_once(url, 4 if quick else 16)
+
+
+def parallel_section(urls: dict[str, object], quick: bool) -> None:
+    fresh = urls["sqlite"]
+    rates = {}
+    for workers in (1, 2):
+        url = fresh()  # type: ignore[operator]
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        rates[workers] = throughput.trials_per_hour(url, workers, trials=6 if quick else 12, epochs=3)
+        print(
+            f"  {workers} worker(s): {rates[workers][0]:.0f} trials/h ({rates[workers][1]:.0f} between first start "
+            "and last end)"
+        )
+    print(
+        f"parallel, 2 workers vs 1 (one thread each): {rates[2][0] / rates[1][0]:.2f}× trials per hour "
+        f"({rates[2][1] / rates[1][1]:.2f}× once started; target ≥ 1.8×)"
+    )
+
+
+def latency_section(tmp: Path) -> None:
+    from workersbench import latency
+
+    url = f"sqlite:///{tmp}/latency/trials.db"
+    Path(tmp / "latency").mkdir()
+    store_load.concurrent_load(url, 1, trials=300, epochs=5)  # a store with some history to show
+    for delay in (0.0, 50.0):
+        p50, p99, ticks = latency.event_loop_lateness(url, delay)
+        print(f"  {delay:.0f} ms per statement: event-loop lateness p50 {p50:.1f} ms, p99 {p99:.1f} ms ({ticks} ticks)")
+    print("window event-loop p99 with 50 ms database latency: the last line above (target ≤ 20 ms)")
+
+
+def main() -> None:
+    args = parse()
+    chosen = args.sections.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        cluster = None if args.no_postgres or not {"store", "at_once"} & set(chosen) else postgres()
+        try:
+            urls = backends(Path(tmp), cluster)
+            if "store" in chosen:
+                store_section(urls, args.quick)
+            if "at_once" in chosen:
+                at_once_section(urls, args.quick)
+            if "parallel" in chosen:
+                parallel_section(urls, args.quick)
+            if "latency" in chosen:
+                latency_section(Path(tmp))
+        finally:
+            if cluster is not None:
+                cluster.destroy()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()

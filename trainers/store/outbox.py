@@ -1,0 +1,281 @@
+"""A store that can be away: writes that find the database unreachable wait here and are retried, in order.
+
+A write is tried at once, as always. When the database cannot be reached (a server restarting, a network gone, an
+SQLite file on a share that vanished) the write, and every later one of this store, waits in a list kept on disk
+in a spool file (data folder/unsent/, one JSON file per open store), and a thread retries them in order with backoff
+until the database answers. The run goes on meanwhile; listeners (the run's sink) hear StoreUnreachable and, once
+everything is written, StoreReachable — always on the writing thread, never on the retry thread. Reading a trial
+that has writes waiting waits for them. Once the database has been away for longer than the limit
+(TUNELAB_STORE_AWAY_LIMIT_S, default 600 s) the next write raises a StoreError that ends the run, naming the spool
+file: nothing that finished is lost, and the next process opening the store on this machine writes the file's
+contents (trainers/store/trial_store.py calls replay_unsent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
+from trainers.spec.errors import StoreError
+from trainers.spec.store_events import StoreReachable, StoreUnreachable
+from trainers.spec.url_display import mask_urls
+from trainers.store.recovery import host_name, process_alive
+
+LIMIT_ENV = "TUNELAB_STORE_AWAY_LIMIT_S"
+DEFAULT_LIMIT_S = 600.0
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 5.0
+NOTICE_EVERY_S = 5.0  # how often a run that waits for its store says so again
+
+Op = dict[str, Any]  # one write as plain JSON data (trainers/store/trial_writes.py applies it)
+Listener = Callable[[Any], None]  # a sink's emit
+_OWNED: set[Path] = set()  # spool files of outboxes open in this process: never replayed from under them
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether a database error means "cannot reach the database now" (worth retrying), not a refused write."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        text = str(exc.orig if isinstance(exc, DBAPIError) else exc).lower()
+        refused = ("no such table", "no such column", "syntax error", "readonly database", "read-only")
+        return not any(word in text for word in refused)
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    """The database's own words, first line only, with any URL's password masked."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return mask_urls(lines[0]) if lines else type(exc).__name__
+
+
+def away_limit_s() -> float:
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LIMIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise StoreError(f"{LIMIT_ENV} = {text!r} is invalid: seconds above 0, such as 600")
+    return value
+
+
+def spool_path(folder: Path, digest: str) -> Path:
+    """This open store's spool file: named by the store, the host and the process, so another process can tell
+    whether its writer still runs."""
+    return folder / f"{digest}--{host_name()}--{os.getpid()}--{uuid.uuid4().hex[:8]}.json"
+
+
+class Outbox:
+    """The writes of one open store that wait for the database, and the thread that retries them."""
+
+    def __init__(self, apply: Callable[[Op], None], spool: Path, shown: str, limit_s: float) -> None:
+        self._apply = apply
+        self.spool = spool
+        self._shown = shown
+        self.limit_s = limit_s
+        self._pending: list[Op] = []
+        self._cond = threading.Condition()
+        self._away_since: float | None = None  # monotonic time of the first failed write
+        self._reason = ""
+        self._written = 0  # waiting writes stored since the store went away
+        self._away_s = 0.0  # how long it was away, once it is back
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._told: str = ""  # "away" or "" : what the listeners last heard
+        self._told_at = 0.0
+        self.listeners: list[Listener] = []
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def submit(self, op: Op) -> None:
+        """Write `op` now, or queue it behind earlier waiting writes; raises StoreError once the store has been away
+        past the limit (the write is kept in the spool file all the same)."""
+        with self._cond:
+            queued = bool(self._pending)
+            if queued:
+                self._queue(op)
+        if not queued:
+            try:
+                self._apply(op)
+            except SQLAlchemyError as exc:
+                if not unreachable(exc):
+                    raise
+                with self._cond:
+                    self._went_away(exc)
+                    self._queue(op)
+        self._tell()
+        self._check_limit()
+
+    def wait_for(self, trial_id: int) -> None:
+        """Return once no write of `trial_id` waits; StoreError once the store has been away past the limit."""
+        while True:
+            with self._cond:
+                if self._gave_up() or not any(op["trial_id"] == trial_id for op in self._pending):
+                    break
+                self._cond.wait(timeout=min(NOTICE_EVERY_S, self.limit_s))
+            self._tell()
+        self._tell()
+        self._check_limit(trial_id)
+
+    def close(self) -> None:
+        """Stop retrying; writes still waiting stay in the spool file for the next open to write."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)
+        _OWNED.discard(self.spool)
+
+    # -- inside (callers hold self._cond unless said otherwise) -----------------------------------------
+
+    def _went_away(self, exc: BaseException) -> None:
+        self._reason = _one_line(exc)
+        if self._away_since is None:
+            self._away_since = time.monotonic()
+            self._written = 0
+        if self._thread is None and not self._closed:
+            self._thread = threading.Thread(target=self._retry, name="store-outbox", daemon=True)
+            self._thread.start()
+
+    def _queue(self, op: Op) -> None:
+        self._pending.append(op)
+        self._save()
+
+    def _save(self) -> None:
+        """The waiting writes on disk (atomically); the file goes once nothing waits."""
+        try:
+            if not self._pending:
+                self.spool.unlink(missing_ok=True)
+                _OWNED.discard(self.spool)
+                return
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
+            _OWNED.add(self.spool)
+            part = self.spool.with_suffix(".part")
+            part.write_text(json.dumps({"store": self._shown, "ops": self._pending}))
+            os.replace(part, self.spool)
+        except OSError as exc:
+            self._reason = f"{self._reason}; the spool file {self.spool} cannot be written either: {exc}"
+
+    def _gave_up(self) -> bool:
+        return self._away_since is not None and time.monotonic() - self._away_since > self.limit_s
+
+    def _check_limit(self, trial_id: int | None = None) -> None:
+        """Outside the lock: the StoreError that ends a run whose store stayed away too long."""
+        with self._cond:
+            waiting = [op for op in self._pending if trial_id is None or op["trial_id"] == trial_id]
+            if not (waiting and self._gave_up()):
+                return
+            epochs = [op["epoch"] for op in waiting if op["op"] == "epoch"]
+        what = f"{len(waiting)} write(s)" + (f", epochs {', '.join(map(str, epochs))}" if epochs else "")
+        raise StoreError(
+            f"the trial store {self._shown} has been unreachable for over {self.limit_s:g} s ({self._reason}): the "
+            f"run stops; its unsaved results ({what}) are kept in {self.spool} and are written the next time the "
+            f"store is opened on this machine ({LIMIT_ENV} sets the limit)"
+        )
+
+    def _retry(self) -> None:
+        """Write the waiting writes in order, waiting longer after each failure, until none is left."""
+        delay = RETRY_FIRST_S
+        while True:
+            with self._cond:
+                if self._closed or not self._pending:
+                    self._thread = None  # decided under the lock: a write failing from now on starts a new one
+                    return
+                op = self._pending[0]
+            done = self._try(op)
+            if done is None:
+                return  # the store closed under this try: the write stays in the spool file
+            with self._cond:
+                if done:
+                    self._pending.pop(0)
+                    self._written += 1
+                    self._save()
+                    if not self._pending and self._away_since is not None:
+                        self._away_s, self._away_since = time.monotonic() - self._away_since, None
+                    delay = RETRY_FIRST_S
+                    self._cond.notify_all()
+                    continue
+                self._cond.wait(timeout=delay)
+            delay = min(RETRY_MAX_S, delay * 2)
+
+    def _try(self, op: Op) -> bool | None:
+        """One try of the first waiting write: True when it is done with (written, or refused for ever), False when
+        the database is still away, None when the store closed meanwhile."""
+        try:
+            self._apply(op)
+            return True
+        except SQLAlchemyError as exc:
+            if self._closed:
+                return None
+            with self._cond:
+                self._reason = _one_line(exc)
+            return not unreachable(exc)  # anything else would fail for ever: it is dropped, not retried
+        except StoreError:
+            # refused, not away: an epoch already stored (its first try committed but its answer was lost)
+            return None if self._closed else True
+        except Exception as exc:  # a write that can never succeed must not hold back those behind it
+            with self._cond:
+                self._reason = f"a waiting write was dropped: {type(exc).__name__}: {exc}"
+            return True
+
+    def _tell(self) -> None:
+        """Outside the lock, on the caller's thread: the listeners hear the store went away, that it still is
+        (every NOTICE_EVERY_S), or that it is back."""
+        with self._cond:
+            now = time.monotonic()
+            away = bool(self._pending)
+            if away and (self._told != "away" or now - self._told_at >= NOTICE_EVERY_S):
+                since = self._away_since or now
+                event: object = StoreUnreachable(
+                    self._shown, self._reason, len(self._pending), now - since, self.limit_s, str(self.spool)
+                )
+                self._told, self._told_at = "away", now
+            elif not away and self._told == "away":
+                event = StoreReachable(self._shown, self._written, self._away_s)
+                self._told = ""
+            else:
+                return
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener(event)
+
+
+def replay_unsent(folder: Path, digest: str, apply: Callable[[Op], None]) -> list[Path]:
+    """Write the spool files of this store left by processes of this host that ended; returns the files written
+    (and removed). A file whose writes still cannot be stored is left for a later open."""
+    done: list[Path] = []
+    for path in sorted(folder.glob(f"{digest}--*.json")):
+        parts = path.stem.split("--")
+        if path in _OWNED or len(parts) != 4 or parts[1] != host_name():
+            continue
+        if not parts[2].isdigit() or (int(parts[2]) != os.getpid() and process_alive(int(parts[2]), None)):
+            continue
+        try:
+            ops = json.loads(path.read_text()).get("ops", [])
+        except (OSError, ValueError):
+            continue
+        try:
+            for op in ops:
+                try:
+                    apply(op)
+                except StoreError:
+                    pass  # already stored
+        except SQLAlchemyError:
+            continue
+        path.unlink(missing_ok=True)
+        done.append(path)
+    return done

@@ -1,0 +1,1 @@
+"""Using a tuned model: load a stored trial's model, evaluate it, predict, export, report."""
