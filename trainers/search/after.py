@@ -62,7 +62,7 @@ def _open(storage_url: str) -> optuna.storages.BaseStorage:
     if is_journal(storage_url) and not Path(storage_url).expanduser().is_file():
         raise StoreError(f"no Optuna journal at {storage_url}")  # opening one would create an empty file
     quiet_optuna()
-    return open_storage(with_password(storage_url, ""))  # a masked password is dropped: PGPASSWORD or ~/.pgpass
+    return open_storage(storage_url)  # it drops a masked password itself: PGPASSWORD or ~/.pgpass
 
 
 def _load(storage_url: str, name: str, search_id: int) -> optuna.Study:

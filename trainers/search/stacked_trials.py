@@ -144,7 +144,7 @@ def _fit(runs: list[_Run], bundle: DatasetBundle, control: RunControl, stack_cal
         r.guard.num_classes = data.num_classes  # the guard and the diagnosis judge by its chance level
         others = [i for i in ids if i != r.job.trial_id]
         extra = {"num_classes": data.num_classes, "stacked_with": others}
-        if data.preprocessing is not None:  # the lead's load stored it for the lead alone
+        if data.preprocessing is not None and r.job is not lead:  # the lead's own load stored it
             extra["preprocessing"] = data.preprocessing.to_json()
         r.job.store.update_trial(r.job.trial_id, extra=extra)
     stacked, params = _stack(cfgs, data, lead.device)

@@ -13,7 +13,6 @@ same, and hosts need synchronised clocks (NTP): a heartbeat is the beating host'
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import UTC, datetime
 from typing import Callable
@@ -24,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from trainers.spec.errors import StoreError
+from trainers.store.env_seconds import env_seconds
 from trainers.store.recovery import STALE_MESSAGE, mark_stale
 from trainers.store.schema import RUNNING, Trial
 
@@ -34,16 +33,7 @@ DEFAULT_GRACE_S = 60.0
 
 def grace_seconds() -> float:
     """The heartbeat grace period: TUNELAB_HEARTBEAT_GRACE_S when set, else DEFAULT_GRACE_S."""
-    text = os.environ.get(GRACE_ENV, "").strip()
-    if not text:
-        return DEFAULT_GRACE_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise StoreError(f"{GRACE_ENV} = {text!r} is invalid: seconds above 0, such as 60")
-    return value
+    return env_seconds(GRACE_ENV, DEFAULT_GRACE_S)
 
 
 def _now() -> datetime:

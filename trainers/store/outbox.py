@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from trainers.spec.errors import StoreError
 from trainers.spec.store_events import StoreReachable, StoreUnreachable
 from trainers.spec.url_display import mask_urls
+from trainers.store.env_seconds import env_seconds
 from trainers.store.recovery import host_name, process_alive
 
 LIMIT_ENV = "TUNELAB_STORE_AWAY_LIMIT_S"
@@ -57,16 +58,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def away_limit_s() -> float:
-    text = os.environ.get(LIMIT_ENV, "").strip()
-    if not text:
-        return DEFAULT_LIMIT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise StoreError(f"{LIMIT_ENV} = {text!r} is invalid: seconds above 0, such as 600")
-    return value
+    return env_seconds(LIMIT_ENV, DEFAULT_LIMIT_S)
 
 
 def spool_path(folder: Path, digest: str) -> Path:

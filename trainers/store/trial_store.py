@@ -98,7 +98,6 @@ class TrialStore:
         marked: list[int] = []
         try:
             parsed = make_url(self.url)
-            shown = safe_url(self.url)
             db_file = sqlite_file(parsed)
             if db_file is not None:
                 shown = str(db_file)

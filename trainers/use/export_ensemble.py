@@ -99,7 +99,11 @@ def export_ensemble_file(
     recipe = read_recipe(path)
     data = _data_config(recipe, path)
     bundle = load_dataset(data)
-    prep = Preprocessing.from_json(recipe.preprocessing) if recipe.preprocessing else preprocessing_for_config(data)
+    prep = (
+        Preprocessing.from_json(recipe.preprocessing)
+        if recipe.preprocessing
+        else preprocessing_for_config(data, bundle)
+    )
     ensemble = EnsembleModel(recipe, "cpu")
     net = EnsembleNet(ensemble).eval()
     split_name, split = held_out(bundle)

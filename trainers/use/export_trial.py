@@ -83,7 +83,7 @@ def export_trial(store: TrialStore, trial_id: int, out_dir: Path | str) -> Expor
     target = usable_target(out_dir)
     bundle = trial_bundle(store, trial_id)
     loaded = load_trial_model(store, trial_id, "cpu", bundle=bundle)
-    prep = preprocessing_for_trial(store, trial_id).to_json()
+    prep = preprocessing_for_trial(store, trial_id, bundle).to_json()
     split_name, split = held_out(bundle)
     with staged_folder(target) as folder:
         check = write_and_check(loaded.model, split, split_name, folder)
