@@ -34,7 +34,7 @@ def settled(tab: Any, timeout_s: float = TIMEOUT_S) -> None:
 
 def all_settled(window: Any) -> None:
     """Every tab of the window that reads the store has its answers."""
-    for name in ("history", "lr_finder", "ensembles", "search"):
+    for name in ("history", "lr_finder", "ensembles", "search", "predict"):
         tab = getattr(window, name, None)
         if tab is not None:
             settled(tab)

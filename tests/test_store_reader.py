@@ -116,7 +116,8 @@ def test_the_job_tabs_list_their_earlier_jobs_and_candidates_off_the_gui_thread(
             for tab in (w.lr_finder, w.ensembles, w.search):
                 tab.refresh_earlier()
             w.ensembles.refresh_candidates()
-            for tab in (w.lr_finder, w.ensembles, w.search):
+            w.predict.refresh_models()  # the Predict tab's list of stored models
+            for tab in (w.lr_finder, w.ensembles, w.search, w.predict):
                 settled(tab)
         finally:
             event.remove(Engine, "before_cursor_execute", note)

@@ -28,7 +28,7 @@ def predict_job(
     return EngineJob(job, "A prediction", "Predict")
 
 
-# Read on the GUI thread once the engine is imported, as the other tabs' lists of stored jobs: one short query.
+# Run on the Predict tab's reader thread once the engine is imported, as the other tabs' lists of stored jobs.
 def stored_models(store_url: str | None = None) -> list[tuple[int, str]]:
     """(trial id, one-line label) of the stored trials that can predict, newest first."""
     from trainers.api import TrialStore, predict_choices

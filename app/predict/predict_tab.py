@@ -17,6 +17,7 @@ from app.job_runner import EngineJob, JobRunner
 from app.job_tab import push_button
 from app.predict.predict_jobs import predict_job, stored_models, write_predictions
 from app.predict.results_table import ResultsTable
+from app.store_reader import StoreReader
 from app.training.run_panel import show_message
 from app.worker import JobOutcome, one_line
 
@@ -36,6 +37,7 @@ class PredictTab(QWidget):
         self.inputs: list[str] = []
         self.table = None  # the PredictionTable on show
         self._engine_ready = False
+        self._reader: StoreReader | None = None
         self.setAcceptDrops(True)
 
         self.model_combo = QComboBox()
@@ -96,13 +98,23 @@ class PredictTab(QWidget):
         """List the stored trials that can predict, keeping the current choice (and any ensemble files)."""
         if not self._engine_ready:
             return
-        current = self.model_combo.currentData()
+        url = self.store_url
+        self.reader.submit(  # off the GUI thread: the store may be a slow database
+            "models",
+            lambda: stored_models(url),
+            self._models_listed,
+            lambda line: self._show(f"Cannot list the stored models: {line}", "error"),  # keep what is listed
+        )
+
+    @property
+    def reader(self) -> StoreReader:
+        if self._reader is None:
+            self._reader = StoreReader(self)
+        return self._reader
+
+    def _models_listed(self, rows: list[tuple[int, str]]) -> None:
+        current = self.model_combo.currentData()  # read as the answer arrives: the user may have chosen meanwhile
         files = [self.model_combo.itemData(i) for i in range(self.model_combo.count())]
-        try:
-            rows = stored_models(self.store_url)
-        except Exception as exc:  # the store cannot be read: say so, keep what is listed
-            self._show(f"Cannot list the stored models: {one_line(exc)}", "error")
-            return
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for data in files:
