@@ -28,6 +28,7 @@ from trainers.store import TrialStore
 from trainers.store.artifact_fetch import local_file, store_cache
 from trainers.store.artifact_table import CHUNK_BYTES, Artifact
 from trainers.training.checkpoints import load_checkpoint
+from trainers.use.export_ensemble import export_ensemble_trial
 from trainers.use.trial_model import load_trial_model
 
 QUICK = RunConfig().replace(**{"train.epochs": 1, "train.threads": 1, "train.device": "cpu"})
@@ -219,7 +220,9 @@ def test_ensembles_and_exports_reach_a_third_host_through_the_database(
     _move_to_host(monkeypatch, tmp_path, "host-c")
     with TrialStore(pg_url) as store:
         out = export_ensemble(store, result.trial_id, tmp_path / "host-c" / "mine")
+        exported = export_ensemble_trial(store, result.trial_id, tmp_path / "host-c" / "onnx")
     assert out.suffix == ".tlens" and read_recipe(out)
+    assert (Path(exported.folder) / "model.onnx").is_file() and exported.check.max_abs_diff <= 1e-5
 
 
 def test_the_policy_follows_the_environment_and_names_an_unusable_root(

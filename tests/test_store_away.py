@@ -41,6 +41,7 @@ class Outage:
 
     def __init__(self, store: TrialStore) -> None:
         self.away = threading.Event()
+        self.store = store
         event.listen(store.engine, "before_cursor_execute", self._refuse)
 
     def _refuse(self, *_args: Any) -> None:
@@ -58,6 +59,9 @@ class AwayDuring(Callback):
 
     def after_epoch(self, learner: Learner) -> None:
         if learner.epoch == self.down:
+            # the epoch was handed to the store's thread (training does not wait for it): it lands before the outage
+            while self.outage.store.outbox.pending:
+                threading.Event().wait(0.01)
             self.outage.away.set()
         if learner.epoch == self.up:
             self.outage.away.clear()

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.optimize import minimize
 
 from trainers.ensembles.combine import PROB_FLOOR
 
@@ -105,6 +104,8 @@ class StackingMeta:
             loss = -float((one_hot * log_p).sum()) / len(x) + 0.5 * self.l2 * (float((pull**2).sum()) + float(b @ b))
             g = (np.exp(log_p) - one_hot) / len(x)
             return loss, np.concatenate([(x.T @ g + self.l2 * pull).ravel(), g.sum(axis=0) + self.l2 * b])
+
+        from scipy.optimize import minimize  # half a second to import: only stacking needs it
 
         theta0 = np.concatenate([np.asarray(w0, dtype=np.float64).ravel(), np.asarray(b0, dtype=np.float64)])
         fitted = minimize(

@@ -72,16 +72,22 @@ def load_ensemble_result(store: TrialStore, trial_id: int) -> EnsembleResult:
     )
 
 
+def ensemble_file(store: TrialStore, trial: TrialRecord) -> Path:
+    """The stored ensemble's file on this host: fetched into the cache when only the store's database has it."""
+    source = local_file(store, trial.id, trial.checkpoint_best)
+    if source is None:
+        raise StoreError(
+            f"ensemble {trial.id} has no saved file ({trial.status}{': ' + trial.message if trial.message else ''})"
+        )
+    return source
+
+
 def export_ensemble(store: TrialStore, trial_id: int, path: Path | str) -> Path:
     """Copy a stored ensemble's file to `path` (the .tlens suffix is added when there is none)."""
     trial = store.get_trial(trial_id)
     if trial.kind != ENSEMBLE_KIND:
         raise StoreError(f"trial {trial_id} is a {trial.kind} trial, not an ensemble")
-    source = local_file(store, trial_id, trial.checkpoint_best)  # fetched when only the store's database has it
-    if source is None:
-        raise StoreError(
-            f"ensemble {trial_id} has no saved file ({trial.status}{': ' + trial.message if trial.message else ''})"
-        )
+    source = ensemble_file(store, trial)
     read_recipe(source)  # a damaged file is reported here, not when someone loads the copy
     target = Path(path).expanduser()
     if not target.suffix:

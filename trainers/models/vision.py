@@ -7,17 +7,25 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
-from torchvision import models as tvm
 
 from trainers.models.common import image_shape
 from trainers.models.weights import load_strict, pretrained_weights_path, read_pretrained_state
 from trainers.spec.config import ModelConfig
 
-_BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    "resnet18": tvm.resnet18,
-    "mobilenet_v3_small": tvm.mobilenet_v3_small,
-    "efficientnet_b0": tvm.efficientnet_b0,
-}
+
+def _builder(family: str) -> Callable[..., nn.Module]:
+    """torchvision's constructor for `family`. Imported here, not at the top: torchvision.models pulls in
+    torch._dynamo (about two seconds), which a process training only MLPs and CNNs (a search worker) never needs."""
+    from torchvision import models as tvm
+
+    builders: dict[str, Callable[..., nn.Module]] = {
+        "resnet18": tvm.resnet18,
+        "mobilenet_v3_small": tvm.mobilenet_v3_small,
+        "efficientnet_b0": tvm.efficientnet_b0,
+    }
+    return builders[family]
+
+
 # The classifier head: the only part left trainable under freeze_backbone.
 HEAD_NAMES: dict[str, str] = {"resnet18": "fc", "mobilenet_v3_small": "classifier", "efficientnet_b0": "classifier"}
 # Below this size an ImageNet stem (stride 2, plus ResNet's max-pool) throws away most of the image.
@@ -34,13 +42,13 @@ def build_vision(
     channels, h, w = image_shape(cfg.family, input_shape)
     family = cfg.family
     if cfg.pretrained:
-        model = _BUILDERS[family](weights=None)  # ImageNet-shaped, so the checkpoint loads strictly
+        model = _builder(family)(weights=None)  # ImageNet-shaped, so the checkpoint loads strictly
         if load_weights:
             path = pretrained_weights_path(family, cfg.weights_path)
             load_strict(model, read_pretrained_state(family, cfg.weights_path), family, path)
         _replace_head(model, family, num_classes)
     else:
-        model = _BUILDERS[family](weights=None, num_classes=num_classes)
+        model = _builder(family)(weights=None, num_classes=num_classes)
     _adapt_stem(model, family, channels, small=min(h, w) < SMALL_IMAGE, keep_weights=cfg.pretrained)
     _set_head_dropout(model, family, cfg.dropout)
     for m in model.modules():

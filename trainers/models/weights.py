@@ -12,25 +12,30 @@ from urllib.parse import urlparse
 
 import torch
 from torch import nn
-from torchvision import models as tvm
 
 from trainers.spec.config import TORCHVISION_MODELS
 from trainers.spec.errors import ModelError
 
-_WEIGHTS: dict[str, Any] = {
-    "resnet18": tvm.ResNet18_Weights.DEFAULT,
-    "mobilenet_v3_small": tvm.MobileNet_V3_Small_Weights.DEFAULT,
-    "efficientnet_b0": tvm.EfficientNet_B0_Weights.DEFAULT,
-}
+
+def _weights() -> dict[str, Any]:
+    # imported when asked: torchvision.models costs about two seconds at start-up (see trainers/models/vision.py)
+    from torchvision import models as tvm
+
+    return {
+        "resnet18": tvm.ResNet18_Weights.DEFAULT,
+        "mobilenet_v3_small": tvm.MobileNet_V3_Small_Weights.DEFAULT,
+        "efficientnet_b0": tvm.EfficientNet_B0_Weights.DEFAULT,
+    }
 
 
 def weights_url(family: str) -> str:
-    if family not in _WEIGHTS:
+    known = _weights()
+    if family not in known:
         raise ModelError(
             f"There are no pretrained weights for model {family!r}; pretrained weights exist for "
             + ", ".join(TORCHVISION_MODELS)
         )
-    return str(_WEIGHTS[family].url)
+    return str(known[family].url)
 
 
 def weights_file_name(family: str) -> str:

@@ -19,11 +19,13 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from trainers.data import DatasetBundle, load_dataset
 from trainers.search.liveness import beat_interval, heartbeat, storage_of
 from trainers.search.pruning import PRUNED, EpochStop, PruningCallback
 from trainers.search.results import ended_event
 from trainers.search.storage import GRACE_S
 from trainers.search.study import LoadedSearch
+from trainers.spec.config import DataConfig, RunConfig
 from trainers.spec.errors import TuneLabError
 from trainers.spec.events import EpochEnded, Event, FitEnded, FitStarted, RunControl, Sink
 from trainers.spec.search_events import SearchTrialEnded, SearchTrialReported
@@ -45,6 +47,19 @@ class TrialRunner:
     grace_s: float = GRACE_S  # how long a trial may go without a heartbeat before other workers take it for dead
     max_trials: int | None = None  # `tunelab worker --max-trials`: this worker ends after so many trials
     idle_exit_s: float | None = None  # `--idle-exit`: it ends after finding nothing to start for so long
+    _data: tuple[DataConfig, DatasetBundle] | None = field(default=None, init=False, repr=False)
+
+    def data_for(self, cfg: RunConfig) -> DatasetBundle | None:
+        """The trial's data, loaded once for all of this worker's trials that read the same data (a search rarely
+        searches over it; digits takes about 50 ms a trial to load). None when it cannot be loaded: the trial then
+        loads it itself and fails with the reason, as any run does."""
+        if self._data is None or self._data[0] != cfg.data:
+            try:
+                self._data = (cfg.data, load_dataset(cfg.data))
+            except TuneLabError:
+                self._data = None
+                return None
+        return self._data[1]
 
 
 class _LinkSink:
@@ -88,6 +103,7 @@ def run_one(runner: TrialRunner, trial: optuna.Trial) -> SearchTrialEnded:
                 sink=sink,
                 control=runner.control,
                 store=runner.store,
+                bundle=runner.data_for(cfg),
                 extra_callbacks=[pruning, EpochStop(runner.epoch_stop)],
                 trial_extra=link,
             )

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from trainers.spec.errors import StoreError
 from trainers.store.artifact_policy import ArtifactPolicy
 from trainers.store.artifact_store import ArtifactStore
-from trainers.store.records import TrialRecord
 from trainers.store.recovery import host_name
 
 FILE_FIELDS = ("checkpoint_best", "checkpoint_last")
@@ -28,13 +27,14 @@ class TrialStore(Protocol):
     artifact_policy: ArtifactPolicy
     artifacts: ArtifactStore
 
-    def get_trial(self, trial_id: int) -> TrialRecord: ...
+    def file_columns(self, trial_id: int) -> tuple[str | None, ...]: ...
 
 
 def trial_files(store: TrialStore, trial_id: int, fields: dict[str, Any]) -> list[Path]:
     """The trial's files as this finish writes them (`fields`) or as stored before, those present on this host."""
-    stored = store.get_trial(trial_id)
-    paths = [fields.get(name) or getattr(stored, name) for name in FILE_FIELDS]
+    given = [fields.get(name) for name in FILE_FIELDS]
+    stored = (None,) * len(FILE_FIELDS) if all(given) else store.file_columns(trial_id)
+    paths = [new or old for new, old in zip(given, stored)]
     unique = dict.fromkeys(Path(str(p)) for p in paths if p)
     return [path for path in unique if path.is_file()]
 

@@ -17,6 +17,7 @@ from sqlalchemy.pool import StaticPool
 from trainers.spec.errors import StoreError
 from trainers.store import artifact_table  # noqa: F401  (its table joins Base.metadata, so create_all makes it)
 from trainers.store.drivers import require_driver
+from trainers.store.idle_ping import ping_idle_connections
 from trainers.store.migrations import add_missing_columns
 from trainers.store.schema import Base, Trial
 
@@ -60,14 +61,15 @@ def open_engine(url: URL) -> Engine:
     """An engine for `url` with the tables created (existing ones are kept)."""
     require_driver(url)
     sqlite = url.get_backend_name() == "sqlite"
-    # A server may restart under a long-lived process: a pooled connection is checked before each use.
-    options: dict[str, Any] = {} if sqlite else {"pool_pre_ping": True}
+    options: dict[str, Any] = {}
     if sqlite and sqlite_file(url) is None:
         # In memory: one shared connection, or each thread would see its own empty database.
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     engine = create_engine(url, **options)
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        ping_idle_connections(engine)  # a server may restart under a long-lived process
     try:
         # Processes creating a fresh store together race between "table missing?" and CREATE TABLE, one
         # table at a time; a loser finds more tables on each look. A real fault fails every time and is raised.

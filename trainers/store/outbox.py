@@ -34,6 +34,8 @@ DEFAULT_LIMIT_S = 600.0
 RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 5.0
 NOTICE_EVERY_S = 5.0  # how often a run that waits for its store says so again
+LINGER_S = 2.0  # how long the thread stays for the next handed-over write
+CLOSE_WAIT_S = 30.0  # how long closing waits for handed-over writes while the database answers
 
 Op = dict[str, Any]  # one write as plain JSON data (trainers/store/trial_writes.py applies it)
 Listener = Callable[[Any], None]  # a sink's emit
@@ -92,13 +94,20 @@ class Outbox:
         with self._cond:
             return len(self._pending)
 
-    def submit(self, op: Op) -> None:
+    def submit(self, op: Op, *, wait: bool = True) -> None:
         """Write `op` now, or queue it behind earlier waiting writes; raises StoreError once the store has been away
-        past the limit (the write is kept in the spool file all the same)."""
+        past the limit (the write is kept in the spool file all the same).
+
+        `wait=False` (a training run's epochs): hand the write to the outbox's thread and return at once, so the run
+        never waits on a slow or remote database; later writes of this store keep their order behind it."""
         with self._cond:
-            queued = bool(self._pending)
+            while wait and self._pending and self._away_since is None and not self._closed:
+                self._cond.wait(timeout=NOTICE_EVERY_S)  # writes handed over earlier go first, and are not away
+            queued = bool(self._pending) or not wait
             if queued:
                 self._queue(op)
+                self._start_thread()
+                self._cond.notify_all()  # wakes a thread lingering for more
         if not queued:
             try:
                 self._apply(op)
@@ -125,7 +134,12 @@ class Outbox:
     def close(self) -> None:
         """Stop retrying; writes still waiting stay in the spool file for the next open to write."""
         with self._cond:
+            end = time.monotonic() + CLOSE_WAIT_S
+            while self._pending and self._away_since is None and time.monotonic() < end:
+                self._cond.wait(timeout=0.1)  # writes handed over without waiting reach the database first
             self._closed = True
+            if self._pending:
+                self._save(always=True)
             self._cond.notify_all()
             thread = self._thread
         if thread is not None:
@@ -134,11 +148,16 @@ class Outbox:
 
     # -- inside (callers hold self._cond unless said otherwise) -----------------------------------------
 
-    def _went_away(self, exc: BaseException) -> None:
-        self._reason = _one_line(exc)
+    def _went_away(self, exc: BaseException | None) -> None:
+        if exc is not None:
+            self._reason = _one_line(exc)
         if self._away_since is None:
             self._away_since = time.monotonic()
             self._written = 0
+            self._save()
+        self._start_thread()
+
+    def _start_thread(self) -> None:
         if self._thread is None and not self._closed:
             self._thread = threading.Thread(target=self._retry, name="store-outbox", daemon=True)
             self._thread.start()
@@ -147,12 +166,15 @@ class Outbox:
         self._pending.append(op)
         self._save()
 
-    def _save(self) -> None:
-        """The waiting writes on disk (atomically); the file goes once nothing waits."""
+    def _save(self, always: bool = False) -> None:
+        """The waiting writes on disk (atomically) while the database is away; the file goes once nothing waits.
+        Writes merely handed to the thread (submit's wait=False) stay in memory: they take milliseconds."""
         try:
             if not self._pending:
                 self.spool.unlink(missing_ok=True)
                 _OWNED.discard(self.spool)
+                return
+            if not (always or self._away_since is not None):
                 return
             self.spool.parent.mkdir(parents=True, exist_ok=True)
             _OWNED.add(self.spool)
@@ -184,6 +206,8 @@ class Outbox:
         delay = RETRY_FIRST_S
         while True:
             with self._cond:
+                if not self._pending and not self._closed:
+                    self._cond.wait(timeout=LINGER_S)  # a run's next epoch is usually close behind: no new thread
                 if self._closed or not self._pending:
                     self._thread = None  # decided under the lock: a write failing from now on starts a new one
                     return
@@ -192,6 +216,8 @@ class Outbox:
             if done is None:
                 return  # the store closed under this try: the write stays in the spool file
             with self._cond:
+                if not done and self._away_since is None:
+                    self._went_away(None)  # a handed-over write found the database away
                 if done:
                     self._pending.pop(0)
                     self._written += 1
@@ -229,7 +255,7 @@ class Outbox:
         (every NOTICE_EVERY_S), or that it is back."""
         with self._cond:
             now = time.monotonic()
-            away = bool(self._pending)
+            away = self._away_since is not None
             if away and (self._told != "away" or now - self._told_at >= NOTICE_EVERY_S):
                 since = self._away_since or now
                 event: object = StoreUnreachable(

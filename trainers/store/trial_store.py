@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +26,7 @@ from trainers.spec.errors import StoreError
 from trainers.spec.paths import data_dir
 from trainers.spec.url_display import mask_urls, safe_url
 from trainers.store.artifact_policy import artifact_policy
-from trainers.store.artifact_publish import publish_files
+from trainers.store.artifact_publish import FILE_FIELDS, publish_files
 from trainers.store.artifact_store import ArtifactStore
 from trainers.store.artifact_table import Artifact
 from trainers.store.config_key import config_key
@@ -128,6 +128,8 @@ class TrialStore:
         if not read_only:
             replay_unsent(unsent, digest, self._apply)
         self.recovered_ids: tuple[int, ...] = tuple(marked)  # trials this open marked "interrupted"
+        # the file paths written for trials this process created, so finishing one need not read them back
+        self._own_files: dict[int, dict[str, str]] = {}
 
     @classmethod
     def open_existing(cls, url: str | None = None, *, read_only: bool = False) -> TrialStore:
@@ -208,7 +210,7 @@ class TrialStore:
             )
         )
         now, pid = _now(), os.getpid()
-        row = Trial(
+        row = dict(
             kind=kind,
             status=RUNNING,
             created_at=now,
@@ -225,11 +227,11 @@ class TrialStore:
             device=device,
             **summary,  # message and notes start empty (the columns' defaults)
         )
-        with self._session() as session:
-            session.add(row)
-            session.flush()
-            self.heartbeat.add(row.id)  # trainers/store/heartbeat.py (a beat for a row never committed is harmless)
-            return row.id
+        with self._session() as session:  # one INSERT, not an ORM object: every worker creates trials all the time
+            trial_id = int(session.execute(insert(Trial).values(**row).returning(Trial.id)).scalar_one())
+            self.heartbeat.add(trial_id)  # trainers/store/heartbeat.py (a beat for a row never committed is harmless)
+        self._own_files[trial_id] = {}
+        return trial_id
 
     def add_epoch(
         self,
@@ -243,12 +245,15 @@ class TrialStore:
         lr: float | None,
         seconds: float | None,
         samples_per_sec: float | None,
+        wait: bool = True,
         **trial_fields: Any,
     ) -> None:
         """Record one finished epoch (NaN is stored as None) and advance the trial's epochs_run.
 
         `trial_fields` (running best metrics, a new checkpoint path) are set in the same transaction,
-        so an epoch costs one commit."""
+        so an epoch costs one commit. `wait=False` (training) returns before the write is done: it is written in
+        order by the store's outbox thread, and reading or finishing the trial waits for it; a refusal (the epoch
+        is there already) then drops the write instead of raising."""
         self._writable()
         epoch = coerce(EpochMetric.__table__, "epoch", epoch)
         given = dict(
@@ -261,7 +266,7 @@ class TrialStore:
             samples_per_sec=samples_per_sec,
         )
         metrics = {name: coerce(EpochMetric.__table__, name, value) for name, value in given.items()}
-        self._submit(epoch_op(trial_id, epoch, metrics, summary_values(trial_fields)))
+        self._submit(epoch_op(trial_id, epoch, metrics, summary_values(trial_fields)), wait=wait)
 
     def update_trial(self, trial_id: int, **fields: Any) -> None:
         """Set summary columns; `extra=` is merged into the stored extra dict."""
@@ -282,6 +287,7 @@ class TrialStore:
             self.outbox.wait_for(trial_id)  # the final status is stored before the run counts as ended
         finally:
             self.heartbeat.remove(trial_id)
+            self._own_files.pop(trial_id, None)
 
     def _write(self, trial_id: int, fields: dict[str, Any], final_status: str | None = None) -> None:
         self._writable()
@@ -290,11 +296,14 @@ class TrialStore:
             _dumps(extra, "extra")  # refuse a bad value before touching the row
         self._submit(write_op(trial_id, summary_values(fields), extra, final_status, _now()))
 
-    def _submit(self, op: Op) -> None:
+    def _submit(self, op: Op, wait: bool = True) -> None:
         """A write now, or queued while the database is away (trainers/store/outbox.py)."""
         self._writable()
+        own = self._own_files.get(op["trial_id"])
+        if own is not None:
+            own.update({k: str(v) for k, v in op["fields"].items() if k in FILE_FIELDS and v})
         try:
-            self.outbox.submit(op)
+            self.outbox.submit(op, wait=wait)
         except SQLAlchemyError as exc:
             raise StoreError(f"the trial store {self._shown} could not be written: {_reason(exc)}") from exc
 
@@ -302,8 +311,8 @@ class TrialStore:
         """One write in its own transaction; database errors are the outbox's to judge."""
         if self._closed:
             raise StoreError(f"the trial store {self._shown} is closed")
-        with self._sessions.begin() as session:
-            apply_op(session, op)
+        with self.engine.begin() as conn:
+            apply_op(conn, op)
 
     def set_notes(self, trial_id: int, text: str) -> None:
         self.update_trial(trial_id, notes=text)
@@ -326,6 +335,19 @@ class TrialStore:
             raise StoreError(f"trial {trial_id} was deleted but its checkpoints {folder} were not: {exc}") from exc
 
     # -- reading --------------------------------------------------------------------------------
+
+    def file_columns(self, trial_id: int) -> tuple[str | None, ...]:
+        """The trial's stored file paths, in FILE_FIELDS order (trainers/store/artifact_publish.py), without
+        reading the rest of its row (nor any of it for a trial this process created)."""
+        own = self._own_files.get(trial_id)
+        if own is not None:
+            return tuple(own.get(name) for name in FILE_FIELDS)
+        columns = [getattr(Trial, name) for name in FILE_FIELDS]
+        with self._session() as session:
+            row = session.execute(select(*columns).where(Trial.id == trial_id)).first()
+        if row is None:
+            raise StoreError(f"there is no trial {trial_id} in the store")
+        return tuple(row)
 
     def get_trial(self, trial_id: int) -> TrialRecord:
         self.outbox.wait_for(trial_id)  # a trial with writes waiting for the database is read once they are in

@@ -75,6 +75,7 @@ class StoreRecorder(Callback):
             lr=learner.lr,
             seconds=learner.epoch_seconds,
             samples_per_sec=learner.samples_per_sec,
+            wait=False,  # written by the store's own thread while the next epoch trains
             **fields,
         )
         self.epochs_recorded = learner.epoch

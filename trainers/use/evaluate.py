@@ -10,12 +10,12 @@ import torch
 
 from trainers.data import DatasetBundle, load_dataset
 from trainers.ensembles.ensemble_file import load_ensemble
+from trainers.ensembles.stored_ensembles import ensemble_file
 from trainers.evaluation.compute import evaluation_from_probs, split_labels, with_inputs
 from trainers.evaluation.evaluation import SPLITS, Evaluation
 from trainers.evaluation.stored import save_evaluation, stored_evaluation
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.store import TrialStore
-from trainers.store.artifact_fetch import local_file
 from trainers.store.records import TrialRecord
 from trainers.use.trial_model import load_trial_model, probabilities, split_of, trial_config
 
@@ -29,9 +29,7 @@ def _model_probs(
     """(probabilities, file evaluated) of a training trial's or an ensemble's model on the split."""
     part = split_of(data, split)
     if trial.kind == "ensemble":
-        source = local_file(store, trial.id, trial.checkpoint_best)  # fetched when only the database has it
-        if source is None:
-            raise StoreError(f"ensemble {trial.id} has no saved file ({trial.status})")
+        source = ensemble_file(store, trial)  # fetched when only the database has it
         return load_ensemble(source, device).predict_proba(part), str(source)
     loaded = load_trial_model(store, trial.id, device, bundle=data)
     return probabilities(loaded, part), str(loaded.checkpoint)

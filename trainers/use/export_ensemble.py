@@ -18,8 +18,9 @@ from torch import nn
 from trainers.data import load_dataset
 from trainers.ensembles.combine import PROB_FLOOR, TIE_BREAK
 from trainers.ensembles.ensemble_file import EnsembleModel, EnsembleRecipe, read_recipe
+from trainers.ensembles.stored_ensembles import ensemble_file
 from trainers.spec.config import DataConfig
-from trainers.spec.errors import ConfigError, ExportError
+from trainers.spec.errors import ConfigError, ExportError, StoreError
 from trainers.store import TrialStore
 from trainers.use.export_check import ParityCheck, check_parity
 from trainers.use.export_folder import staged_folder, usable_target
@@ -83,10 +84,12 @@ class EnsembleNet(nn.Module):
 def export_ensemble_trial(store: TrialStore, trial_id: int, out_dir: Path | str) -> ExportResult:
     """A stored ensemble trial's file exported; its signature carries the trial's scores and config."""
     trial = store.get_trial(trial_id)
-    if not trial.checkpoint_best or not Path(trial.checkpoint_best).is_file():
-        raise ExportError(f"ensemble {trial_id} has no saved file ({trial.status}): there is nothing to export")
+    try:
+        source = ensemble_file(store, trial)  # fetched when only the store's database has it (another host's)
+    except StoreError as exc:
+        raise ExportError(f"{exc}: there is nothing to export") from None
     return export_ensemble_file(
-        trial.checkpoint_best, out_dir, origin=trial_origin(trial), trial_id=trial_id, source=f"ensemble {trial_id}"
+        source, out_dir, origin=trial_origin(trial), trial_id=trial_id, source=f"ensemble {trial_id}"
     )
 
 

@@ -13,10 +13,10 @@ import torch
 
 from trainers.data.bundle import DatasetBundle, Split
 from trainers.ensembles.ensemble_file import EnsembleModel, read_recipe
+from trainers.ensembles.stored_ensembles import ensemble_file
 from trainers.spec.config import DataConfig
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.store import TrialStore
-from trainers.store.artifact_fetch import local_file
 from trainers.use.preprocessing import Preprocessing, preprocessing_for_config, preprocessing_for_trial
 from trainers.use.trial_model import load_trial_model, probabilities
 
@@ -32,10 +32,7 @@ def trial_predictor(store: TrialStore, trial_id: int, device: str = "cpu") -> Pr
     """A stored trial's model: a training run's kept weights, or a stored ensemble's file."""
     trial = store.get_trial(trial_id)
     if trial.kind == "ensemble":
-        source = local_file(store, trial_id, trial.checkpoint_best)  # fetched when only the database has it
-        if source is None:
-            raise StoreError(f"ensemble {trial_id} has no saved file ({trial.status})")
-        return ensemble_predictor(source, device, name=f"ensemble {trial_id}")
+        return ensemble_predictor(ensemble_file(store, trial), device, name=f"ensemble {trial_id}")
     if trial.kind != "train":
         raise StoreError(f"trial {trial_id} is a {trial.kind} trial: predict with a training run or an ensemble")
     prep = preprocessing_for_trial(store, trial_id)

@@ -7,11 +7,10 @@ import subprocess
 import time
 from typing import Any
 
-import optuna
 from optuna.trial import TrialState
 
 from trainers.api import SearchSettings, TrialStore
-from trainers.search.storage import open_storage, study_storage_url
+from trainers.search.storage import study_storage_url
 from trainers.search.study import create_search, quiet_optuna
 from trainers.search.workers import worker_command
 from trainers.spec.config import RunConfig
@@ -71,11 +70,15 @@ def workers_at_once(store_url: str, count: int) -> tuple[int, int, int]:
 
 
 def trials_per_hour(store_url: str, workers: int, trials: int, epochs: int) -> tuple[float, float]:
-    """(trials/hour from the first worker's start, trials/hour between the first trial's start and the last end)."""
+    """(trials/hour from the workers' start to the last trial's end, trials/hour once running: each worker's rate
+    between its first and its last finished trial, summed — what a long search sees, its start-up spread thin)."""
     cfg = TINY.replace(**{"train.epochs": epochs, "model.hidden_units": 256, "data.train_fraction": 0.8})
     search, storage = _start(store_url, cfg, trials, workers)
     _, _, seconds = _run(storage, search.name, workers)
-    study = optuna.load_study(study_name=search.name, storage=open_storage(storage))
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    span = (max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)).total_seconds()
-    return len(done) / seconds * 3600, len(done) / span * 3600
+    with TrialStore(store_url, read_only=True) as store:
+        done = store.list_trials(kind="train", status="completed")
+    by_worker: dict[int | None, list[float]] = {}
+    for t in done:
+        by_worker.setdefault(t.pid, []).append(t.ended_at.timestamp())
+    running = sum((len(e) - 1) / (max(e) - min(e)) for e in by_worker.values() if len(e) > 1)
+    return len(done) / seconds * 3600, running * 3600
