@@ -132,7 +132,8 @@ class JobRunner(QObject):
 
     def _on_thread_finished(self) -> None:
         worker = self._worker
-        if worker is not None and worker.isFinished() and worker.final is not None:
+        # finished comes after run() has returned, so `final` is set whether or not the thread has fully wound down
+        if worker is not None and worker.final is not None:
             self._on_outcome(worker.final)
 
     def _on_outcome(self, outcome: JobOutcome) -> None:

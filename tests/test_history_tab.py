@@ -490,6 +490,8 @@ def test_a_running_trial_shows_live_and_ends_ranked(qtbot, window: MainWindow, s
     tab.model.loaded.connect(watch)
     with qtbot.waitSignal(training.run_finished, timeout=RUN_TIMEOUT_MS):
         training.start()
+    # the refresh the run's end asks for reads the store off the GUI thread: its answer comes after run_finished
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] == "completed", timeout=10_000)
     running = [s for s in seen if s[0] == "running"]
     assert running, seen  # the row was there while the run was in progress
     values = [float(v) for _s, v, _r in running if v]

@@ -126,7 +126,7 @@ def test_gpus_all_without_cuda_says_so_in_one_line(tmp_path: Path, capsys: pytes
 
 def test_gpus_all_starts_one_worker_per_device_with_its_device_and_index() -> None:
     argv = ["worker", "--store", "db", "--queue", "--gpus", "all", "--device", "cpu", "--worker-index=4"]
-    commands = device_commands(argv, 2, python="py")
+    commands = device_commands(argv, 2, base=4, python="py")
     head = ["py", "-m", "trainers.cli.main", "worker", "--store", "db", "--queue"]
     assert commands == [
         [*head, "--device", "cuda:0", "--worker-index", "4"],

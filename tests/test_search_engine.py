@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -157,6 +158,28 @@ def test_the_callback_reports_every_epoch_and_ends_the_run_as_pruned_when_told()
     last = _learner(5, 0.7)
     cb.after_epoch(last)  # the last epoch is never pruned: the trial has finished
     assert last.status == "completed"
+
+
+def test_without_a_pruner_reports_are_written_behind_training_and_all_there_once_flushed() -> None:
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    storage = study._storage
+    gate = threading.Event()
+    written = storage.set_trial_intermediate_value
+
+    def slow_write(trial_id: int, step: float, value: float) -> None:  # a storage that takes its time
+        gate.wait(30)
+        written(trial_id, step, value)
+
+    storage.set_trial_intermediate_value = slow_write
+    cb = PruningCallback(trial, "val_acc", "none")
+    for epoch, acc in ((1, 0.5), (2, 0.6), (3, 0.7)):
+        cb.after_epoch(_learner(epoch, acc, epochs=3))  # returns while the write waits: training goes on
+    assert storage.get_trial(trial._trial_id).intermediate_values == {}
+    gate.set()
+    cb.after_fit(_learner(3, 0.7, epochs=3))
+    assert storage.get_trial(trial._trial_id).intermediate_values == {1: 0.5, 2: 0.6, 3: 0.7}
+    study.tell(trial, 0.7)
 
 
 class PruneFromEpoch2(BasePruner):

@@ -14,12 +14,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from window_helpers import RUN_TIMEOUT_MS, collect, run_to_end, shown_window, window_on
 
+import app.search.search_tab as search_tab_module
 from app.help_dialog import ShortcutsDialog
 from app.main_window import MainWindow
 from app.search import SearchTab
 from app.search.importance_feed import SearchImportance
 from trainers.api import TrialStore
 from trainers.spec.config import RunConfig
+from trainers.spec.errors import ConfigError
 from trainers.spec.events import FitEnded
 from trainers.spec.search_events import SearchResult, SearchStarted, SearchTrialEnded, SearchTrialReported
 from trainers.spec.search_settings import SearchSettings
@@ -199,12 +201,36 @@ def test_a_search_fills_the_table_and_the_plots_as_trials_end(qtbot, window: Mai
 
 
 @pytest.mark.slow
+def test_fanova_ranks_the_search_on_show_in_the_background(qtbot, window: MainWindow, monkeypatch) -> None:
+    tab, button = window.search, window.search.importance.fanova_button
+    assert not button.isEnabled()  # no search on show
+    search(qtbot, tab, TINY, "model.dropout")
+    assert button.isEnabled()
+    button.click()
+    assert button.text() == "Ranking by fANOVA…" and not button.isEnabled()  # the window goes on meanwhile
+    qtbot.waitUntil(button.isEnabled, timeout=RUN_TIMEOUT_MS)
+    assert "fANOVA over 3 completed trials" in tab.importance.note.text(), tab.importance.note.text()
+    assert set(tab.importance.values) == {"optim.lr", "model.dropout"} and tab.importance.bars is not None
+    assert all(v >= 0 for v in tab.importance.values.values())
+
+    def refused(_search_id: int, _store_url: str | None = None) -> None:
+        raise ConfigError("importance.method", "fanova", "scikit-learn installed")
+
+    monkeypatch.setattr(search_tab_module, "fanova_importance", refused)
+    button.click()
+    qtbot.waitUntil(button.isEnabled, timeout=RUN_TIMEOUT_MS)
+    assert tab.importance.note.text().startswith("fANOVA could not rank the parameters: ")
+    assert "scikit-learn installed" in tab.importance.note.text()
+
+
+@pytest.mark.slow
 def test_apply_best_puts_the_best_trials_config_into_the_training_tab(qtbot, window: MainWindow) -> None:
     tab = window.search
     r = search(qtbot, tab, TINY, "model.dropout")
-    qtbot.mouseClick(tab.best.apply_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.best.apply_button, Qt.LeftButton)  # the store answers on the tab's reader thread
+    qtbot.waitUntil(lambda: window.tabs.currentWidget() is window.training, timeout=10_000)
     cfg = window.config.config()
-    assert cfg is not None and window.tabs.currentWidget() is window.training
+    assert cfg is not None
     assert cfg.optim.lr == r.best_params["optim.lr"] and cfg.model.dropout == r.best_params["model.dropout"]
     assert cfg.data.train_fraction == 0.2 and f"trial {r.best_trial_id}" in window.training.panel.message.text()
 
@@ -216,13 +242,14 @@ def test_the_top_trials_rerun_with_seeds_and_fill_an_ensemble(qtbot, window: Mai
     r = search(qtbot, tab, TINY.replace(trials=4))
     qtbot.mouseClick(tab.best.ensemble_button, Qt.LeftButton)
     ensembles = window.ensembles
-    assert window.tabs.currentWidget() is ensembles
+    qtbot.waitUntil(lambda: window.tabs.currentWidget() is ensembles, timeout=10_000)
     ids = [int(i) for i in ensembles.form.settings().trials.split(",")]
     assert len(ids) == 4 and ids[0] == r.best_trial_id  # best first
     window.tabs.setCurrentWidget(tab)
     with qtbot.waitSignal(window.history.run_finished, timeout=RUN_TIMEOUT_MS):
         qtbot.mouseClick(tab.best.rerun_button, Qt.LeftButton)
-        assert window.tabs.currentWidget() is window.history and window.history.rerun.running
+        qtbot.waitUntil(lambda: window.history.rerun.running, timeout=10_000)
+        assert window.tabs.currentWidget() is window.history
         assert not tab.run_button.isEnabled() and not tab.best.apply_button.isEnabled()  # one job at a time
     assert window.history.rerun.trial_ids == ids[:3] and window.history.rerun.seeds_used == 3
     with TrialStore(window.search.store_url) as store:

@@ -1,22 +1,34 @@
 """Parameter importance: one horizontal bar per searched parameter, as the engine measured it (PED-ANOVA's shares,
-largest on top), or the engine's reason why there are none yet."""
+largest on top, redrawn as trials end), or the engine's reason why there are none yet. A button asks for fANOVA's
+(a random forest: minutes at a thousand trials) on the search on show; the tab measures it in the background."""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.search import wording as text
 from app.search.plot_base import COMPLETE_COLOUR, make_plot
 
 BAR_HEIGHT = 0.6
 WAITING = "Importance appears once two trials have completed."
+FANOVA_TEXT = "Ran&k by fANOVA (slower)"
+FANOVA_TIP = (
+    "Measure each parameter's importance with fANOVA (a random forest over every completed trial) in the "
+    "background: steadier than the live PED-ANOVA bars, and minutes at a thousand trials"
+)
 
 
 class ImportanceView(QWidget):
+    fanova_requested = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.fanova_button = QPushButton(FANOVA_TEXT)
+        self.fanova_button.setToolTip(FANOVA_TIP)
+        self.fanova_button.setEnabled(False)
+        self.fanova_button.clicked.connect(self.fanova_requested)
         self.plot = make_plot("Parameter importance", "share of importance", "")
         self.plot.setMouseEnabled(x=False, y=False)
         self.note = QLabel(WAITING)
@@ -28,6 +40,7 @@ class ImportanceView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.note)
+        layout.addWidget(self.fanova_button, 0, Qt.AlignmentFlag.AlignRight)
 
     def show_importance(self, values: dict[str, float], note: str = "") -> None:
         """Bars for {field: importance} (in the engine's order: largest first), and a line under them."""
@@ -55,3 +68,8 @@ class ImportanceView(QWidget):
 
     def clear(self, note: str = WAITING) -> None:
         self.show_importance({}, note)
+
+    def set_fanova(self, usable: bool, measuring: bool = False) -> None:
+        """The fANOVA button: usable while a search is on show; it says so while its measurement runs."""
+        self.fanova_button.setEnabled(usable and not measuring)
+        self.fanova_button.setText("Ranking by fANOVA…" if measuring else FANOVA_TEXT)

@@ -4,6 +4,7 @@ function, once the engine has loaded, so the window still shows without it."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,18 @@ def _stored_importance(store: Any, search_id: int) -> Any:
         return importance_event(param_importance(store, search_id))
     except Exception as exc:
         return SearchImportance(reason=f"importance could not be measured: {exc}")
+
+
+def fanova_importance(search_id: int, store_url: str | None = None) -> SearchImportance:
+    """fANOVA's importance of the search's parameters (slow: a random forest over its completed trials); raises
+    the engine's one-line error (scikit-learn missing, too few trials)."""
+    from trainers.api import TrialStore, param_importance
+
+    with TrialStore(store_url) as store:
+        measured = param_importance(store, search_id, "fanova")
+    event = importance_event(measured)
+    line = f"fANOVA over {measured.complete} completed trials ({measured.seconds:.1f} s)"
+    return dataclasses.replace(event, reason=f"{line}. {event.reason}" if event.reason else line)
 
 
 def best_search_config(search_id: int, store_url: str | None = None) -> RunConfig:

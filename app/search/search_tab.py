@@ -9,7 +9,7 @@ The window's JobRunner runs the search, one job at a time with the other tabs.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QSplitter, QTabWidget, QWidget
@@ -28,6 +28,7 @@ from app.search.parallel_plot import ParallelPlot
 from app.search.search_jobs import (
     StoredSearch,
     best_search_config,
+    fanova_importance,
     search_ensemble_settings,
     search_job,
     search_top_trials,
@@ -38,8 +39,9 @@ from app.search.settings_form import SearchSettingsForm
 from app.search.space_editor import SpaceEditor
 from app.search.trial_log import TrialLog, TrialRow
 from app.search.trials_table import TrialsTable
+from app.store_reader import StoreReader
 from app.training.panes import inputs_beside_view, scrolling
-from app.worker import JobOutcome, one_line
+from app.worker import JobOutcome
 from trainers.spec.config import RunConfig
 from trainers.spec.errors import ConfigError
 from trainers.spec.events import FitEnded, LrFinderStarted
@@ -88,6 +90,8 @@ class SearchTab(JobTab):
         self.best.apply_clicked.connect(self.apply_best)
         self.best.rerun_clicked.connect(self.rerun_top)
         self.best.ensemble_clicked.connect(self.ensemble_top)
+        self.importance.fanova_requested.connect(self.rank_by_fanova)
+        self._fanova_reader: StoreReader | None = None  # its own thread: a forest may take minutes
         self._show_first_state()
 
     def _lay_out(self) -> None:
@@ -186,18 +190,17 @@ class SearchTab(JobTab):
         return self._launch(search_job(cfg, space, settings, self.store_url), line)
 
     def apply_best(self) -> bool:
-        """The best trial's config into the Training tab (the window switches to it)."""
+        """The best trial's config into the Training tab (the window switches to it once the store has answered)."""
         search_id = self.result.search_id if self.result is not None else None
         if search_id is None:
             return False
-        try:
-            cfg = best_search_config(search_id, self.store_url)
-        except Exception as exc:
-            self._show(f"Cannot apply the best trial of search {search_id}: {one_line(exc)}", "error")
-            return False
         best = self.result.best_trial_id if self.result is not None else None
-        self.config_chosen.emit(
-            cfg, f"config of trial {best}, the best of search {search_id}: ready to train", "training"
+        self._read_for_best(
+            lambda: best_search_config(search_id, self.store_url),
+            lambda cfg: self.config_chosen.emit(
+                cfg, f"config of trial {best}, the best of search {search_id}: ready to train", "training"
+            ),
+            f"Cannot apply the best trial of search {search_id}",
         )
         return True
 
@@ -206,17 +209,20 @@ class SearchTab(JobTab):
         search_id = self.result.search_id if self.result is not None else None
         if search_id is None:
             return False
-        try:
-            ids = search_top_trials(search_id, RERUN_TOP, self.store_url)
-        except Exception as exc:
-            self._show(f"Cannot re-run the top trials of search {search_id}: {one_line(exc)}", "error")
-            return False
-        if not ids:
-            self._show(f"Search {search_id} has no completed trial to re-run.", "warn")
-            return False
-        listed = ", ".join(f"#{i}" for i in ids)
-        self.rerun_requested.emit(
-            ids, RERUN_SEEDS, f"Re-running {listed} (top of search {search_id}) with {RERUN_SEEDS} new seeds each…"
+
+        def rerun(ids: list[int]) -> None:
+            if not ids:
+                self._show(f"Search {search_id} has no completed trial to re-run.", "warn")
+                return
+            listed = ", ".join(f"#{i}" for i in ids)
+            self.rerun_requested.emit(
+                ids, RERUN_SEEDS, f"Re-running {listed} (top of search {search_id}) with {RERUN_SEEDS} new seeds each…"
+            )
+
+        self._read_for_best(
+            lambda: search_top_trials(search_id, RERUN_TOP, self.store_url),
+            rerun,
+            f"Cannot re-run the top trials of search {search_id}",
         )
         return True
 
@@ -225,15 +231,44 @@ class SearchTab(JobTab):
         search_id = self.result.search_id if self.result is not None else None
         if search_id is None:
             return False
-        try:
-            settings = search_ensemble_settings(search_id, k, self.store_url)
-        except Exception as exc:
-            self._show(f"Cannot combine the top {k} of search {search_id}: {one_line(exc)}", "error")
-            return False
-        self.ensemble_requested.emit(
-            settings, f"Top {k} of search {search_id} ({settings.trials}): press Build ensemble to combine them"
+        self._read_for_best(
+            lambda: search_ensemble_settings(search_id, k, self.store_url),
+            lambda settings: self.ensemble_requested.emit(
+                settings, f"Top {k} of search {search_id} ({settings.trials}): press Build ensemble to combine them"
+            ),
+            f"Cannot combine the top {k} of search {search_id}",
         )
         return True
+
+    def _read_for_best(self, read: Callable[[], Any], then: Callable[[Any], None], cannot: str) -> None:
+        """A Best-trials action: its store read on the tab's reader thread, then `then` on the GUI thread."""
+        self.reader.submit("best", read, then, lambda error: self._show(f"{cannot}: {error}", "error"))
+
+    def rank_by_fanova(self) -> bool:
+        """fANOVA's importance of the search on show, measured in the background; False when none is on show."""
+        search_id = self.log.search_id
+        if search_id is None:
+            return False
+        if self._fanova_reader is None:
+            self._fanova_reader = StoreReader(self, name="tunelab-fanova")
+        self.importance.set_fanova(True, measuring=True)
+        self._fanova_reader.submit(
+            "fanova",
+            lambda: fanova_importance(search_id, self.store_url),
+            lambda measured: self._fanova_done(search_id, measured, ""),
+            lambda error: self._fanova_done(search_id, None, error),
+        )
+        return True
+
+    def _fanova_done(self, search_id: int, measured: SearchImportance | None, error: str) -> None:
+        if search_id != self.log.search_id:
+            return  # another search is on show now
+        self.importance.set_fanova(True)
+        if measured is not None:
+            self.importance.show_importance(measured.values, measured.reason)
+        else:
+            self.importance.note.setText(f"fANOVA could not rank the parameters: {error}")
+            self.importance.note.setVisible(True)
 
     # ---- its job, from the runner ------------------------------------------------------------
     def on_job_events(self, events: list) -> None:
@@ -260,6 +295,7 @@ class SearchTab(JobTab):
 
     def _search_started(self, e: SearchStarted) -> None:
         self.log.start(e)
+        self.importance.set_fanova(e.search_id is not None)
         self.table.start_over(self.log.params())
         self.intermediate.set_value_label(text.MONITOR_SHORT.get(e.monitor, e.monitor))
         self.progress.setRange(0, e.trials)
@@ -354,4 +390,7 @@ class SearchTab(JobTab):
         self.intermediate.clear()
         self.parallel.clear()
         self.importance.clear()
+        if self._fanova_reader is not None:
+            self._fanova_reader.cancel("fanova")
+        self.importance.set_fanova(log.search_id is not None)
         self._sync_best()

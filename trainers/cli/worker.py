@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if args.gpus:
         from trainers.cli.worker_gpus import run_per_device
 
-        return run_per_device(getattr(args, "argv", None) or sys.argv[1:])
+        return run_per_device(getattr(args, "argv", None) or sys.argv[1:], args.worker_index)
     if args.queue:
         return _run_queue(args)
     if args.search is not None:

@@ -25,19 +25,9 @@ def _without(argv: Sequence[str], flag: str) -> list[str]:
     return out
 
 
-def _worker_index(argv: Sequence[str]) -> int:
-    for i, arg in enumerate(argv):
-        if arg == "--worker-index" and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if arg.startswith("--worker-index="):
-            return int(arg.split("=", 1)[1])
-    return 0
-
-
-def device_commands(argv: Sequence[str], devices: int, python: str = sys.executable) -> list[list[str]]:
+def device_commands(argv: Sequence[str], devices: int, base: int = 0, python: str = sys.executable) -> list[list[str]]:
     """The command line of each device's worker: `argv` (the arguments after `tunelab`) without --gpus, --device and
-    --worker-index, plus `--device cuda:i --worker-index base+i`."""
-    base = _worker_index(argv)
+    --worker-index, plus `--device cuda:i --worker-index base+i` (`base`: the parsed --worker-index)."""
     rest = _without(_without(_without(argv, "--gpus"), "--device"), "--worker-index")
     head = [python, "-m", "trainers.cli.main"]
     return [[*head, *rest, "--device", f"cuda:{i}", "--worker-index", str(base + i)] for i in range(devices)]
@@ -49,13 +39,14 @@ def cuda_devices() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def run_per_device(argv: Sequence[str]) -> int:
-    """Start one worker per CUDA device and wait for all; SIGTERM is passed on to each. The worst exit status."""
+def run_per_device(argv: Sequence[str], base: int = 0) -> int:
+    """Start one worker per CUDA device (indices from `base`) and wait for all; SIGTERM is passed on to each. The
+    worst exit status."""
     count = cuda_devices()
     if count == 0:
         print(NO_CUDA, file=sys.stderr)
         return 2
-    children = [subprocess.Popen(cmd) for cmd in device_commands(argv, count)]
+    children = [subprocess.Popen(cmd) for cmd in device_commands(argv, count, base)]
 
     def forward(signum: int, frame: object) -> None:
         for child in children:

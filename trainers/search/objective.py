@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 
 from trainers.data import DatasetBundle, load_dataset
 from trainers.search.liveness import beat_interval, heartbeat, storage_of
-from trainers.search.pruning import PRUNED, EpochStop, PruningCallback
+from trainers.search.pruning import PRUNED, EpochStop, PruningCallback, reports_flushed
 from trainers.search.results import ended_event
 from trainers.search.storage import GRACE_S
 from trainers.search.study import LoadedSearch
@@ -97,7 +97,7 @@ def run_one(runner: TrialRunner, trial: optuna.Trial) -> SearchTrialEnded:
         "worker": search.worker_index,
     }
     try:
-        with heartbeat(search.study, trial._trial_id, beat_interval(runner.grace_s)):
+        with heartbeat(search.study, trial._trial_id, beat_interval(runner.grace_s)), reports_flushed(pruning):
             result = run_training(
                 cfg,
                 sink=sink,

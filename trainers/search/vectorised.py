@@ -23,7 +23,7 @@ from trainers.jobs.setup import torch_threads
 from trainers.search.budget import trial_limit
 from trainers.search.liveness import beat_interval, heartbeat, storage_of
 from trainers.search.objective import TrialRunner, _LinkSink, _tell, _tell_failed, run_one
-from trainers.search.pruning import EpochStop, PruningCallback
+from trainers.search.pruning import EpochStop, PruningCallback, reports_flushed
 from trainers.search.results import budget_used, ended_event
 from trainers.search.stacked_trials import StackMember, run_stacked, stack_key
 from trainers.spec.config import RunConfig
@@ -103,14 +103,15 @@ def run_stack(runner: TrialRunner, members: list[tuple[optuna.Trial, Any]]) -> l
         return [run_one(runner, t) for t, _ in members]
     monitor, pruner = search.settings.monitor, search.settings.pruner
     sinks = [_LinkSink(runner.sink, t, monitor) for t, _ in members]
+    reports = [PruningCallback(t, monitor, pruner) for t, _ in members]
     stack = [
-        StackMember(cfg, sink, [PruningCallback(t, monitor, pruner)], _link(runner, t))
-        for (t, cfg), sink in zip(members, sinks)
+        StackMember(cfg, sink, [report], _link(runner, t)) for (t, cfg), sink, report in zip(members, sinks, reports)
     ]
     try:
-        results = run_stacked(
-            stack, data, store=runner.store, control=runner.control, stack_callbacks=[EpochStop(runner.epoch_stop)]
-        )
+        with reports_flushed(*reports):
+            results = run_stacked(
+                stack, data, store=runner.store, control=runner.control, stack_callbacks=[EpochStop(runner.epoch_stop)]
+            )
     except TuneLabError as exc:  # refused before its trials existed (the device, say)
         return [_tell_failed(search.study, t, str(exc)) for t, _ in members]
     except BaseException:

@@ -14,6 +14,7 @@ contents (trainers/store/trial_store.py calls replay_unsent).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -28,6 +29,8 @@ from trainers.spec.store_events import StoreReachable, StoreUnreachable
 from trainers.spec.url_display import mask_urls
 from trainers.store.env_seconds import env_seconds
 from trainers.store.recovery import host_name, process_alive
+
+log = logging.getLogger(__name__)
 
 LIMIT_ENV = "TUNELAB_STORE_AWAY_LIMIT_S"
 DEFAULT_LIMIT_S = 600.0
@@ -241,13 +244,18 @@ class Outbox:
                 return None
             with self._cond:
                 self._reason = _one_line(exc)
-            return not unreachable(exc)  # anything else would fail for ever: it is dropped, not retried
+            if unreachable(exc):
+                return False
+            # anything else would fail for ever: it is dropped, not retried, and said where someone may look
+            log.warning("%s refused a write of trial %s (%s): dropped", self._shown, op.get("trial_id"), self._reason)
+            return True
         except StoreError:
             # refused, not away: an epoch already stored (its first try committed but its answer was lost)
             return None if self._closed else True
         except Exception as exc:  # a write that can never succeed must not hold back those behind it
             with self._cond:
                 self._reason = f"a waiting write was dropped: {type(exc).__name__}: {exc}"
+            log.warning("%s: %s (trial %s)", self._shown, self._reason, op.get("trial_id"))
             return True
 
     def _tell(self) -> None:

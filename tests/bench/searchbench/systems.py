@@ -155,24 +155,31 @@ def parallel(trials: int, epochs: int) -> tuple[float, float]:
     return rate[2][0] / rate[1][0], rate[2][1] / rate[1][1]
 
 
-def vectorised(count: int = 8) -> str:
+def vectorised(count: int = 8, rounds: int = 3) -> str:
     """`count` trials of continuous hyperparameters (the same random-sampler draws both ways) trained as one stack
-    (the search setting `vectorise`) vs one after another: trials per hour, and whether each trial's value is the
-    same. Without vectorised trials in the engine, the line that says where they are measured."""
+    (the search setting `vectorise`) vs one after another, in `rounds` interleaved rounds: the median trials per
+    hour of each, and whether each trial's value is the same in every round. Without vectorised trials in the
+    engine, the line that says where they are measured."""
     names = {f.name for f in fields(SearchSettings)}
     if importlib.util.find_spec("trainers.search.vectorised") is None or "vectorise" not in names:
         return "vectorised: see bench_search --vectorised"
     cfg = TINY.replace(**{"train.epochs": 10})
     space = space_of(cfg, {"optim.lr": "log:1e-4:1e-2", "optim.weight_decay": "log:1e-6:1e-3", **DROPOUT})
-    out: dict[int, tuple[float, list[tuple[dict, float | None]]]] = {}
+    rates: dict[int, list[float]] = {0: [], count: []}
+    same = True
     with tempfile.TemporaryDirectory() as tmp, TrialStore(str(Path(tmp) / "runs.db")) as store:
-        for k in (0, count):
-            s = tunelab_search(store, cfg, space, trials=count, sampler="random", vectorise=k)
-            events = sorted(search_trial_events(store, int(s.result.search_id or 0)), key=lambda e: e.number)
-            out[k] = (count / s.seconds * 3600, [(e.params, e.value) for e in events])
-            print(f"  vectorise={k}: {count} trials in {s.seconds:.1f} s")
-    same = out[0][1] == out[count][1]
+        for r in range(rounds):
+            results = {}
+            for k in (0, count) if r % 2 == 0 else (count, 0):
+                s = tunelab_search(store, cfg, space, trials=count, sampler="random", vectorise=k)
+                events = sorted(search_trial_events(store, int(s.result.search_id or 0)), key=lambda e: e.number)
+                rates[k].append(count / s.seconds * 3600)
+                results[k] = [(e.params, e.value) for e in events]
+                print(f"  round {r + 1}, vectorise={k}: {count} trials in {s.seconds:.2f} s")
+            same = same and results[0] == results[count]
+    ratio = statistics.median(rates[count]) / statistics.median(rates[0])
+    each = ", ".join(f"{a / b:.2f}" for a, b in zip(rates[count], rates[0]))
     return (
-        f"vectorised trials: {count} stacked vs one after another → {out[count][0] / out[0][0]:.2f}× trials per "
-        f"hour, {'equal' if same else 'different'} results (target ≥ 3×, equal)"
+        f"vectorised trials: {count} stacked vs one after another → {ratio:.2f}× trials per hour (median of "
+        f"{rounds} rounds; each {each}), {'equal' if same else 'different'} results (target ≥ 3×, equal)"
     )

@@ -69,9 +69,10 @@ def workers_at_once(store_url: str, count: int) -> tuple[int, int, int]:
     return len(bad), failed, done
 
 
-def trials_per_hour(store_url: str, workers: int, trials: int, epochs: int) -> tuple[float, float]:
+def trials_per_hour(store_url: str, workers: int, trials: int, epochs: int) -> tuple[float, float, float]:
     """(trials/hour from the workers' start to the last trial's end, trials/hour once running: each worker's rate
-    between its first and its last finished trial, summed — what a long search sees, its start-up spread thin)."""
+    between its first and its last finished trial, summed — what a long search sees, its start-up spread thin —
+    and the start-up: the seconds of this search that the running rate does not account for)."""
     cfg = TINY.replace(**{"train.epochs": epochs, "model.hidden_units": 256, "data.train_fraction": 0.8})
     search, storage = _start(store_url, cfg, trials, workers)
     _, _, seconds = _run(storage, search.name, workers)
@@ -81,4 +82,5 @@ def trials_per_hour(store_url: str, workers: int, trials: int, epochs: int) -> t
     for t in done:
         by_worker.setdefault(t.pid, []).append(t.ended_at.timestamp())
     running = sum((len(e) - 1) / (max(e) - min(e)) for e in by_worker.values() if len(e) > 1)
-    return len(done) / seconds * 3600, running * 3600
+    startup = max(0.0, seconds - len(done) / running) if running > 0 else seconds
+    return len(done) / seconds * 3600, running * 3600, startup
