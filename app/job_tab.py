@@ -78,15 +78,19 @@ class JobTab(QWidget):
         self.config_model.changed.connect(self._refresh_state)
 
     def _inputs_column(
-        self, title: str, before_config: tuple[QWidget, ...] = (), after_earlier: tuple[QWidget, ...] = ()
+        self,
+        title: str,
+        before_config: tuple[QWidget, ...] = (),
+        after_earlier: tuple[QWidget, ...] = (),
+        after_stop: tuple[QWidget, ...] = (),
     ) -> QWidget:
         """The left column: the form in a box titled `title`, the config line, Run / Stop, progress, the message
         and the earlier jobs, with the tab's own widgets where it puts them."""
         settings_box = QGroupBox(title)
         QVBoxLayout(settings_box).addWidget(self.form)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
+        for button in (self.run_button, self.stop_button, *after_stop):
+            buttons.addWidget(button)
         buttons.addStretch(1)
         left = QWidget()
         column = QVBoxLayout(left)

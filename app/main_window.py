@@ -102,9 +102,7 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         self.train_action = self._action(run_menu, "&Train", QKeySequence("Ctrl+Return"), self.training.start)
         self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.pause_action = self._action(
-            run_menu, "&Pause / resume", QKeySequence("Ctrl+P"), self.training.toggle_pause
-        )
+        self.pause_action = self._action(run_menu, "&Pause / resume", QKeySequence("Ctrl+P"), self.toggle_pause)
         self.stop_action = self._action(run_menu, "&Stop", QKeySequence(Qt.Key_Escape), self.stop_jobs)
 
         view_menu = bar.addMenu("&View")
@@ -246,6 +244,13 @@ class MainWindow(QMainWindow):
     def job_running(self) -> bool:
         return not self.runner.idle
 
+    def toggle_pause(self) -> None:
+        """Ctrl+P: pause or resume the training run or the search, whichever runs."""
+        if self.training.running:
+            self.training.toggle_pause()
+        elif self.search.running:
+            self.search.toggle_pause()
+
     def stop_jobs(self) -> None:
         """Stop whichever job runs (Esc): the tab it belongs to says so, and the runner stops it in any case."""
         for tab in self._job_tabs():
@@ -350,7 +355,7 @@ class MainWindow(QMainWindow):
         training = self.training.running
         for act in (self.new_action, self.open_action, self.recent_menu.menuAction()):
             act.setEnabled(not training)
-        self.pause_action.setEnabled(training)
+        self.pause_action.setEnabled(training or self.search.running)
         self.stop_action.setEnabled(self.job_running)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -483,6 +483,50 @@ def test_a_stop_ends_worker_processes_after_their_epoch_and_keeps_what_finished(
     assert all(t.state.is_finished() for t in study.trials)
 
 
+class FirstReport:
+    def __init__(self) -> None:
+        self.seen = threading.Event()
+
+    def emit(self, event: Any) -> None:
+        if isinstance(event, SearchTrialReported):
+            self.seen.set()
+
+
+def _epochs_stored(db: Path) -> int:
+    with TrialStore(str(db), read_only=True) as store:
+        return sum(len(store.epochs(t.id)) for t in store.list_trials(kind="train"))
+
+
+@pytest.mark.slow
+def test_a_paused_search_holds_its_worker_processes_and_goes_on_when_resumed(tmp_path: Path) -> None:
+    db, control, first = tmp_path / "runs.db", RunControl(), FirstReport()
+    space = SearchSpace.from_dict(LR_SPACE, WORKER_CFG)
+    out: dict[str, Any] = {}
+
+    def search() -> None:
+        with TrialStore(str(db)) as store:
+            out["result"] = run_search(
+                WORKER_CFG, space, settings(trials=4, workers=2), store=store, sink=first, control=control
+            )
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    try:
+        assert first.seen.wait(180)
+        control.pause()
+        time.sleep(3)  # the workers hear it within half a second and hold before their next batch
+        before = _epochs_stored(db)
+        time.sleep(3)
+        held = _epochs_stored(db)
+    finally:
+        control.resume()
+        thread.join(300)
+    assert held == before >= 1  # nothing trained while paused
+    result = out["result"]
+    assert result.status == "completed" and result.counts == {**result.counts, "complete": 4, "failed": 0}
+    assert _epochs_stored(db) == 4 * WORKER_CFG.train.epochs  # their heartbeats went on: no trial taken for dead
+
+
 @pytest.mark.slow
 def test_a_time_budget_alone_ends_the_search(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"

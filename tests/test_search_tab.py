@@ -224,6 +224,36 @@ def test_fanova_ranks_the_search_on_show_in_the_background(qtbot, window: MainWi
 
 
 @pytest.mark.slow
+def test_ctrl_p_pauses_a_running_search_and_resumes_it(qtbot, window: MainWindow) -> None:
+    tab = window.search
+    assert not tab.pause_button.isEnabled() and not window.pause_action.isEnabled()
+    paused: list[bool] = []
+
+    def on_events(events: list) -> None:
+        if any(isinstance(e, SearchTrialReported) for e in events) and not paused:
+            window.pause_action.trigger()  # Ctrl+P, once the first trial has reported an epoch
+            paused.append(True)
+
+    tab.events_received.connect(on_events)
+    tab.form.set_settings(TINY.replace(trials=4, epochs=6))
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS):
+        tab.start()
+        qtbot.waitUntil(lambda: bool(paused), timeout=RUN_TIMEOUT_MS)
+        assert window.runner.paused and tab.pause_button.text() == "Resume" and "Paused" in tab.message.text()
+        qtbot.wait(1000)  # what was under way when the pause came has been delivered
+        reports = len(tab.log.in_order()), sum(len(r.values_by_epoch) for r in tab.log.in_order())
+        qtbot.wait(1500)
+        assert (
+            len(tab.log.in_order()),
+            sum(len(r.values_by_epoch) for r in tab.log.in_order()),
+        ) == reports  # nothing new
+        qtbot.mouseClick(tab.pause_button, Qt.LeftButton)
+        assert not window.runner.paused and tab.pause_button.text() == "Pause"
+    assert tab.result is not None and tab.result.counts["complete"] == 4
+    assert not tab.pause_button.isEnabled() and not window.pause_action.isEnabled()
+
+
+@pytest.mark.slow
 def test_apply_best_puts_the_best_trials_config_into_the_training_tab(qtbot, window: MainWindow) -> None:
     tab = window.search
     r = search(qtbot, tab, TINY, "model.dropout")

@@ -50,6 +50,7 @@ from trainers.spec.search_settings import SearchSettings, check_for_sampler
 
 START_TIP = "Search the space with these settings on the Training tab's config"
 TRIALS_FORMAT = "%v / %m trials"
+PAUSE_TIP = "Pause every trial before its next batch, or resume them (Ctrl+P); a paused search keeps its trials"
 
 
 class SearchTab(JobTab):
@@ -82,6 +83,9 @@ class SearchTab(JobTab):
         self.parallel = ParallelPlot()
         self.importance = ImportanceView()
         self.best = BestActions()
+        # no Alt letter is left on this tab: Ctrl+P (Run menu) pauses and resumes too
+        self.pause_button = push_button("Pause", PAUSE_TIP)
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.views = QTabWidget()
         self._lay_out()
         self.space_editor.set_base(config_model.config())
@@ -108,11 +112,13 @@ class SearchTab(JobTab):
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         right.setSizes([400, 220])
-        inputs_beside_view(self, self._inputs_column("Search", after_earlier=(self.best,)), right, width=420)
+        column = self._inputs_column("Search", after_earlier=(self.best,), after_stop=(self.pause_button,))
+        inputs_beside_view(self, column, right, width=420)
         chain = [
             *(e.focus_widget() for e in self.form.editors().values()),
             self.run_button,
             self.stop_button,
+            self.pause_button,
             self.earlier.combo,
             self.best.apply_button,
             self.best.rerun_button,
@@ -162,7 +168,22 @@ class SearchTab(JobTab):
 
     def _enable_more(self, running: bool) -> None:
         self.space_editor.set_locked(running)
+        self.pause_button.setEnabled(running)
+        if not running:
+            self.pause_button.setText("Pause")
         self._sync_best()
+
+    def toggle_pause(self) -> None:
+        """Pause the search's trials before their next batch (worker processes too), or let them go on."""
+        if not self.running:
+            return
+        if self.runner.paused:
+            self.runner.resume()
+            self._show("Searching…")
+        else:
+            self.runner.pause()
+            self._show("Paused: each trial waits before its next batch. Resume (Ctrl+P) to go on.", "warn")
+        self.pause_button.setText("Resume" if self.runner.paused else "Pause")
 
     def _sync_best(self) -> None:
         if self.running or self._blocked:

@@ -14,6 +14,8 @@ import signal
 import sys
 from typing import Any
 
+from trainers.search.pause_signals import pause_on_signals
+
 GRACE_S = 30  # trainers.search.storage.GRACE_S, spelled out so `--help` loads no engine
 
 
@@ -191,6 +193,8 @@ def _stop_on_signals(control: Any, epoch_stop: Any) -> None:
             control.stop()
         else:
             epoch_stop.set()
+            control.resume()  # a paused worker finishes its epoch too
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    pause_on_signals(control)  # the searching process pauses its workers

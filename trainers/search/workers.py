@@ -1,6 +1,7 @@
 """Parallel trials as `tunelab worker` child processes on this machine: started together, watched through the
 study (each finished trial reported as it lands), told to stop with SIGTERM (each finishes its current epoch),
-killed after a grace period, and the trials they leave running closed as stopped (or failed) afterwards."""
+killed after a grace period, and the trials they leave running closed as stopped (or failed) afterwards. A pause
+of the search pauses every worker before its next batch (trainers/search/pause_signals.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
 from trainers.search.liveness import storage_of
+from trainers.search.pause_signals import CAN_PAUSE, PAUSABLE_ENV, pause_signal
 from trainers.search.results import FINISHED, ended_event
 from trainers.search.storage import is_journal
 from trainers.search.study import LoadedSearch
@@ -78,6 +80,7 @@ def run_workers(
     report = Reporter(search, sink)
     # Their own session: a Ctrl+C in the terminal reaches this process only, which tells each worker once.
     storage_url, env = worker_storage(search.storage_url)
+    env[PAUSABLE_ENV] = "1"  # they pause and resume with the search (trainers/search/pause_signals.py)
     procs = [
         subprocess.Popen(
             worker_command(storage_url, search.name, i, threads),
@@ -96,10 +99,16 @@ def run_workers(
 
 def _watch(procs: list[subprocess.Popen], control: RunControl, report: Callable[[], None]) -> None:
     told_at: float | None = None
+    paused = False  # what the workers were last told
     while any(p.poll() is None for p in procs):
         report()
+        if control.paused != paused and told_at is None and CAN_PAUSE:
+            paused = control.paused
+            _signal(procs, pause_signal(paused))
         if control.stop_requested and told_at is None:
             told_at = time.monotonic()
+            if paused:
+                _signal(procs, pause_signal(False))  # a worker stopped while starting must run to see the stop
             _signal(procs, signal.SIGTERM)
         if told_at is not None and time.monotonic() - told_at > KILL_AFTER_S:
             _signal(procs, signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
