@@ -177,7 +177,7 @@ def test_without_a_pruner_reports_are_written_behind_training_and_all_there_once
         cb.after_epoch(_learner(epoch, acc, epochs=3))  # returns while the write waits: training goes on
     assert storage.get_trial(trial._trial_id).intermediate_values == {}
     gate.set()
-    cb.after_fit(_learner(3, 0.7, epochs=3))
+    cb.flush()
     assert storage.get_trial(trial._trial_id).intermediate_values == {1: 0.5, 2: 0.6, 3: 0.7}
     study.tell(trial, 0.7)
 

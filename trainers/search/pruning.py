@@ -30,7 +30,7 @@ class PruningCallback(Callback):
 
     Without a pruner nothing waits for the report, so it is written by a thread of the trial's own while the next
     epoch trains (a report is a storage write: about 3 ms on a journal, for its lock and fsync, every epoch);
-    flush() (at the fit's end, and before the trial is told) waits until every report is written."""
+    flush() waits until every report is written: reports_flushed() calls it before the trial is told."""
 
     order = 18  # after the epoch is stored (12) and sent as an event (15), before early stopping (20)
 
@@ -64,9 +64,6 @@ class PruningCallback(Callback):
                 f"({self.monitor} {value:.4g})"
             )
             raise CancelFit()
-
-    def after_fit(self, learner: Learner) -> None:
-        self.flush()
 
     def flush(self) -> None:
         """Wait until every report handed to the writer is written."""
