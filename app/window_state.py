@@ -16,7 +16,7 @@ from app.recent_files import settings
 PREFERRED = QSize(1360, 860)  # enough for the form beside two columns of plots
 SCREEN_SHARE = 0.92  # of the available area, so the frame and the desktop's panels stay in view
 _GEOMETRY = "window/geometry"
-_SPLITTERS = "window/splitters"
+_SPLITTERS = "window/splitter-states"  # {splitter_key: state}
 
 
 def first_geometry(available: QRect, preferred: QSize = PREFERRED) -> QRect:
@@ -48,7 +48,7 @@ def restore(window: QMainWindow) -> None:
 def save(window: QMainWindow) -> None:
     store = settings()
     store.setValue(_GEOMETRY, window.saveGeometry())
-    store.setValue(_SPLITTERS, [s.saveState() for s in _splitters(window)])
+    store.setValue(_SPLITTERS, {key: s.saveState() for key, s in _splitters(window).items()})
     store.sync()
 
 
@@ -56,15 +56,25 @@ def _fits(frame: QRect, area: QRect) -> bool:
     return frame.width() <= area.width() + 2 and frame.height() <= area.height() + 2
 
 
-def _splitters(window: QMainWindow) -> list[QSplitter]:
-    """Every splitter in the window, in the order they were made (the same in every session)."""
-    return window.findChildren(QSplitter)
+def _splitters(window: QMainWindow) -> dict[str, QSplitter]:
+    """Every splitter in the window by a name that is the same in every session: the classes of the widgets it sits
+    in. Not its place in Qt's list of children: that order changes once the tabs have been shown, and a state saved
+    for one splitter then lands on another (turning a side-by-side split into a stacked one)."""
+    found: dict[str, QSplitter] = {}
+    for splitter in window.findChildren(QSplitter):
+        path, widget = [], splitter
+        while widget is not None and widget is not window:
+            path.append(type(widget).__name__)
+            widget = widget.parentWidget()
+        key = ".".join(reversed(path))
+        found[key if key not in found else f"{key}#{len(found)}"] = splitter
+    return found
 
 
 def _restore_splitters(window: QMainWindow, states: object) -> None:
-    splitters = _splitters(window)
-    if not isinstance(states, list) or len(states) != len(splitters):
-        return  # the layout changed since: keep the built-in sizes
-    for splitter, state in zip(splitters, states):
+    if not isinstance(states, dict):
+        return  # none saved yet, or saved by a version that listed them in order: keep the built-in sizes
+    for key, splitter in _splitters(window).items():
+        state = states.get(key)
         if isinstance(state, QByteArray):
             splitter.restoreState(state)

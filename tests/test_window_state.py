@@ -80,3 +80,26 @@ def test_a_saved_size_larger_than_the_screen_is_not_restored(qtbot) -> None:
     first.close()
     second = open_window(qtbot)
     assert LAPTOP.contains(second.geometry())
+
+
+def test_each_splitter_gets_its_own_state_back_after_every_tab_was_shown(qtbot) -> None:
+    first = open_window(qtbot)
+    first.setGeometry(40, 30, 950, 560)
+    for i in range(first.tabs.count()):  # showing the tabs changes the order Qt lists the splitters in
+        first.tabs.setCurrentIndex(i)
+        qtbot.wait(10)
+    first.tabs.setCurrentWidget(first.search)
+    outer = first.search.findChild(QSplitter)  # the form beside the plots and the table
+    outer.setSizes([470, 450])
+    wanted = outer.sizes()
+    saved = {key: s.orientation() for key, s in window_state._splitters(first).items()}
+    qtbot.wait(20)
+    first.close()
+    second = open_window(qtbot)
+    second.tabs.setCurrentWidget(second.search)
+    qtbot.wait(20)
+    restored = window_state._splitters(second)
+    assert len(restored) == len(saved) == 8
+    for key, splitter in restored.items():
+        assert splitter.orientation() == saved[key], key  # no split turned on its side
+    assert second.search.findChild(QSplitter).sizes()[0] == wanted[0] > 440  # the form pane (420 by default)
