@@ -123,13 +123,15 @@ def one_thread() -> Any:
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "amsgrad"])
 def test_a_stacked_step_is_bit_for_bit_each_members_own_step(optimizer: str, one_thread: Any) -> None:
     """Forward (with batch norm and each member's own dropout masks), gradients and the per-member optimizer's update
     are exactly (torch.equal) those of each member's own model and torch optimizer, step after step."""
+    amsgrad = optimizer == "amsgrad"
+    name = "adamw" if amsgrad else optimizer
     cfgs = [
-        BASE.replace(**{"optim.name": optimizer, "model.batch_norm": True, "optim.lr": lr, "optim.weight_decay": wd,
-                        "model.dropout": p, "optim.momentum": m, "optim.beta1": m})
+        BASE.replace(**{"optim.name": name, "model.batch_norm": True, "optim.lr": lr, "optim.weight_decay": wd,
+                        "model.dropout": p, "optim.momentum": m, "optim.beta1": m, "optim.amsgrad": amsgrad})
         for lr, wd, p, m in ((1e-3, 1e-4, 0.0, 0.9), (3e-3, 0.05, 0.3, 0.5), (2e-2, 0.0, 0.1, 0.0))
     ]  # fmt: skip
     alone, built, streams = [], [], []

@@ -15,6 +15,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from trainers.ensembles.layer_program import layer_program, run_program, sample_shapes
+from trainers.ensembles.masks_ahead import MasksAhead
 from trainers.ensembles.stacked_program import batched_program, run_batched
 from trainers.spec.config import OptimConfig
 from trainers.training.loop import train_mode
@@ -31,7 +32,9 @@ class StackedModels:
             raise ValueError("no models to stack")
         self.k = len(models)
         self._template = models[0]
+        self._state_names = tuple(models[0].state_dict())  # asking a module for its state dict costs a walk of it
         self.decay, self.no_decay = decayed_names(models[0])
+        self._ahead = MasksAhead(self._draw, lambda: self._streams or [])
         if self.k == 1:
             self._single: nn.Module | None = models[0]
             self.params: dict[str, torch.Tensor] = dict(models[0].named_parameters())
@@ -57,6 +60,7 @@ class StackedModels:
         """Draw member k's dropout masks from a generator in state states[k]: the state of the global generator
         after member k was built, which is where its ordinary training run would draw them from."""
         if self._single is None:
+            self._ahead.cancel()
             self._streams = [torch.Generator().set_state(state) for state in states]
 
     def _masks(self, x: torch.Tensor) -> tuple[tuple[str, ...], tuple[torch.Tensor, ...]]:
@@ -66,9 +70,15 @@ class StackedModels:
             return (), ()
         if any(site.shape is None for site in program.dropout):
             sample_shapes(program, self._base, tuple(x.shape[2:]))
+        masks = self._ahead.take(x.shape[1])
+        return tuple(site.key for site in program.dropout), tuple(m.to(x.device) for m in masks)
+
+    def _draw(self, rows: int) -> tuple[torch.Tensor, ...]:
+        """`rows` rows of every site's masks (CPU), each member's drawn from its own stream."""
+        assert self._program is not None and self._streams is not None
         masks = []
-        for site in program.dropout:  # each stream still draws its sites in forward order
-            mask = torch.empty((self.k, x.shape[1], *site.shape))  # type: ignore[misc]
+        for site in self._program.dropout:  # each stream still draws its sites in forward order
+            mask = torch.empty((self.k, rows, *site.shape))  # type: ignore[misc]
             if self._rates is None:
                 for k, gen in enumerate(self._streams):
                     mask[k].bernoulli_(1 - site.p, generator=gen)
@@ -80,8 +90,8 @@ class StackedModels:
                     else:  # F.dropout with p = 0 draws nothing: the stream stays where the member's own run has it
                         mask[k].fill_(1.0)
                 mask.mul_(self._scales(mask.dim()))
-            masks.append(mask.to(x.device))
-        return tuple(site.key for site in program.dropout), tuple(masks)
+            masks.append(mask)
+        return tuple(masks)
 
     def _scales(self, dims: int) -> torch.Tensor:
         """Each member's 1 / (1 - p) shaped to broadcast over its masks: the float32 division F.dropout makes (a kept
@@ -97,6 +107,7 @@ class StackedModels:
         wherever any member has one, so every site is there; a member whose rate is 0 keeps everything)."""
         if len(rates) != self.k:
             raise ValueError(f"{len(rates)} dropout rates for {self.k} members")
+        self._ahead.cancel()
         self._rates = [float(r) for r in rates]
         self._scale = None
 
@@ -105,6 +116,7 @@ class StackedModels:
         stacks are new tensors: an optimizer over the old ones is told the same rows (StackedOptimizer.keep)."""
         if self._single is not None:
             raise ValueError("a stack of one member cannot drop members")
+        self._ahead.cancel()
         index = torch.tensor(rows, dtype=torch.long, device=next(iter(self.params.values())).device)
         self.params = {n: p.detach()[index].requires_grad_(p.requires_grad) for n, p in self.params.items()}
         self.buffers = {n: b[index] for n, b in self.buffers.items()}
@@ -201,7 +213,7 @@ class StackedModels:
         if self._single is not None:
             return self._single.state_dict()
         tensors = {**self.params, **self.buffers}
-        return {n: tensors[n][k] for n in self._template.state_dict()}
+        return {n: tensors[n][k] for n in self._state_names}
 
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's state dict (CPU copies), loadable into the architecture it came from."""

@@ -101,11 +101,16 @@ class StackedOptimizer(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
-        update = getattr(self, f"_{self.kind}")
-        for name, p in zip(self.names, self.param_groups[0]["params"]):
-            if p.grad is None:
-                continue
+        live = [(n, p) for n, p in zip(self.names, self.param_groups[0]["params"]) if p.grad is not None]
+        for name, _ in live:
             self.steps[name] += 1
+        counts = {self.steps[name] for name, _ in live}
+        if self.kind in ("adam", "adamw") and len(counts) == 1:
+            self._per_step(counts.pop())
+            self._adam_all(live)
+            return None
+        update = getattr(self, f"_{self.kind}")
+        for name, p in live:
             decayed = self._decays and name in self.decayed
             self._per_step(self.steps[name])
             update(p, self._decayed_grad(p, decayed), self.moments[name], decayed)
@@ -162,6 +167,35 @@ class StackedOptimizer(torch.optim.Optimizer):
         p.addcdiv_(exp_avg * self._col("neg_step", p), denom)
 
     _adamw = _adam
+
+    def _adam_all(self, live: list[tuple[str, torch.Tensor]]) -> None:
+        """_adam on every stack at once, through torch's foreach ops: the same arithmetic on each stack (on the CPU a
+        foreach op runs the plain op per tensor), in a tenth of the Python calls, which is what a step of small
+        stacked models spends most of its time on."""
+        ps = [p for _, p in live]
+        decayed = [self._decays and name in self.decayed for name, _ in live]
+        grads: list[torch.Tensor] = [p.grad for p in ps]  # type: ignore[misc]
+        if self.kind == "adam" and any(decayed):
+            grads = [self._decayed_grad(p, d) for p, d in zip(ps, decayed)]
+        moments = [_zeros(self.moments[name], p, "exp_avg", "exp_avg_sq") for name, p in live]
+        exp_avgs, exp_avg_sqs = [m[0] for m in moments], [m[1] for m in moments]
+        if self.kind == "adamw" and any(decayed):
+            shrunk = [p for p, d in zip(ps, decayed) if d]
+            torch._foreach_mul_(shrunk, self._cols("shrink", shrunk))
+        torch._foreach_lerp_(exp_avgs, grads, self._cols("one_minus_beta1", ps))
+        torch._foreach_mul_(exp_avg_sqs, self._cols("beta2", ps))
+        torch._foreach_addcmul_(exp_avg_sqs, grads, torch._foreach_mul(grads, self._cols("one_minus_beta2", ps)))
+        second = exp_avg_sqs
+        if self.cfgs[0].optim.amsgrad:
+            second = [_zeros(self.moments[name], p, "max_exp_avg_sq")[0] for name, p in live]
+            torch._foreach_maximum_(second, exp_avg_sqs)
+        denom = torch._foreach_sqrt(second)
+        torch._foreach_div_(denom, self._cols("bc2_sqrt", ps))
+        torch._foreach_add_(denom, self._cols("eps", ps))
+        torch._foreach_addcdiv_(ps, torch._foreach_mul(exp_avgs, self._cols("neg_step", ps)), denom)
+
+    def _cols(self, name: str, like: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [self._col(name, p) for p in like]
 
     def _rmsprop(self, p: torch.Tensor, g: torch.Tensor, state: Tensors, decayed: bool) -> None:
         (square_avg,) = _zeros(state, p, "square_avg")

@@ -17,7 +17,6 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from trainers.data import load_dataset
 from trainers.data.bundle import DatasetBundle
 from trainers.jobs.setup import torch_threads
 from trainers.search.budget import trial_limit
@@ -98,7 +97,7 @@ def run_stack(runner: TrialRunner, members: list[tuple[optuna.Trial, Any]]) -> l
     held in memory (or cannot be read), each trial runs on its own instead (and reports its own error)."""
     search = runner.search
     cfgs: list[RunConfig] = [cfg for _, cfg in members]
-    data = _stack_data(cfgs[0])
+    data = _stack_data(runner, cfgs[0])
     if data is None:
         return [run_one(runner, t) for t, _ in members]
     monitor, pruner = search.settings.monitor, search.settings.pruner
@@ -134,14 +133,15 @@ def _link(runner: TrialRunner, trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
-def _stack_data(cfg: RunConfig) -> DatasetBundle | None:
-    """The stack's data, read once for all its members; None when it cannot be read or is not held in memory."""
+def _stack_data(runner: TrialRunner, cfg: RunConfig) -> DatasetBundle | None:
+    """The stack's data, read once for all its members (and kept for the worker's next trials on it); None when it
+    cannot be read or is not held in memory."""
     try:
         with torch_threads(cfg.train.threads):
-            data = load_dataset(cfg.data)
+            data = runner.data_for(cfg)
     except Exception:  # each trial, run on its own, records why
         return None
-    return data if data.train.in_memory else None
+    return data if data is not None and data.train.in_memory else None
 
 
 def _stopping(runner: TrialRunner) -> bool:
