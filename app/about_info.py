@@ -26,6 +26,10 @@ COMPONENTS = (
     ("SciPy", "scipy"),
     ("SQLAlchemy", "SQLAlchemy"),
     ("Pillow", "pillow"),
+    ("Optuna", "optuna"),
+    ("ONNX", "onnx"),
+    ("ONNX Script", "onnxscript"),
+    ("ONNX Runtime", "onnxruntime"),
 )
 _device: Future[str] | None = None
 _device_lock = threading.Lock()

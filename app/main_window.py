@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.history, "Histor&y")  # Alt+H is the Help menu
         self.tabs.addTab(self.ensembles, "&Ensembles")
         self.predict = PredictTab(self.runner, store_url)
-        # no Alt letter: each of P, r, e, d, i, c, t is already a tab's, a menu's, or a button's on the Search tab
+        # no Alt letter (each of P, r, e, d, i, c, t is already taken): Alt+6, as every tab has Alt+its number
         self.tabs.addTab(self.predict, "Predict")
         self.setCentralWidget(self.tabs)
         self.run_status = QLabel()
@@ -113,6 +113,12 @@ class MainWindow(QMainWindow):
             act.setChecked(self.training.plots.is_plot_visible(name))
             act.toggled.connect(lambda on, n=name: self.training.plots.set_plot_visible(n, on))
             self.plot_actions[name] = act
+        view_menu.addSeparator()
+        self.tab_actions = [  # Alt+number for every tab, Predict's only key
+            self._action(view_menu, f"{self.tabs.tabText(i).replace('&', '')} tab", QKeySequence(f"Alt+{i + 1}"),
+                         lambda i=i: self.tabs.setCurrentIndex(i))
+            for i in range(self.tabs.count())
+        ]  # fmt: skip
 
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = self._action(

@@ -249,3 +249,13 @@ def test_alt_keys_of_tabs_menus_and_run_buttons_do_not_collide(qtbot, window) ->
     texts.append(panel.pause_button.text())
     for text in texts:
         assert key(text) not in window_wide, text
+
+
+def test_alt_and_a_tabs_number_shows_that_tab_predict_included(qtbot, window) -> None:
+    keys = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_6]
+    assert window.tabs.count() == len(keys)
+    for index in reversed(range(window.tabs.count())):  # from the last: the first tab is the one on show
+        qtbot.keyClick(window, keys[index], Qt.KeyboardModifier.AltModifier)
+        assert window.tabs.currentIndex() == index
+    assert window.tabs.widget(5) is window.predict
+    assert window.tab_actions[5].text() == "Predict tab"

@@ -129,5 +129,5 @@ def write_and_check(model: nn.Module, split: Split, split_name: str, folder: Pat
 
 def write_predict_script(folder: Path) -> Path:
     """The stand-alone predict.py (onnxruntime and numpy only), copied as it ships with TuneLab."""
-    source = Path(export_predict_script.__file__)
+    source = Path(export_predict_script.__file__).with_suffix(".py")  # a frozen app names its byte code (.pyc)
     return Path(shutil.copyfile(source, folder / PREDICT_FILE))
