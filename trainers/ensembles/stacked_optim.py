@@ -104,10 +104,10 @@ class StackedOptimizer(torch.optim.Optimizer):
         live = [(n, p) for n, p in zip(self.names, self.param_groups[0]["params"]) if p.grad is not None]
         for name, _ in live:
             self.steps[name] += 1
-        counts = {self.steps[name] for name, _ in live}
-        if self.kind in ("adam", "adamw") and len(counts) == 1:
-            self._per_step(counts.pop())
-            self._adam_all(live)
+        if self.kind in ("adam", "adamw"):  # the stacks at each step count together (normally all of them)
+            for t in sorted({self.steps[name] for name, _ in live}):
+                self._per_step(t)
+                self._adam_all([(name, p) for name, p in live if self.steps[name] == t])
             return None
         update = getattr(self, f"_{self.kind}")
         for name, p in live:
@@ -153,25 +153,10 @@ class StackedOptimizer(torch.optim.Optimizer):
             g = torch.addcmul(g, buf, self._col("momentum", p)) if self.cfgs[0].optim.nesterov else buf
         p.addcmul_(g, self._col("lr", p), value=-1)
 
-    def _adam(self, p: torch.Tensor, g: torch.Tensor, state: Tensors, decayed: bool) -> None:
-        exp_avg, exp_avg_sq = _zeros(state, p, "exp_avg", "exp_avg_sq")
-        if self.kind == "adamw" and decayed:
-            p.mul_(self._col("shrink", p))
-        exp_avg.lerp_(g, self._col("one_minus_beta1", p))
-        exp_avg_sq.mul_(self._col("beta2", p)).addcmul_(g, g * self._col("one_minus_beta2", p))
-        second = exp_avg_sq
-        if self.cfgs[0].optim.amsgrad:
-            (most,) = _zeros(state, p, "max_exp_avg_sq")
-            second = torch.maximum(most, exp_avg_sq, out=most)
-        denom = (second.sqrt() / self._col("bc2_sqrt", p)).add_(self._col("eps", p))
-        p.addcdiv_(exp_avg * self._col("neg_step", p), denom)
-
-    _adamw = _adam
-
     def _adam_all(self, live: list[tuple[str, torch.Tensor]]) -> None:
-        """_adam on every stack at once, through torch's foreach ops: the same arithmetic on each stack (on the CPU a
-        foreach op runs the plain op per tensor), in a tenth of the Python calls, which is what a step of small
-        stacked models spends most of its time on."""
+        """Adam's (and AdamW's) update of the given stacks at once, as torch's single-tensor Adam computes it, through
+        torch's foreach ops (on the CPU a foreach op runs the plain op per tensor), in a tenth of the Python calls,
+        which is what a step of small stacked models spends most of its time on."""
         ps = [p for _, p in live]
         decayed = [self._decays and name in self.decayed for name, _ in live]
         grads: list[torch.Tensor] = [p.grad for p in ps]  # type: ignore[misc]
