@@ -55,7 +55,7 @@ _secret = st.text(st.characters(whitelist_categories=("L", "N"), whitelist_chara
 def test_no_password_survives_safe_url_and_with_password_gives_it_back(password: str, user: str) -> None:
     url = f"postgresql+psycopg://{user}:{password}@db.example:5432/lab?options=-csearch_path%3Dx"
     shown = safe_url(url)
-    assert password not in shown.replace(user, "").replace("db.example", "").replace("lab", "")
+    assert shown == url.replace(f":{password}@", ":***@")  # the password, and only it, is masked
     assert with_password(shown, url) == url  # same server, same user: the password comes back
     elsewhere = url.replace("db.example", "other.example")
     assert with_password(shown, elsewhere) == url.replace(f":{password}@", "@")  # else none: PGPASSWORD then
