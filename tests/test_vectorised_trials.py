@@ -19,6 +19,7 @@ from trainers.cli.search import search_from_args
 from trainers.data import load_dataset
 from trainers.ensembles.stacked_models import StackedModels
 from trainers.ensembles.stacked_optim import StackedOptimizer
+from trainers.evaluation.stored import stored_evaluation
 from trainers.models import build_model
 from trainers.search.pruning import PruningCallback
 from trainers.search.stacked_trials import StackMember, run_stacked, stack_key
@@ -93,6 +94,10 @@ def assert_same_run(store: TrialStore, alone: int, stacked: int) -> None:
     assert (b.lr, b.dropout, b.weight_decay, b.config) == (a.lr, a.dropout, a.weight_decay, a.config)
     for name in ("best_val_acc", "best_val_loss", "test_acc", "test_loss", "final_train_loss"):
         assert getattr(b, name) == pytest.approx(getattr(a, name), rel=1e-5), name
+    ev_a, ev_b = stored_evaluation(a, "test"), stored_evaluation(b, "test")  # History's per-class view, stored
+    assert ev_a is not None and ev_b is not None and ev_b.trial_id == stacked
+    assert ev_b.samples == ev_a.samples and ev_b.accuracy == pytest.approx(ev_a.accuracy, rel=1e-5)
+    assert (ev_b.confusion == ev_a.confusion).all()
 
 
 @pytest.mark.slow

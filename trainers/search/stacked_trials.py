@@ -96,6 +96,7 @@ class _Run:
     guard: DivergenceGuard
     recorder: StoreRecorder
     test: EvalResult | None = None
+    scored: Learner | None = None  # the member's own model as it scored the test split
 
 
 def run_stacked(
@@ -173,7 +174,7 @@ def _fit(runs: list[_Run], bundle: DatasetBundle, control: RunControl, stack_cal
     for r, view in zip(runs, members.views):
         r.job.status = view.status
         r.job.notes.insert(0, view.message)
-        r.test = _score_test(r, data, view.final, view.status, control)
+        r.test, r.scored = _score_test(r, data, view.final, view.status, control)
 
 
 def _stack(cfgs: list[RunConfig], data: DatasetBundle, device: torch.device) -> tuple[StackedModels, int]:
@@ -210,11 +211,12 @@ def _rules(r: _Run, events: EventCallback) -> list[Callback]:
 
 def _score_test(
     r: _Run, data: DatasetBundle, final: dict[str, torch.Tensor] | None, status: str, control: RunControl
-) -> EvalResult | None:
-    """The member's test score as its own run scores it (score_test), on its own model with its own weights."""
+) -> tuple[EvalResult | None, Learner | None]:
+    """The member's test score as its own run scores it (score_test), on its own model with its own weights, and
+    the learner that scored it (its evaluation is stored as a lone run's is)."""
     cfg = r.member.cfg
     if data.test is None or final is None:
-        return None
+        return None, None
     model = build_model(cfg.model, data.input_shape, data.num_classes).to(r.job.device)
     model.load_state_dict(final)
     learner = Learner(
@@ -222,9 +224,10 @@ def _score_test(
     )
     learner.status = status
     es = cfg.early_stop
-    return score_test(learner, r.tracker, restore_best=not es.enabled or es.restore_best)
+    test = score_test(learner, r.tracker, restore_best=not es.enabled or es.restore_best)
+    return test, learner if test is not None else None
 
 
 def _finish(store: TrialStore, r: _Run) -> FitEnded:
     """The member's result and trial, as run_training finishes a run."""
-    return finish_training(store, r.job, r.tracker, r.recorder, r.guard, r.test)
+    return finish_training(store, r.job, r.tracker, r.recorder, r.guard, r.test, r.scored)
