@@ -107,8 +107,19 @@ def test_train_queue_prints_the_trial_and_the_worker_trains_it_as_that_id(
 def test_a_queue_worker_with_nothing_queued_leaves_after_idle_exit(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    TrialStore(str(tmp_path / "t.db")).close()
     assert main(["worker", "--store", str(tmp_path / "t.db"), "--queue", "--idle-exit", "0.2", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out.strip())["trials_run"] == 0
+
+
+def test_a_worker_given_a_store_that_is_not_there_says_so_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    missing = tmp_path / "typo" / "trials.db"
+    assert main(["worker", "--store", str(missing), "--queue", "--idle-exit", "0.2", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"no store at {missing}" in err and "--store" in err and "Traceback" not in err
+    assert not missing.parent.exists()
 
 
 def test_worker_modes_are_exclusive(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

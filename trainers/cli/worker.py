@@ -120,11 +120,10 @@ def run(args: argparse.Namespace) -> int:
     from trainers.search.objective import TrialRunner
     from trainers.search.search import trial_threads
     from trainers.search.trials_loop import run_trials
-    from trainers.store import TrialStore
 
     threads = args.threads or trial_threads(search.cfg, search.settings.workers)
     device = device_label(pin_device(args.device)) if args.device else None
-    with TrialStore(search.store_url or None) as store:
+    with _existing_store(search.store_url or None) as store:
         if store.artifact_policy.problem:  # one line, even with --quiet: this host's files may not reach the others
             print(f"worker {args.worker_index}: {store.artifact_policy.problem}", file=sys.stderr)
         sink = SearchProgress(sys.stderr, not args.quiet, prefix=f"worker {args.worker_index}: ")
@@ -135,6 +134,22 @@ def run(args: argparse.Namespace) -> int:
     summary = {"worker_index": args.worker_index, "study": search.name, "trials_run": ran, "threads": threads}
     print(json.dumps({**summary, "device": device}))
     return 130 if stopped else 0
+
+
+def _existing_store(url: str | None) -> Any:
+    """The store a worker takes its trials from. A worker never creates one: a mistyped path would otherwise give
+    a new, empty store that the worker waits on for ever."""
+    from trainers.spec.errors import StoreError
+    from trainers.store import TrialStore
+
+    try:
+        return TrialStore.open_existing(url)
+    except StoreError as exc:
+        if str(exc).startswith("no store at"):
+            raise StoreError(
+                f"{exc}: a worker trains what an existing store holds (check --store or $TUNELAB_STORE)"
+            ) from None
+        raise
 
 
 def _resolve_search(args: argparse.Namespace) -> None:
@@ -156,7 +171,6 @@ def _run_queue(args: argparse.Namespace) -> int:
 
     from trainers.cli.progress import ProgressSink
     from trainers.jobs.device import device_label, pin_device
-    from trainers.store import TrialStore
     from trainers.training.queued_runs import QueueLimits, run_queue
 
     device = device_label(pin_device(args.device)) if args.device else None
@@ -166,7 +180,7 @@ def _run_queue(args: argparse.Namespace) -> int:
         status = result.status if result is not None else "failed"
         print(f"{prefix}trial {trial_id} {status}", file=sys.stderr, flush=True)
 
-    with TrialStore(args.store) as store:
+    with _existing_store(args.store) as store:
         if store.artifact_policy.problem:
             print(prefix + store.artifact_policy.problem, file=sys.stderr)
         sink = ProgressSink(sys.stderr, enabled=not args.quiet)
