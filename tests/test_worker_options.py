@@ -33,11 +33,11 @@ CFG = RunConfig().replace(
 SETTINGS = SearchSettings().replace(**{"trials": 3, "lr_finder_seed": False, "pruner": "none"})
 
 
-def _search(tmp_path: Path, trials: int = 3) -> tuple[str, str, str]:
-    """(store path, storage, study name) of a new search nobody has run yet."""
+def _search(tmp_path: Path, trials: int = 3, store_made: bool = True) -> tuple[str, str, str]:
+    """(store path, storage, study name) of a new search nobody has run yet (its store not made yet, when asked)."""
     db = str(tmp_path / "runs.db")
-    with TrialStore(db):
-        pass
+    if store_made:
+        TrialStore(db).close()
     storage = study_storage_url(db)
     space = SearchSpace.from_dict({"lr": "log:1e-3:1e-1"}, CFG)
     search = create_search(storage, None, CFG, space, SETTINGS.replace(trials=trials), db)
@@ -99,3 +99,14 @@ def test_a_worker_pinned_to_a_gpu_records_its_index() -> None:
         assert torch.cuda.current_device() == last
     finally:
         unpin_device()
+
+
+@pytest.mark.slow
+def test_search_workers_make_the_store_their_study_names_when_it_is_not_there_yet(tmp_path: Path) -> None:
+    # workers started together on a fresh database: the first to open the store creates it (a queue worker, whose
+    # --store is typed by hand, refuses instead: tests/test_run_queue.py)
+    db, storage, name = _search(tmp_path, trials=1, store_made=False)
+    assert not Path(db).exists()
+    assert main(["worker", "--storage", storage, "--study", name, "--quiet"]) == 0
+    with TrialStore.open_existing(db, read_only=True) as store:
+        assert [t.status for t in store.list_trials(kind="train")] == ["completed"]

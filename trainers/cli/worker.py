@@ -120,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
     from trainers.search.objective import TrialRunner
     from trainers.search.search import trial_threads
     from trainers.search.trials_loop import run_trials
+    from trainers.store import TrialStore
 
     threads = args.threads or trial_threads(search.cfg, search.settings.workers)
     device = device_label(pin_device(args.device)) if args.device else None
-    with _existing_store(search.store_url or None) as store:
+    # the study names its store (no typo to catch), and workers started together on a fresh database create it
+    with TrialStore(search.store_url or None) as store:
         if store.artifact_policy.problem:  # one line, even with --quiet: this host's files may not reach the others
             print(f"worker {args.worker_index}: {store.artifact_policy.problem}", file=sys.stderr)
         sink = SearchProgress(sys.stderr, not args.quiet, prefix=f"worker {args.worker_index}: ")
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _existing_store(url: str | None) -> Any:
-    """The store a worker takes its trials from. A worker never creates one: a mistyped path would otherwise give
+    """The store a queue worker takes its runs from. It never creates one: a mistyped --store would otherwise give
     a new, empty store that the worker waits on for ever."""
     from trainers.spec.errors import StoreError
     from trainers.store import TrialStore
