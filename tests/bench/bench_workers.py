@@ -105,8 +105,7 @@ def parallel_section(urls: dict[str, object], quick: bool) -> None:
             rates[workers] = throughput.trials_per_hour(url, workers, trials=trials, epochs=10)
         ratios["start"].append(rates[2][0] / rates[1][0])
         ratios["running"].append(rates[2][1] / rates[1][1])
-        # an hour-long search: its start-up as measured here, then the running rate for the rest of the hour
-        ratios["hour"].append(rates[2][1] * (3600 - rates[2][2]) / (rates[1][1] * (3600 - rates[1][2])))
+        ratios["hour"].append(throughput.hour_long_ratio(rates[2][1:], rates[1][1:]))
         print(
             f"  round {round_ + 1}: 1 worker {rates[1][0]:.0f} trials/h ({rates[1][1]:.0f} once running, start-up "
             f"{rates[1][2]:.1f} s), 2 workers {rates[2][0]:.0f} ({rates[2][1]:.0f}, {rates[2][2]:.1f} s): "

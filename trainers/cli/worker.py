@@ -141,17 +141,15 @@ def run(args: argparse.Namespace) -> int:
 def _existing_store(url: str | None) -> Any:
     """The store a queue worker takes its runs from. It never creates one: a mistyped --store would otherwise give
     a new, empty store that the worker waits on for ever."""
-    from trainers.spec.errors import StoreError
+    from trainers.spec.errors import StoreMissing
     from trainers.store import TrialStore
 
     try:
         return TrialStore.open_existing(url)
-    except StoreError as exc:
-        if str(exc).startswith("no store at"):
-            raise StoreError(
-                f"{exc}: a worker trains what an existing store holds (check --store or $TUNELAB_STORE)"
-            ) from None
-        raise
+    except StoreMissing as exc:
+        raise StoreMissing(
+            f"{exc}: a worker trains what an existing store holds (check --store or $TUNELAB_STORE)"
+        ) from None
 
 
 def _resolve_search(args: argparse.Namespace) -> None:

@@ -31,5 +31,9 @@ class StoreError(TuneLabError):
     """The trial store cannot be opened or written."""
 
 
+class StoreMissing(StoreError):
+    """A store that must already exist is not there (nothing was created)."""
+
+
 class ExportError(TuneLabError):
     """A model cannot be exported, or its export does not compute what the model computes: names the file or check."""

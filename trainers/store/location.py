@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from trainers.spec.errors import StoreError
+from trainers.spec.errors import StoreError, StoreMissing
 from trainers.spec.paths import default_store_path
 from trainers.store.drivers import with_default_driver
 
@@ -47,4 +47,4 @@ def check_store_file(path: Path, must_exist: bool) -> None:
     if path.is_dir():
         raise StoreError(f"{path} is a directory: give the store as a file inside it, such as {path / 'trials.db'}")
     if must_exist and not path.exists():
-        raise StoreError(f"no store at {path}")
+        raise StoreMissing(f"no store at {path}")

@@ -133,7 +133,7 @@ class TrialStore:
 
     @classmethod
     def open_existing(cls, url: str | None = None, *, read_only: bool = False) -> TrialStore:
-        """The store at `url` if there is one; a StoreError "no store at ..." if not (nothing is created)."""
+        """The store at `url` if there is one; StoreMissing "no store at ..." if not (nothing is created)."""
         return cls(url, read_only=read_only, must_exist=True)
 
     @staticmethod

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
+from workersbench.throughput import hour_long_ratio
 
 from searchbench.plain import plain_search
 from searchbench.setup import fixed_values, space_of, tunelab_search
@@ -156,7 +157,7 @@ def parallel(trials: int, epochs: int) -> tuple[float, float, float]:
                 f"  {workers} worker(s): {len(done)} trials in {s.seconds:.1f} s → {rate[workers][0]:.0f} "
                 f"trials/h ({rate[workers][1]:.0f} trials/h between the first start and the last end)"
             )
-    hour = rate[2][1] * (3600 - start_up[2]) / (rate[1][1] * (3600 - start_up[1]))
+    hour = hour_long_ratio((rate[2][1], start_up[2]), (rate[1][1], start_up[1]))
     return rate[2][0] / rate[1][0], rate[2][1] / rate[1][1], hour
 
 

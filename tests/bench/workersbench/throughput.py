@@ -69,6 +69,12 @@ def workers_at_once(store_url: str, count: int) -> tuple[int, int, int]:
     return len(bad), failed, done
 
 
+def hour_long_ratio(more: tuple[float, float], fewer: tuple[float, float]) -> float:
+    """How many times the trials of an hour-long search `more` runs against `fewer`, each given as (trials/hour once
+    running, start-up seconds): its start-up as measured, then its running rate for the rest of the hour."""
+    return more[0] * (3600 - more[1]) / (fewer[0] * (3600 - fewer[1]))
+
+
 def trials_per_hour(store_url: str, workers: int, trials: int, epochs: int) -> tuple[float, float, float]:
     """(trials/hour from the workers' start to the last trial's end, trials/hour once running: each worker's rate
     between its first and its last finished trial, summed — what a long search sees, its start-up spread thin —
