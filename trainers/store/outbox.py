@@ -5,7 +5,9 @@ SQLite file on a share that vanished) the write, and every later one of this sto
 in a spool file (data folder/unsent/, one JSON file per open store), and a thread retries them in order with backoff
 until the database answers. The run goes on meanwhile; listeners (the run's sink) hear StoreUnreachable and, once
 everything is written, StoreReachable — always on the writing thread, never on the retry thread. Reading a trial
-that has writes waiting waits for them. Once the database has been away for longer than the limit
+that has writes waiting waits for them. The thread writes the writes waiting together in one transaction (a run's
+last epoch and its end, typically): on a server each transaction costs round trips that sixteen workers on a few
+cores wait to be scheduled for. Once the database has been away for longer than the limit
 (TUNELAB_STORE_AWAY_LIMIT_S, default 600 s) the next write raises a StoreError that ends the run, naming the spool
 file: nothing that finished is lost, and the next process opening the store on this machine writes the file's
 contents (trainers/store/trial_store.py calls replay_unsent).
@@ -41,6 +43,8 @@ LINGER_S = 2.0  # how long the thread stays for the next handed-over write
 CLOSE_WAIT_S = 30.0  # how long closing waits for handed-over writes while the database answers
 
 Op = dict[str, Any]  # one write as plain JSON data (trainers/store/trial_writes.py applies it)
+Apply = Callable[[list[Op]], None]  # writes the given writes in one transaction, all or none
+BATCH_MAX = 64  # the most waiting writes one transaction takes
 Listener = Callable[[Any], None]  # a sink's emit
 _OWNED: set[Path] = set()  # spool files of outboxes open in this process: never replayed from under them
 
@@ -75,7 +79,7 @@ def spool_path(folder: Path, digest: str) -> Path:
 class Outbox:
     """The writes of one open store that wait for the database, and the thread that retries them."""
 
-    def __init__(self, apply: Callable[[Op], None], spool: Path, shown: str, limit_s: float) -> None:
+    def __init__(self, apply: Apply, spool: Path, shown: str, limit_s: float) -> None:
         self._apply = apply
         self.spool = spool
         self._shown = shown
@@ -90,6 +94,8 @@ class Outbox:
         self._closed = False
         self._told: str = ""  # "away" or "" : what the listeners last heard
         self._told_at = 0.0
+        self._waited: dict[int, BaseException | None] = {}  # id() of writes a caller waits on: their refusal
+        self._singles = 0  # writes of a refused batch still to write one at a time, so only the refused one is lost
         self.listeners: list[Listener] = []
 
     @property
@@ -102,18 +108,20 @@ class Outbox:
         past the limit (the write is kept in the spool file all the same).
 
         `wait=False` (a training run's epochs): hand the write to the outbox's thread and return at once, so the run
-        never waits on a slow or remote database; later writes of this store keep their order behind it."""
+        never waits on a slow or remote database; later writes of this store keep their order behind it. A write
+        that waits and finds writes handed over before it joins them, and the thread writes them in one
+        transaction; the caller waits for it and hears its refusal as if it had written it itself."""
         with self._cond:
-            while wait and self._pending and self._away_since is None and not self._closed:
-                self._cond.wait(timeout=NOTICE_EVERY_S)  # writes handed over earlier go first, and are not away
             queued = bool(self._pending) or not wait
             if queued:
                 self._queue(op)
                 self._start_thread()
                 self._cond.notify_all()  # wakes a thread lingering for more
+                if wait and self._away_since is None:
+                    self._wait_written(op)
         if not queued:
             try:
-                self._apply(op)
+                self._apply([op])
             except SQLAlchemyError as exc:
                 if not unreachable(exc):
                     raise
@@ -122,6 +130,18 @@ class Outbox:
                     self._queue(op)
         self._tell()
         self._check_limit()
+
+    def _wait_written(self, op: Op) -> None:
+        """Under the lock: wait until the thread has written `op` (or the database went away, or the store closed:
+        it then waits in the spool file); raise what refused it."""
+        self._waited[id(op)] = None
+        try:
+            while any(w is op for w in self._pending) and self._away_since is None and not self._closed:
+                self._cond.wait(timeout=NOTICE_EVERY_S)
+        finally:
+            refusal = self._waited.pop(id(op), None)
+        if refusal is not None:
+            raise refusal
 
     def wait_for(self, trial_id: int) -> None:
         """Return once no write of `trial_id` waits; StoreError once the store has been away past the limit."""
@@ -205,7 +225,7 @@ class Outbox:
         )
 
     def _retry(self) -> None:
-        """Write the waiting writes in order, waiting longer after each failure, until none is left."""
+        """Write the waiting writes in order, together, waiting longer after each failure, until none is left."""
         delay = RETRY_FIRST_S
         while True:
             with self._cond:
@@ -214,16 +234,20 @@ class Outbox:
                 if self._closed or not self._pending:
                     self._thread = None  # decided under the lock: a write failing from now on starts a new one
                     return
-                op = self._pending[0]
-            done = self._try(op)
+                batch = self._pending[: 1 if self._singles else BATCH_MAX]
+            done = self._try(batch)
             if done is None:
-                return  # the store closed under this try: the write stays in the spool file
+                return  # the store closed under this try: the writes stay in the spool file
             with self._cond:
+                if done == "split":
+                    self._singles = len(batch)  # one of them is refused: it alone is dropped, the others written
+                    continue
                 if not done and self._away_since is None:
                     self._went_away(None)  # a handed-over write found the database away
                 if done:
-                    self._pending.pop(0)
-                    self._written += 1
+                    del self._pending[: len(batch)]
+                    self._singles = max(0, self._singles - 1)
+                    self._written += len(batch)
                     self._save()
                     if not self._pending and self._away_since is not None:
                         self._away_s, self._away_since = time.monotonic() - self._away_since, None
@@ -233,11 +257,12 @@ class Outbox:
                 self._cond.wait(timeout=delay)
             delay = min(RETRY_MAX_S, delay * 2)
 
-    def _try(self, op: Op) -> bool | None:
-        """One try of the first waiting write: True when it is done with (written, or refused for ever), False when
-        the database is still away, None when the store closed meanwhile."""
+    def _try(self, batch: list[Op]) -> bool | str | None:
+        """One try of the first waiting writes, in one transaction: True when they are done with (written, or a
+        lone write refused for ever), "split" when one of several is refused, False when the database is still
+        away, None when the store closed meanwhile."""
         try:
-            self._apply(op)
+            self._apply(batch)
             return True
         except SQLAlchemyError as exc:
             if self._closed:
@@ -246,16 +271,36 @@ class Outbox:
                 self._reason = _one_line(exc)
             if unreachable(exc):
                 return False
+            if len(batch) > 1:
+                return "split"
             # anything else would fail for ever: it is dropped, not retried, and said where someone may look
-            log.warning("%s refused a write of trial %s (%s): dropped", self._shown, op.get("trial_id"), self._reason)
+            if not self._refused(batch[0], exc):
+                trial_id = batch[0]["trial_id"]
+                log.warning("%s refused a write of trial %s (%s): dropped", self._shown, trial_id, self._reason)
             return True
-        except StoreError:
+        except StoreError as exc:
             # refused, not away: an epoch already stored (its first try committed but its answer was lost)
-            return None if self._closed else True
+            if self._closed:
+                return None
+            if len(batch) > 1:
+                return "split"
+            self._refused(batch[0], exc)
+            return True
         except Exception as exc:  # a write that can never succeed must not hold back those behind it
+            if len(batch) > 1:
+                return "split"
             with self._cond:
                 self._reason = f"a waiting write was dropped: {type(exc).__name__}: {exc}"
-            log.warning("%s: %s (trial %s)", self._shown, self._reason, op.get("trial_id"))
+            if not self._refused(batch[0], exc):
+                log.warning("%s: %s (trial %s)", self._shown, self._reason, batch[0]["trial_id"])
+            return True
+
+    def _refused(self, op: Op, exc: BaseException) -> bool:
+        """A caller waiting on `op` hears why it was refused; whether one waits."""
+        with self._cond:
+            if id(op) not in self._waited:
+                return False
+            self._waited[id(op)] = exc
             return True
 
     def _tell(self) -> None:
@@ -280,7 +325,7 @@ class Outbox:
             listener(event)
 
 
-def replay_unsent(folder: Path, digest: str, apply: Callable[[Op], None]) -> list[Path]:
+def replay_unsent(folder: Path, digest: str, apply: Apply) -> list[Path]:
     """Write the spool files of this store left by processes of this host that ended; returns the files written
     (and removed). A file whose writes still cannot be stored is left for a later open."""
     done: list[Path] = []
@@ -297,7 +342,7 @@ def replay_unsent(folder: Path, digest: str, apply: Callable[[Op], None]) -> lis
         try:
             for op in ops:
                 try:
-                    apply(op)
+                    apply([op])
                 except StoreError:
                     pass  # already stored
         except SQLAlchemyError:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import case, delete, func, insert, select
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,6 +160,21 @@ class TrialStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"the trial store {self._shown} could not be read or written: {_reason(exc)}") from exc
 
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """A connection for one statement that is a transaction by itself: on a server it is then sent alone, not
+        between a BEGIN and a COMMIT that each cost a round trip (SQLite, in process, keeps its own transaction)."""
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
+        try:
+            with self.engine.connect() as conn:
+                if conn.dialect.name != "sqlite":
+                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+                conn.commit()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the trial store {self._shown} could not be written: {_reason(exc)}") from exc
+
     def _writable(self) -> None:
         if self.read_only:
             raise StoreError(f"the trial store {self._shown} is open read-only: nothing can be changed")
@@ -227,9 +242,9 @@ class TrialStore:
             device=device,
             **summary,  # message and notes start empty (the columns' defaults)
         )
-        with self._session() as session:  # one INSERT, not an ORM object: every worker creates trials all the time
-            trial_id = int(session.execute(insert(Trial).values(**row).returning(Trial.id)).scalar_one())
-            self.heartbeat.add(trial_id)  # trainers/store/heartbeat.py (a beat for a row never committed is harmless)
+        with self._one_statement() as conn:  # one INSERT, not an ORM object: every worker creates trials all the time
+            trial_id = int(conn.execute(insert(Trial).values(**row).returning(Trial.id)).scalar_one())
+        self.heartbeat.add(trial_id)  # trainers/store/heartbeat.py
         self._own_files[trial_id] = {}
         return trial_id
 
@@ -307,12 +322,13 @@ class TrialStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"the trial store {self._shown} could not be written: {_reason(exc)}") from exc
 
-    def _apply(self, op: Op) -> None:
-        """One write in its own transaction; database errors are the outbox's to judge."""
+    def _apply(self, ops: list[Op]) -> None:
+        """Writes in one transaction, all or none; database errors are the outbox's to judge."""
         if self._closed:
             raise StoreError(f"the trial store {self._shown} is closed")
         with self.engine.begin() as conn:
-            apply_op(conn, op)
+            for op in ops:
+                apply_op(conn, op)
 
     def set_notes(self, trial_id: int, text: str) -> None:
         self.update_trial(trial_id, notes=text)
