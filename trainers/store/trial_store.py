@@ -60,7 +60,7 @@ from trainers.store.trial_query import (
     query_page,
     robust_table,
 )
-from trainers.store.trial_writes import Op, apply_op, epoch_op, write_op
+from trainers.store.trial_writes import TRIALS, Op, apply_op, epoch_op, write_op
 
 _SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))
 
@@ -243,7 +243,7 @@ class TrialStore:
             **summary,  # message and notes start empty (the columns' defaults)
         )
         with self._one_statement() as conn:  # one INSERT, not an ORM object: every worker creates trials all the time
-            trial_id = int(conn.execute(insert(Trial).values(**row).returning(Trial.id)).scalar_one())
+            trial_id = int(conn.execute(insert(TRIALS).returning(TRIALS.c.id), row).scalar_one())
         self.heartbeat.add(trial_id)  # trainers/store/heartbeat.py
         self._own_files[trial_id] = {}
         return trial_id

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, case, func, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -17,6 +17,11 @@ from trainers.store.records import parse_json
 from trainers.store.schema import EpochMetric, Trial
 
 Op = dict[str, Any]
+# Core tables, statements with bound parameters: building an ORM statement with the values in it cost a worker
+# more of its CPU than the database's answer (1.7 ms against 0.3 ms for a trial's row), and sixteen workers on a few
+# cores wait for each other's.
+TRIALS, EPOCHS = cast(Table, Trial.__table__), cast(Table, EpochMetric.__table__)
+_ID = "trial_id_"  # the bound parameter of the trial's id (not a column's name, so never a SET clause)
 
 
 def epoch_op(trial_id: int, epoch: int, metrics: dict[str, Any], fields: dict[str, Any]) -> Op:
@@ -37,18 +42,27 @@ def write_op(trial_id: int, fields: dict[str, Any], extra: dict | None, status: 
 
 
 def _started_and_extra(conn: Connection, trial_id: int) -> Row:
-    row = conn.execute(select(Trial.started_at, Trial.extra_json).where(Trial.id == trial_id)).first()
+    row = conn.execute(
+        select(TRIALS.c.started_at, TRIALS.c.extra_json).where(TRIALS.c.id == bindparam(_ID)), {_ID: trial_id}
+    ).first()
     if row is None:
         raise StoreError(f"there is no trial {trial_id} in the store")
     return row
 
 
-def _update(conn: Connection, trial_id: int, values: dict[str, Any]) -> None:
-    """Set `values` on the trial's row; StoreError when there is no such row."""
-    if not values:
+def _update(conn: Connection, trial_id: int, values: dict[str, Any], epochs_run: int | None = None) -> None:
+    """Set `values` on the trial's row, and advance its epochs_run to `epochs_run` (never back); StoreError when
+    there is no such row."""
+    if not values and epochs_run is None:
         _started_and_extra(conn, trial_id)  # nothing to set: still refuse an unknown trial
         return
-    if conn.execute(update(Trial).where(Trial.id == trial_id).values(**values)).rowcount == 0:
+    sets: dict[str, Any] = {k: bindparam(k) for k in values}
+    params = {_ID: trial_id, **values}
+    if epochs_run is not None:
+        runs = func.coalesce(TRIALS.c.epochs_run, 0)
+        sets["epochs_run"] = case((runs < bindparam("epoch_"), bindparam("epoch_")), else_=runs)
+        params["epoch_"] = epochs_run
+    if conn.execute(update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values(sets), params).rowcount == 0:
         raise StoreError(f"there is no trial {trial_id} in the store")
 
 
@@ -75,11 +89,11 @@ def apply_op(conn: Connection, op: Op) -> None:
 
 def _apply_epoch(conn: Connection, trial_id: int, epoch: int, metrics: dict[str, Any], values: dict) -> None:
     # The trial's row first: on PostgreSQL its row lock orders two writers of one trial's epochs.
-    runs = func.coalesce(Trial.epochs_run, 0)
-    _update(conn, trial_id, {**values, "epochs_run": case((runs < epoch, epoch), else_=runs)})
+    values.pop("epochs_run", None)  # advanced to this epoch, never moved back
+    _update(conn, trial_id, values, epochs_run=epoch)
     # One statement that inserts nothing when the epoch is there already (a failed INSERT would end the
     # transaction on PostgreSQL before the refusal could be told apart); both databases speak ON CONFLICT.
     upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    row = upsert(EpochMetric).values(trial_id=trial_id, epoch=epoch, **metrics).on_conflict_do_nothing()
-    if conn.execute(row.returning(EpochMetric.id)).first() is None:  # rowcount is -1 with RETURNING
+    row = upsert(EPOCHS).on_conflict_do_nothing().returning(EPOCHS.c.id)
+    if conn.execute(row, {"trial_id": trial_id, "epoch": epoch, **metrics}).first() is None:  # rowcount -1 here
         raise StoreError(f"epoch {epoch} of trial {trial_id} is already recorded")
