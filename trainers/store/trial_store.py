@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import bindparam, case, delete, func, insert, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,7 +60,7 @@ from trainers.store.trial_query import (
     query_page,
     robust_table,
 )
-from trainers.store.trial_writes import TRIALS, Op, apply_op, epoch_op, write_op
+from trainers.store.trial_writes import EPOCHS, TRIALS, Op, apply_op, epoch_op, write_op
 
 _SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))
 
@@ -371,11 +371,14 @@ class TrialStore:
             return trial_record(self._trial(session, trial_id))
 
     def epochs(self, trial_id: int) -> list[EpochRecord]:
+        """The trial's epochs in order (read as plain rows: every run's diagnosis reads them as it ends)."""
         self.outbox.wait_for(trial_id)
         with self._session() as session:
-            self._trial(session, trial_id)
-            rows = session.scalars(
-                select(EpochMetric).where(EpochMetric.trial_id == trial_id).order_by(EpochMetric.epoch)
+            params = {"id_": trial_id}
+            if session.execute(select(TRIALS.c.id).where(TRIALS.c.id == bindparam("id_")), params).first() is None:
+                raise StoreError(f"there is no trial {trial_id} in the store")
+            rows = session.execute(
+                select(EPOCHS).where(EPOCHS.c.trial_id == bindparam("id_")).order_by(EPOCHS.c.epoch), params
             )
             return [epoch_record(row) for row in rows]
 
