@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import synthetic_curves as sc
 
 from trainers.api import TrialStore, diagnose, diagnose_trial, run_training
-from trainers.diagnosis.diagnose import LABELS, TITLES, Diagnosis
+from trainers.diagnosis.diagnose import LABELS, TITLES, Diagnosis, diagnosis_label
 from trainers.spec.config import RunConfig
 from trainers.spec.errors import StoreError
 from trainers.store import EpochRecord
@@ -254,3 +255,17 @@ def test_diagnose_trial_refuses_unknown_ids_and_range_tests(tmp_path: Path) -> N
             diagnose_trial(store, lr_test)
         running = store.create_trial("train", RunConfig().to_dict())
         assert diagnose_trial(store, running).label == "too_noisy"  # no epochs yet
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    "curve",
+    [sc.good_fit, sc.overfit, sc.oscillating, sc.early_rise, sc.slow, sc.stalled, sc.noisy_val, sc.exploding],
+)
+@pytest.mark.parametrize("status", ["completed", "diverged", "early_stopped"])
+def test_the_label_a_run_stores_is_the_full_diagnosis_label(curve: Any, seed: int, status: str) -> None:
+    # every training run stores diagnosis_label as it ends; History and the CLI show diagnose()
+    epochs = curve(seed)
+    for cfg in (DIGITS, NARROW, DIGITS.replace(**{"optim.lr": 50.0, "early_stop.enabled": True})):
+        stored = diagnosis_label(epochs, cfg, status, 40 if status == "diverged" else None, num_classes=10)
+        assert stored == diagnose(epochs, cfg, status, 40 if status == "diverged" else None, num_classes=10).label

@@ -35,7 +35,17 @@ from trainers.spec.config import RunConfig
 from trainers.spec.errors import ConfigError, StoreError
 from trainers.spec.json_data import finite_json
 
-__all__ = ["LABELS", "TITLES", "Diagnosis", "Evidence", "Intervention", "diagnose", "diagnose_record", "diagnose_trial"]
+__all__ = [
+    "LABELS",
+    "TITLES",
+    "Diagnosis",
+    "Evidence",
+    "Intervention",
+    "diagnose",
+    "diagnosis_label",
+    "diagnose_record",
+    "diagnose_trial",
+]
 
 
 @dataclass(frozen=True)
@@ -87,10 +97,36 @@ def diagnose(
     is labelled "failed" with its `message`: why it failed, not what its few epochs look like."""
     cfg, source = _config(config)
     given = cfg if config is not None else None  # the run's own config (None: the defaults stand in for it)
+    return _diagnosis(_finding(epochs, given, source, status, diverged_step, num_classes, message, lr_band), cfg)
+
+
+def diagnosis_label(
+    epochs: Sequence[Any],
+    config: RunConfig,
+    status: str | None = None,
+    diverged_step: int | None = None,
+    num_classes: int | None = None,
+) -> str:
+    """diagnose(...).label without working out the interventions (a config each, validated): the label every
+    training run stores as it ends."""
+    return _finding(epochs, config, config.data.source, status, diverged_step, num_classes).label
+
+
+def _finding(
+    epochs: Sequence[Any],
+    given: RunConfig | None,
+    source: str,
+    status: str | None,
+    diverged_step: int | None,
+    num_classes: int | None,
+    message: str = "",
+    lr_band: tuple[float, float] | None = None,
+) -> Finding:
+    """The first rule that holds, in the order that keeps a flat noisy curve from reading as oscillation."""
     curves = curves_from(epochs)
     ref = reference(curves, num_classes or SOURCE_CLASSES.get(source))
     kept = kept_best(curves, given)
-    finding = (
+    return (
         failed(curves, status, message)
         or diverged(curves, ref, status, diverged_step)
         or too_few(curves)
@@ -99,7 +135,6 @@ def diagnose(
         or underfitting(curves, ref, rate_place(given, lr_band), narrower_than_default(given))
         or fit_or_noise(curves, ref, kept)
     )
-    return _diagnosis(finding, cfg)
 
 
 def _diagnosis(finding: Finding, cfg: RunConfig | None) -> Diagnosis:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainers.data import DatasetBundle
-from trainers.diagnosis.diagnose import diagnose
+from trainers.diagnosis.diagnose import diagnosis_label
 from trainers.evaluation.after_run import evaluate_after_run
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.models import build_model, count_parameters
@@ -107,7 +107,7 @@ def _label(store: TrialStore, job: TrialJob, guard: DivergenceGuard) -> str | No
     """The diagnosis stored with the trial, by the same rule and class count the guard used; none for a failure."""
     if job.status == "failed":
         return None
-    return diagnose(store.epochs(job.trial_id), job.cfg, job.status, guard.step, num_classes=guard.num_classes).label
+    return diagnosis_label(store.epochs(job.trial_id), job.cfg, job.status, guard.step, num_classes=guard.num_classes)
 
 
 def _learner(
