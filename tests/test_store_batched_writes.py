@@ -5,10 +5,12 @@ one lost — its caller hears why, the others are stored. On SQLite and on a rea
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from trainers.spec.errors import StoreError
 from trainers.store import TrialStore
@@ -88,3 +90,75 @@ def test_an_epoch_stored_twice_is_refused_alone_and_the_rest_of_its_batch_is_wri
 
     assert [e.epoch for e in store.epochs(trial_id)] == [1, 2]
     assert store.get_trial(trial_id).status == "completed"
+
+
+def test_the_epochs_of_runs_that_end_an_epoch_together_are_written_together(store: TrialStore) -> None:
+    # a stack's members hand their epochs over at once: one transaction, one statement per table
+    first, *members = (store.create_trial("train", {"k": k}, name=f"m{k}", epochs_planned=2) for k in range(5))
+    gate, ended = _hold_first_epoch(store, first)
+    statements: list[tuple[str, int]] = []  # each statement sent: its verb, and how many times (executemany)
+
+    def sent(_conn: object, _cursor: object, sql: str, params: Any, _context: object, many: bool) -> None:
+        statements.append((sql.split()[0], len(params) if many else 1))
+
+    event.listen(store.engine, "before_cursor_execute", sent)
+    for trial_id in members:
+        _epoch(store, trial_id, 1)
+    _epoch(store, members[0], 2)  # a member's next epoch in the same batch: advanced again, never moved back
+    gate.set()
+    for trial_id in (first, *members):
+        store.finish_trial(trial_id, "completed")
+
+    assert ended[:2] == ["commit", "commit"]  # the held epoch, then the members' five epochs
+    # the held epoch; then the five: one UPDATE run for each, one INSERT of all five rows; then the first's end
+    assert [verb for verb, _ in statements[:5]] == ["UPDATE", "INSERT", "UPDATE", "INSERT", "SELECT"]
+    assert statements[2] == ("UPDATE", 5)
+    assert [store.get_trial(t).epochs_run for t in (first, *members)] == [1, 2, 1, 1, 1]
+    assert [[e.epoch for e in store.epochs(t)] for t in members] == [[1, 2], [1], [1], [1]]
+    assert [e.val_loss for e in store.epochs(members[0])] == [1.0, 0.5]
+
+
+def test_a_repeated_epoch_among_several_runs_epochs_is_the_only_one_dropped(store: TrialStore) -> None:
+    first, *members = (store.create_trial("train", {"k": k}, name=f"r{k}", epochs_planned=2) for k in range(4))
+    gate, _ended = _hold_first_epoch(store, first)
+    _epoch(store, members[0], 1)
+    _epoch(store, members[1], 1)
+    _epoch(store, first, 1)  # stored already (held, then committed): refused alone
+    _epoch(store, members[2], 1)
+    gate.set()
+    for trial_id in (first, *members):
+        store.finish_trial(trial_id, "completed")
+    assert [len(store.epochs(t)) for t in (first, *members)] == [1, 1, 1, 1]
+    assert all(store.get_trial(t).epochs_run == 1 for t in (first, *members))
+
+
+def _stored_epochs(store: TrialStore) -> int:
+    """Epoch rows in the database now, read past the store (whose own reads wait for its writes)."""
+    with store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM epoch_metrics")).scalar_one())
+
+
+def test_epochs_handed_over_in_a_held_block_wait_for_its_end_and_go_in_one_transaction(store: TrialStore) -> None:
+    trials = [store.create_trial("train", {"k": k}, name=f"h{k}", epochs_planned=1) for k in range(3)]
+    inserts: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: inserts.append(a[2]) if "INSERT" in a[2] else None)
+    with store.outbox.held():
+        for trial_id in trials:
+            _epoch(store, trial_id, 1)
+        time.sleep(OPEN_AFTER_S)  # the writer thread would have written them by now
+        assert _stored_epochs(store) == 0
+    for trial_id in trials:
+        store.finish_trial(trial_id, "completed")
+    assert _stored_epochs(store) == 3
+    assert len(inserts) == 1  # the three epochs' rows in one statement (of one transaction)
+
+
+def test_a_write_waited_for_inside_a_held_block_is_written_with_those_before_it(store: TrialStore) -> None:
+    trial_id = store.create_trial("train", {"k": 1}, name="waited", epochs_planned=2)
+    with store.outbox.held():
+        _epoch(store, trial_id, 1)
+        store.update_trial(trial_id, notes="inside")  # waits: must not wait for the block's end
+        assert _stored_epochs(store) == 1
+        _epoch(store, trial_id, 2)
+        assert [e.epoch for e in store.epochs(trial_id)] == [1, 2]  # a read waits for the held epoch, too
+    assert store.get_trial(trial_id).notes == "inside"

@@ -6,8 +6,9 @@ member's numbers)."""
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -88,11 +89,17 @@ class MembersCallback(Callback):
     order = 0
 
     def __init__(
-        self, step: StackedStep, rules: list[list[Callback]], settings: TrainSettings, drop_done: bool = False
+        self,
+        step: StackedStep,
+        rules: list[list[Callback]],
+        settings: TrainSettings,
+        drop_done: bool = False,
+        epoch_end: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         self.step = step
         self.rules = rules
         self.drop_done = drop_done
+        self.epoch_end = epoch_end  # around the members' epoch ends (a store holding their writes till the last)
         self.slots = list(range(len(rules)))
         self.views = [MemberView(_MemberWeights(self, k), settings) for k in range(len(rules))]
 
@@ -108,13 +115,14 @@ class MembersCallback(Callback):
         losses, accs = self.step.val_losses, self.step.val_accs
         n = learner.val.n if learner.val is not None else 0
         lrs = getattr(learner.optimizer, "member_lrs", None)  # members with rates of their own
-        for k, row, view in self._active():
-            acc: Any = accs[row] if accs is not None else None  # regression members have no accuracy
-            view.val = None if losses is None else EvalResult(losses[row], acc, n)
-            view.epochs_run = learner.epoch
-            view.lr = lrs[row] if lrs is not None else learner.lr
-            view.epoch_seconds, view.samples_per_sec = learner.epoch_seconds, learner.samples_per_sec
-            self._drive(k, "after_epoch")
+        with self.epoch_end():
+            for k, row, view in self._active():
+                acc: Any = accs[row] if accs is not None else None  # regression members have no accuracy
+                view.val = None if losses is None else EvalResult(losses[row], acc, n)
+                view.epochs_run = learner.epoch
+                view.lr = lrs[row] if lrs is not None else learner.lr
+                view.epoch_seconds, view.samples_per_sec = learner.epoch_seconds, learner.samples_per_sec
+                self._drive(k, "after_epoch")
         if all(view.done for view in self.views):
             raise CancelFit()
         if self.drop_done:

@@ -158,7 +158,8 @@ def _fit(runs: list[_Run], bundle: DatasetBundle, control: RunControl, stack_cal
     )
     settings = settings_from(cfgs[0])
     events = [EventCallback(r.member.sink, r.job.trial_id, r.tracker, params, str(lead.device)) for r in runs]
-    members = MembersCallback(step, [_rules(r, e) for r, e in zip(runs, events)], settings, drop_done=True)
+    rules = [_rules(r, e) for r, e in zip(runs, events)]
+    members = MembersCallback(step, rules, settings, drop_done=True, epoch_end=lead.store.outbox.held)
     learner = Learner(
         stacked,
         StackedOptimizer(stacked.params, stacked.decay, cfgs),

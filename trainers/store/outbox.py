@@ -21,6 +21,8 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -96,6 +98,8 @@ class Outbox:
         self._told_at = 0.0
         self._waited: dict[int, BaseException | None] = {}  # id() of writes a caller waits on: their refusal
         self._singles = 0  # writes of a refused batch still to write one at a time, so only the refused one is lost
+        self._holds = 0  # open held() blocks: writes handed over wait for their end
+        self._flush = False  # a caller waits for a write inside a held() block: the thread writes all the same
         self.listeners: list[Listener] = []
 
     @property
@@ -135,6 +139,7 @@ class Outbox:
         """Under the lock: wait until the thread has written `op` (or the database went away, or the store closed:
         it then waits in the spool file); raise what refused it."""
         self._waited[id(op)] = None
+        self._release_held()
         try:
             while any(w is op for w in self._pending) and self._away_since is None and not self._closed:
                 self._cond.wait(timeout=NOTICE_EVERY_S)
@@ -143,10 +148,33 @@ class Outbox:
         if refusal is not None:
             raise refusal
 
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Writes handed over inside the block wait for its end, then go to the thread together (one transaction):
+        a stack's members end an epoch one after another, and a thread writing the first member's epoch while the
+        others' are handed over competes with them for the interpreter. A write waited for inside is not held."""
+        with self._cond:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holds -= 1
+                if not self._holds:
+                    self._flush = False
+                    self._cond.notify_all()
+
+    def _release_held(self) -> None:
+        """Under the lock: a caller is about to wait for writes, so held ones go now."""
+        if self._holds:
+            self._flush = True
+            self._cond.notify_all()
+
     def wait_for(self, trial_id: int) -> None:
         """Return once no write of `trial_id` waits; StoreError once the store has been away past the limit."""
         while True:
             with self._cond:
+                self._release_held()
                 if self._gave_up() or not any(op["trial_id"] == trial_id for op in self._pending):
                     break
                 self._cond.wait(timeout=min(NOTICE_EVERY_S, self.limit_s))
@@ -157,6 +185,7 @@ class Outbox:
     def close(self) -> None:
         """Stop retrying; writes still waiting stay in the spool file for the next open to write."""
         with self._cond:
+            self._release_held()
             end = time.monotonic() + CLOSE_WAIT_S
             while self._pending and self._away_since is None and time.monotonic() < end:
                 self._cond.wait(timeout=0.1)  # writes handed over without waiting reach the database first
@@ -229,11 +258,14 @@ class Outbox:
         delay = RETRY_FIRST_S
         while True:
             with self._cond:
-                if not self._pending and not self._closed:
+                held = self._holds and not self._flush
+                if (held or not self._pending) and not self._closed:
                     self._cond.wait(timeout=LINGER_S)  # a run's next epoch is usually close behind: no new thread
                 if self._closed or not self._pending:
                     self._thread = None  # decided under the lock: a write failing from now on starts a new one
                     return
+                if self._holds and not self._flush:
+                    continue  # handed over inside a held() block that has not ended
                 batch = self._pending[: 1 if self._singles else BATCH_MAX]
             done = self._try(batch)
             if done is None:

@@ -60,7 +60,7 @@ from trainers.store.trial_query import (
     query_page,
     robust_table,
 )
-from trainers.store.trial_writes import EPOCHS, TRIALS, Op, apply_op, epoch_op, write_op
+from trainers.store.trial_writes import EPOCHS, TRIALS, Op, apply_ops, epoch_op, write_op
 
 _SORTABLE = tuple(column.key for column in Trial.__table__.columns if not column.key.endswith("_json"))
 
@@ -327,8 +327,7 @@ class TrialStore:
         if self._closed:
             raise StoreError(f"the trial store {self._shown} is closed")
         with self.engine.begin() as conn:
-            for op in ops:
-                apply_op(conn, op)
+            apply_ops(conn, ops)
 
     def set_notes(self, trial_id: int, text: str) -> None:
         self.update_trial(trial_id, notes=text)

@@ -50,20 +50,31 @@ def _started_and_extra(conn: Connection, trial_id: int) -> Row:
     return row
 
 
-def _update(conn: Connection, trial_id: int, values: dict[str, Any], epochs_run: int | None = None) -> None:
-    """Set `values` on the trial's row, and advance its epochs_run to `epochs_run` (never back); StoreError when
-    there is no such row."""
-    if not values and epochs_run is None:
+def _update(conn: Connection, trial_id: int, values: dict[str, Any]) -> None:
+    """Set `values` on the trial's row; StoreError when there is no such row."""
+    if not values:
         _started_and_extra(conn, trial_id)  # nothing to set: still refuse an unknown trial
         return
-    sets: dict[str, Any] = {k: bindparam(k) for k in values}
-    params = {_ID: trial_id, **values}
-    if epochs_run is not None:
-        runs = func.coalesce(TRIALS.c.epochs_run, 0)
-        sets["epochs_run"] = case((runs < bindparam("epoch_"), bindparam("epoch_")), else_=runs)
-        params["epoch_"] = epochs_run
-    if conn.execute(update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values(sets), params).rowcount == 0:
+    stmt = update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values({k: bindparam(k) for k in values})
+    if conn.execute(stmt, {_ID: trial_id, **values}).rowcount == 0:
         raise StoreError(f"there is no trial {trial_id} in the store")
+
+
+def apply_ops(conn: Connection, ops: list[Op]) -> None:
+    """Apply writes in order in `conn`'s transaction; StoreError for a write the store refuses (which one is found
+    by writing them singly). Epochs in a row that set the same columns (a stack's members end an epoch together)
+    go as one statement per table with a row of values each: the statements are built, and on a server sent, once."""
+    start = 0
+    while start < len(ops):
+        end = start + 1
+        if ops[start]["op"] == "epoch":
+            shape = _epoch_shape(ops[start])
+            while end < len(ops) and ops[end]["op"] == "epoch" and _epoch_shape(ops[end]) == shape:
+                end += 1
+            _apply_epochs(conn, ops[start:end])
+        else:
+            apply_op(conn, ops[start])
+        start = end
 
 
 def apply_op(conn: Connection, op: Op) -> None:
@@ -73,7 +84,7 @@ def apply_op(conn: Connection, op: Op) -> None:
     epoch, and loading the trial's row (its config and extra JSON) for each cost most of the write's time."""
     trial_id, values = op["trial_id"], dict(op["fields"])
     if op["op"] == "epoch":
-        _apply_epoch(conn, trial_id, op["epoch"], op["metrics"], values)
+        _apply_epochs(conn, [op])
         return
     if op["extra"] is not None or op["status"] is not None:
         row = _started_and_extra(conn, trial_id)
@@ -87,13 +98,33 @@ def apply_op(conn: Connection, op: Op) -> None:
     _update(conn, trial_id, values)
 
 
-def _apply_epoch(conn: Connection, trial_id: int, epoch: int, metrics: dict[str, Any], values: dict) -> None:
-    # The trial's row first: on PostgreSQL its row lock orders two writers of one trial's epochs.
-    values.pop("epochs_run", None)  # advanced to this epoch, never moved back
-    _update(conn, trial_id, values, epochs_run=epoch)
+def _epoch_shape(op: Op) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns an epoch write sets: epochs with the same go in one statement."""
+    return tuple(k for k in op["fields"] if k != "epochs_run"), tuple(op["metrics"])
+
+
+def _apply_epochs(conn: Connection, ops: list[Op]) -> None:
+    """Epochs that set the same columns: each trial's columns and epochs_run (advanced, never moved back), then the
+    epoch rows; StoreError when a trial is not there or an epoch is there already."""
+    # The trials' rows first: on PostgreSQL a row lock orders two writers of one trial's epochs.
+    fields = [{k: v for k, v in op["fields"].items() if k != "epochs_run"} for op in ops]
+    runs = func.coalesce(TRIALS.c.epochs_run, 0)
+    sets: dict[str, Any] = {k: bindparam(k) for k in fields[0]}
+    sets["epochs_run"] = case((runs < bindparam("epoch_"), bindparam("epoch_")), else_=runs)
+    params = [{_ID: op["trial_id"], "epoch_": op["epoch"], **f} for op, f in zip(ops, fields)]
+    changed = update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values(sets)
+    if conn.execute(changed, params if len(ops) > 1 else params[0]).rowcount != len(ops):
+        raise StoreError(f"there is no trial {_ids(ops)} in the store")
     # One statement that inserts nothing when the epoch is there already (a failed INSERT would end the
     # transaction on PostgreSQL before the refusal could be told apart); both databases speak ON CONFLICT.
     upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    row = upsert(EPOCHS).on_conflict_do_nothing().returning(EPOCHS.c.id)
-    if conn.execute(row, {"trial_id": trial_id, "epoch": epoch, **metrics}).first() is None:  # rowcount -1 here
-        raise StoreError(f"epoch {epoch} of trial {trial_id} is already recorded")
+    rows = [{"trial_id": op["trial_id"], "epoch": op["epoch"], **op["metrics"]} for op in ops]
+    stmt = upsert(EPOCHS).on_conflict_do_nothing().returning(EPOCHS.c.id)
+    inserted = conn.execute(stmt, rows if len(ops) > 1 else rows[0]).all()
+    if len(inserted) != len(ops):  # rowcount is -1 with RETURNING
+        what = f"epoch {ops[0]['epoch']} of trial {ops[0]['trial_id']}" if len(ops) == 1 else "an epoch of these"
+        raise StoreError(f"{what} is already recorded")
+
+
+def _ids(ops: list[Op]) -> str:
+    return ", ".join(dict.fromkeys(str(op["trial_id"]) for op in ops))
