@@ -164,10 +164,6 @@ class Outbox:
                     self._flush = False
                     self._cond.notify_all()
 
-    def _holding(self) -> bool:
-        """Under the lock: whether the thread leaves the waiting writes for a held() block's end."""
-        return bool(self._holds) and not self._flush
-
     def _release_held(self) -> None:
         """Under the lock: a caller is about to wait for writes, so held ones go now."""
         if self._holds:
@@ -262,12 +258,13 @@ class Outbox:
         delay = RETRY_FIRST_S
         while True:
             with self._cond:
-                if (self._holding() or not self._pending) and not self._closed:
+                held = self._holds and not self._flush
+                if (held or not self._pending) and not self._closed:
                     self._cond.wait(timeout=LINGER_S)  # a run's next epoch is usually close behind: no new thread
                 if self._closed or not self._pending:
                     self._thread = None  # decided under the lock: a write failing from now on starts a new one
                     return
-                if self._holding():
+                if self._holds and not self._flush:
                     continue  # handed over inside a held() block that has not ended
                 batch = self._pending[: 1 if self._singles else BATCH_MAX]
             done = self._try(batch)

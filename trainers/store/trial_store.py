@@ -152,7 +152,8 @@ class TrialStore:
     @contextmanager
     def _session(self) -> Iterator[Session]:
         """One transaction, committed on success; database errors become StoreError."""
-        self._check_open()
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
         try:
             with self._sessions.begin() as session:
                 yield session
@@ -163,7 +164,8 @@ class TrialStore:
     def _one_statement(self) -> Iterator[Connection]:
         """A connection for one statement that is a transaction by itself: on a server it is then sent alone, not
         between a BEGIN and a COMMIT that each cost a round trip (SQLite, in process, keeps its own transaction)."""
-        self._check_open()
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
         try:
             with self.engine.connect() as conn:
                 if conn.dialect.name != "sqlite":
@@ -172,10 +174,6 @@ class TrialStore:
                 conn.commit()
         except SQLAlchemyError as exc:
             raise StoreError(f"the trial store {self._shown} could not be written: {_reason(exc)}") from exc
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreError(f"the trial store {self._shown} is closed")
 
     def _writable(self) -> None:
         if self.read_only:
@@ -326,7 +324,8 @@ class TrialStore:
 
     def _apply(self, ops: list[Op]) -> None:
         """Writes in one transaction, all or none; database errors are the outbox's to judge."""
-        self._check_open()
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
         with self.engine.begin() as conn:
             apply_ops(conn, ops)
 
