@@ -253,18 +253,21 @@ class Outbox:
             f"store is opened on this machine ({LIMIT_ENV} sets the limit)"
         )
 
+    def _holding(self) -> bool:
+        """Under the lock: writes handed over now wait for a held() block's end (none waits for them yet)."""
+        return bool(self._holds) and not self._flush
+
     def _retry(self) -> None:
         """Write the waiting writes in order, together, waiting longer after each failure, until none is left."""
         delay = RETRY_FIRST_S
         while True:
             with self._cond:
-                held = self._holds and not self._flush
-                if (held or not self._pending) and not self._closed:
+                if (self._holding() or not self._pending) and not self._closed:
                     self._cond.wait(timeout=LINGER_S)  # a run's next epoch is usually close behind: no new thread
                 if self._closed or not self._pending:
                     self._thread = None  # decided under the lock: a write failing from now on starts a new one
                     return
-                if self._holds and not self._flush:
+                if self._holding():
                     continue  # handed over inside a held() block that has not ended
                 batch = self._pending[: 1 if self._singles else BATCH_MAX]
             done = self._try(batch)

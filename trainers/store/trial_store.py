@@ -149,11 +149,14 @@ class TrialStore:
         assert self._engine is not None
         return self._engine
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the trial store {self._shown} is closed")
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
         """One transaction, committed on success; database errors become StoreError."""
-        if self._closed:
-            raise StoreError(f"the trial store {self._shown} is closed")
+        self._check_open()
         try:
             with self._sessions.begin() as session:
                 yield session
@@ -164,8 +167,7 @@ class TrialStore:
     def _one_statement(self) -> Iterator[Connection]:
         """A connection for one statement that is a transaction by itself: on a server it is then sent alone, not
         between a BEGIN and a COMMIT that each cost a round trip (SQLite, in process, keeps its own transaction)."""
-        if self._closed:
-            raise StoreError(f"the trial store {self._shown} is closed")
+        self._check_open()
         try:
             with self.engine.connect() as conn:
                 if conn.dialect.name != "sqlite":
@@ -324,8 +326,7 @@ class TrialStore:
 
     def _apply(self, ops: list[Op]) -> None:
         """Writes in one transaction, all or none; database errors are the outbox's to judge."""
-        if self._closed:
-            raise StoreError(f"the trial store {self._shown} is closed")
+        self._check_open()
         with self.engine.begin() as conn:
             apply_ops(conn, ops)
 

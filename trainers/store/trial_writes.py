@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, case, func, select, update
+from sqlalchemy import Connection, Row, Table, Update, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -55,9 +55,13 @@ def _update(conn: Connection, trial_id: int, values: dict[str, Any]) -> None:
     if not values:
         _started_and_extra(conn, trial_id)  # nothing to set: still refuse an unknown trial
         return
-    stmt = update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values({k: bindparam(k) for k in values})
-    if conn.execute(stmt, {_ID: trial_id, **values}).rowcount == 0:
+    if conn.execute(_trial_update({k: bindparam(k) for k in values}), {_ID: trial_id, **values}).rowcount == 0:
         raise StoreError(f"there is no trial {trial_id} in the store")
+
+
+def _trial_update(sets: dict[str, Any]) -> Update:
+    """UPDATE of one trial's row (its id bound as _ID) setting `sets`."""
+    return update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values(sets)
 
 
 def apply_ops(conn: Connection, ops: list[Op]) -> None:
@@ -112,8 +116,7 @@ def _apply_epochs(conn: Connection, ops: list[Op]) -> None:
     sets: dict[str, Any] = {k: bindparam(k) for k in fields[0]}
     sets["epochs_run"] = case((runs < bindparam("epoch_"), bindparam("epoch_")), else_=runs)
     params = [{_ID: op["trial_id"], "epoch_": op["epoch"], **f} for op, f in zip(ops, fields)]
-    changed = update(TRIALS).where(TRIALS.c.id == bindparam(_ID)).values(sets)
-    if conn.execute(changed, params if len(ops) > 1 else params[0]).rowcount != len(ops):
+    if conn.execute(_trial_update(sets), params if len(ops) > 1 else params[0]).rowcount != len(ops):
         raise StoreError(f"there is no trial {_ids(ops)} in the store")
     # One statement that inserts nothing when the epoch is there already (a failed INSERT would end the
     # transaction on PostgreSQL before the refusal could be told apart); both databases speak ON CONFLICT.
