@@ -132,9 +132,16 @@ class JobRunner(QObject):
 
     def _on_thread_finished(self) -> None:
         worker = self._worker
-        # finished comes after run() has returned, so `final` is set whether or not the thread has fully wound down
-        if worker is not None and worker.final is not None:
-            self._on_outcome(worker.final)
+        if worker is None:
+            return
+        # finished comes after run() has returned, so `final` is set whether or not the thread has fully wound down.
+        # The running job's own thread ending without one (it never ran its job) still ends the job, so the window
+        # never waits on it for ever; an earlier job's late `finished` is not this one's.
+        if worker.final is None:
+            if self.sender() is not worker:
+                return
+            worker.final = JobOutcome(None, "the job's thread ended without a result")
+        self._on_outcome(worker.final)
 
     def _on_outcome(self, outcome: JobOutcome) -> None:
         job, owner, worker = self._job, self._owner, self._worker

@@ -80,7 +80,7 @@ class EngineWorker(QThread):
         sink = CoalescingSink(self.events.emit)
         try:
             outcome = JobOutcome(self._job(sink, self.control))
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit or KeyboardInterrupt in a job too: the thread still ends with one
             outcome = JobOutcome(None, one_line(exc), traceback.format_exc())
         finally:
             sink.close()

@@ -14,7 +14,7 @@ import app.lr_finder.lr_finder_tab as lr_finder_tab
 import app.training.training_tab as training_tab
 from app.job_runner import EngineJob, JobRunner, failure_line
 from app.main_window import MainWindow
-from app.worker import JobOutcome
+from app.worker import EngineWorker, JobOutcome
 from trainers.spec.errors import DataError
 from trainers.spec.events import BatchEnded, FitEnded, LrFinderStarted, LrFinderStep, RunControl, Sink
 from trainers.spec.search_events import SearchResult
@@ -191,3 +191,40 @@ def test_a_lost_outcome_signal_still_ends_the_job_once(qtbot) -> None:
     assert [o.result for o in owner.outcomes] == ["stopped"]
     runner._on_outcome(worker.final)  # the late signal, had it come: ignored
     assert len(owner.outcomes) == 1
+
+
+def test_a_job_that_exits_instead_of_returning_still_ends_with_one_line(qtbot) -> None:
+    # SystemExit is no Exception: a job that raises it used to end its thread with no outcome, and the runner (and a
+    # window closing after it) waited for ever.
+    def exits(sink: Sink, control: RunControl) -> None:
+        raise SystemExit(3)
+
+    runner, owner = JobRunner(), Owner()
+    with qtbot.waitSignal(runner.failed, timeout=RUN_TIMEOUT_MS) as failed:
+        assert runner.start(EngineJob(exits, "Training", "Training"), owner)
+    qtbot.waitUntil(lambda: runner.idle, timeout=RUN_TIMEOUT_MS)
+    assert [(o.result, o.error) for o in owner.outcomes] == [(None, "SystemExit: 3")]
+    assert failed.args[1] == "Training could not run: SystemExit: 3"
+
+
+def test_a_thread_that_ends_without_running_its_job_ends_the_job(qtbot, monkeypatch) -> None:
+    # Whatever ends the thread, its own `finished` ends the job: the runner is idle again and the owner is told.
+    monkeypatch.setattr(EngineWorker, "run", lambda self: None)
+    runner, owner = JobRunner(), Owner()
+    assert runner.start(EngineJob(until_stopped(), "Training", "Training"), owner)
+    qtbot.waitUntil(lambda: runner.idle, timeout=RUN_TIMEOUT_MS)
+    assert [(o.result, o.error) for o in owner.outcomes] == [(None, "the job's thread ended without a result")]
+
+
+def test_another_threads_end_does_not_end_the_running_job(qtbot) -> None:
+    # An earlier job's `finished` can come after the next job has started: only the running job's thread ends it.
+    runner, owner = JobRunner(), Owner()
+    assert runner.start(EngineJob(until_stopped(), "A check", "Somewhere"), owner)
+    earlier = EngineWorker(until_stopped(), runner)
+    earlier.finished.connect(runner._on_thread_finished)
+    earlier.finished.emit()
+    qtbot.wait(50)
+    assert not runner.idle and owner.outcomes == []
+    with qtbot.waitSignal(runner.finished, timeout=RUN_TIMEOUT_MS):
+        runner.stop()
+    assert [o.result for o in owner.outcomes] == ["stopped"]
