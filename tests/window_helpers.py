@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+import shiboken6
 from history_wait import all_settled, settled
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -26,15 +27,23 @@ ENSEMBLE_BUSY = "An ensemble build is running (Ensembles tab): this can start on
 def shown_window(qtbot, store_url: str | None = None) -> Iterator[MainWindow]:
     """A shown main window (on the default store unless `store_url`); its jobs are stopped and waited for on
     leaving, so no thread outlives a failed test and no running job makes closing ask."""
+
+    def stop_and_wait(window: MainWindow) -> None:
+        window.stop_jobs()
+        qtbot.waitUntil(lambda: window.runner.idle, timeout=RUN_TIMEOUT_MS)
+
     w = MainWindow(store_url=store_url)
-    qtbot.addWidget(w)
+    # pytest-qt closes and deletes (deleteLater) the widgets it tracks in its teardown hook, before this fixture's
+    # own teardown runs: the job must have ended by then, or the window (and the runner waiting for the job's
+    # outcome) is deleted while the wait below goes on.
+    qtbot.addWidget(w, before_close_func=stop_and_wait)
     w.show()
     qtbot.waitExposed(w)
     try:
         yield w
     finally:
-        w.stop_jobs()
-        qtbot.waitUntil(lambda: w.runner.idle, timeout=RUN_TIMEOUT_MS)
+        if shiboken6.isValid(w):  # not yet closed by pytest-qt (a `with` inside a test)
+            stop_and_wait(w)
 
 
 @contextmanager
