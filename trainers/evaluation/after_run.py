@@ -4,25 +4,27 @@ here only means the view computes it from the saved weights when opened)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from trainers.data.bundle import DatasetBundle
 from trainers.evaluation.compute import evaluation_from_probs, model_probabilities, split_labels, with_inputs
-from trainers.evaluation.stored import save_evaluation
+from trainers.evaluation.stored import KEY
 from trainers.spec.config import DataConfig
-from trainers.store import TrialStore
 
 
-def evaluate_after_run(
-    store: TrialStore, trial_id: int, model: nn.Module, data: DatasetBundle, data_cfg: DataConfig
-) -> bool:
-    """Evaluate `model` on the run's test split and store the result; True when stored."""
+def evaluation_after_run(
+    trial_id: int, model: nn.Module, data: DatasetBundle, data_cfg: DataConfig
+) -> dict[str, Any] | None:
+    """`model` evaluated on the run's test split, as the trial's extra keeps it ({"evaluation": {"test": ...}}), for
+    the run to store with its end in one write; None without a test split or when the evaluation fails. A trial
+    ending has no other split's evaluation stored yet: those are computed later, on demand."""
     if data.test is None:
-        return False
+        return None
     try:
         probs = model_probabilities(model, data.test)
         ev = evaluation_from_probs(probs, split_labels(data.test), tuple(data.class_names), trial_id=trial_id)
-        save_evaluation(store, with_inputs(ev, data_cfg, data))
+        return {KEY: {ev.split: with_inputs(ev, data_cfg, data).to_dict()}}
     except Exception:  # an evaluation is a convenience: the run's own result must stand regardless
-        return False
-    return True
+        return None

@@ -7,7 +7,7 @@ from typing import Any
 
 from trainers.data import DatasetBundle
 from trainers.diagnosis.diagnose import diagnosis_label
-from trainers.evaluation.after_run import evaluate_after_run
+from trainers.evaluation.after_run import evaluation_after_run
 from trainers.jobs.lifecycle import TrialJob, owned_store, start_job
 from trainers.models import build_model, count_parameters
 from trainers.spec.config import RunConfig
@@ -91,11 +91,14 @@ def finish_training(
         guard.step,
         recorder.peak_val_acc,
     )
+    extra: dict[str, Any] = {}
     if scored is not None and job.status in ("completed", "stopped"):
-        evaluate_after_run(store, job.trial_id, scored.model, scored.data, job.cfg.data)
+        extra.update(evaluation_after_run(job.trial_id, scored.model, scored.data, job.cfg.data) or {})
+    if recorder.peak_val_acc is not None:
+        extra["peak_val_acc"] = recorder.peak_val_acc
     return job.finish(
         result,
-        {"peak_val_acc": recorder.peak_val_acc} if recorder.peak_val_acc is not None else None,
+        extra or None,
         test_acc=result.test_acc,
         test_loss=result.test_loss,
         diverged_step=guard.step,
