@@ -10,7 +10,7 @@ from torch import nn
 
 from trainers.data.bundle import DatasetBundle
 from trainers.evaluation.compute import evaluation_from_probs, model_probabilities, split_labels, with_inputs
-from trainers.evaluation.stored import KEY
+from trainers.evaluation.stored import evaluation_extra
 from trainers.spec.config import DataConfig
 
 
@@ -25,6 +25,6 @@ def evaluation_after_run(
     try:
         probs = model_probabilities(model, data.test)
         ev = evaluation_from_probs(probs, split_labels(data.test), tuple(data.class_names), trial_id=trial_id)
-        return {KEY: {ev.split: with_inputs(ev, data_cfg, data).to_dict()}}
+        return evaluation_extra(with_inputs(ev, data_cfg, data))
     except Exception:  # an evaluation is a convenience: the run's own result must stand regardless
         return None

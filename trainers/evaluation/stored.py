@@ -20,10 +20,13 @@ def stored_evaluation(trial: TrialRecord, split: str) -> Evaluation | None:
         return None
 
 
+def evaluation_extra(ev: Evaluation, kept: dict | None = None) -> dict:
+    """What a trial's extra gains to keep `ev` beside the evaluations of other splits already `kept` there."""
+    return {KEY: {**(kept or {}), ev.split: ev.to_dict()}}
+
+
 def save_evaluation(store: TrialStore, ev: Evaluation) -> None:
     """Keep `ev` with its trial beside the evaluations of its other splits; a read-only store keeps nothing."""
     if store.read_only:
         return
-    kept = dict(store.get_trial(ev.trial_id).extra.get(KEY) or {})
-    kept[ev.split] = ev.to_dict()
-    store.update_trial(ev.trial_id, extra={KEY: kept})
+    store.update_trial(ev.trial_id, extra=evaluation_extra(ev, store.get_trial(ev.trial_id).extra.get(KEY)))
