@@ -309,9 +309,10 @@ def test_greedy_selection_of_stored_trials_shows_results_and_a_ranked_ensemble_t
     found = [row for row in rows if row is not None and row.trial.id == r.trial_id]
     assert found and found[0].trial.kind == "ensemble" and found[0].rank is not None  # ranked with the others
 
-    written = tab.export_to(tmp_path / "vote")
-    assert written == tmp_path / "vote.tlens" and written.is_file()
-    assert "Exported ensemble" in tab.message.text()
+    written = tab.export_to(tmp_path / "vote")  # on the tab's reader thread: the line says when it is written
+    assert written == tmp_path / "vote.tlens" and tab.message.text().startswith("Exporting ensemble")
+    qtbot.waitUntil(lambda: "Exported ensemble" in tab.message.text(), timeout=10_000)
+    assert written.is_file()
     test = load_dataset(RunConfig().replace(**BASE).data).test
     proba = api.load_ensemble(written).predict_proba(test.x)
     assert proba.shape == (len(test), 10) and np.allclose(proba.sum(axis=1), 1.0)

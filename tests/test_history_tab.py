@@ -351,12 +351,17 @@ def test_export_writes_the_selected_trials_as_csv_and_json(
     select(qtbot, tab, [2, 4])
     target = tmp_path / "out"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    tab.actions.export_csv.trigger()
+    tab.actions.export_csv.trigger()  # the reads run on the tab's reader thread: the line says when it is written
+    assert tab.message.text().startswith("Exporting trials")
+    qtbot.waitUntil(lambda: tab.message.text().startswith("Exported trials"), timeout=10_000)
     with open(tmp_path / "out.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(int(r["id"]) for r in rows) == [2, 4]
     assert {r["optim.lr"] for r in rows} == {"0.003", "0.01"}
     tab.actions.export_json.trigger()
+    qtbot.waitUntil(
+        lambda: tab.message.text().startswith("Exported") and "out.json" in tab.message.text(), timeout=10_000
+    )
     data = json.loads((tmp_path / "out.json").read_text())
     assert sorted(d["id"] for d in data) == [2, 4] and all(len(d["epochs"]) == 4 for d in data)
     assert "Exported trials" in tab.message.text()

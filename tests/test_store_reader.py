@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from generated_trials import fill_store
 from history_wait import settled
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFileDialog
 from sqlalchemy import Engine, event
 from window_helpers import window_on
 
@@ -123,3 +125,36 @@ def test_the_job_tabs_list_their_earlier_jobs_and_candidates_off_the_gui_thread(
             event.remove(Engine, "before_cursor_execute", note)
         assert statements and not any(statements)  # read, and not one statement on the GUI thread
         assert w.ensembles.candidates.status.text() not in ("", WAITING)  # the store's answer arrived
+
+
+@pytest.mark.slow
+def test_history_exports_and_selecting_a_trial_by_id_read_nothing_on_the_gui_thread(
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'clicks.db'}"
+    with TrialStore(url) as store:
+        fill_store(store, 250, with_epochs=3)
+    with window_on(qtbot, url, "history") as w:
+        tab, model = w.history, w.history.model
+        tab.filters.choose("dataset", None)
+        qtbot.waitUntil(lambda: not model.loading and model.rowCount() == 250, timeout=10000)
+        far = 249  # a row on a page not read yet (only the first is read with the count)
+        assert not model.is_cached(far)
+        statements: list[bool] = []
+        engine = tab.source.store._engine
+
+        def note(*_args: Any) -> None:
+            statements.append(threading.current_thread() is threading.main_thread())
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            tab.select_ids([1, 2])  # on the first page, which the load read
+            target = tmp_path / "out.csv"
+            monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+            tab.actions.export_csv.trigger()
+            qtbot.waitUntil(lambda: tab.message.text().startswith("Exported"), timeout=20000)
+            tab.select_ids([9999], {9999: far})  # not on a cached page: not looked for on the GUI thread
+            settled(tab)
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert target.is_file() and statements and not any(statements)

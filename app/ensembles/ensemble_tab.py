@@ -28,7 +28,7 @@ from app.job_tab import JobTab, push_button
 from app.jobs import ensemble_job, ensemble_members_now, export_stored_ensemble, stored_ensemble, stored_ensembles
 from app.lr_finder.wording import config_summary
 from app.training.panes import inputs_beside_view
-from app.worker import JobOutcome, one_line
+from app.worker import JobOutcome
 from trainers.spec.config import RunConfig
 from trainers.spec.ensemble_events import EnsembleResult, EnsembleStarted, MemberProgress
 
@@ -164,7 +164,8 @@ class EnsembleTab(JobTab):
         return self.export_to(path) if path else None
 
     def export_to(self, path: str | Path) -> Path | None:
-        """Write the ensemble on show to `path` (.tlens added when it has no suffix); None when it could not."""
+        """Write the ensemble on show to `path` (.tlens added when it has no suffix) on the reader thread (it reads
+        the store, and its file may come from the database); the path it goes to, or None when it cannot."""
         result = self.results.result
         if result is None or result.trial_id is None or not self._can_export():
             self._show("Nothing to export: build an ensemble or choose an earlier one that was saved.", "warn")
@@ -172,13 +173,15 @@ class EnsembleTab(JobTab):
         target = Path(path)
         if not target.suffix:
             target = target.with_suffix(EXPORT_SUFFIX)
-        try:
-            written = export_stored_ensemble(result.trial_id, target, self.store_url)
-        except Exception as exc:
-            self._show(f"Could not export ensemble {result.trial_id}: {one_line(exc)}", "error")
-            return None
-        self._show(f"Exported ensemble {result.trial_id} to {written}", "ok")
-        return written
+        trial_id, url = result.trial_id, self.store_url
+        self._show(f"Exporting ensemble {trial_id} to {target}…", "info")
+        self.reader.submit(
+            "",
+            lambda: export_stored_ensemble(trial_id, target, url),
+            lambda written: self._show(f"Exported ensemble {trial_id} to {written}", "ok"),
+            lambda line: self._show(f"Could not export ensemble {trial_id}: {line}", "error"),
+        )
+        return target
 
     # ---- its job, from the runner ------------------------------------------------------------
     def on_job_events(self, events: list) -> None:

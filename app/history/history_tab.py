@@ -77,7 +77,7 @@ class HistoryTab(QWidget):
         self.filters = FilterBar()
         self.model = TrialTableModel(self)
         self.table = QTableView()
-        self.actions = TrialActions(self, self.selected_trials, lambda: self.source)
+        self.actions = TrialActions(self, self.selected_trials, lambda: self.source, lambda: self.reader)
         self.rerun = RerunPanel(runner, store_url)
         self.exporter = ModelExporter(runner, store_url, self)  # the Export model button's job
         self.reporter = ReportWriter(runner, store_url, self)  # the Report button's job

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from app.history.trial_source import TrialSource
 from app.history.trial_text import config_toml, id_list, run_config
+from app.store_reader import StoreReader
 from app.worker import one_line
 from trainers.spec.errors import ConfigError
 
@@ -32,12 +33,17 @@ class TrialActions(QObject):
     message = Signal(str, str)  # text, kind (info, ok, warn, error)
 
     def __init__(
-        self, parent: QWidget, selected: Callable[..., list[Any]], source: Callable[[], TrialSource | None]
+        self,
+        parent: QWidget,
+        selected: Callable[..., list[Any]],
+        source: Callable[[], TrialSource | None],
+        reader: Callable[[], StoreReader | None] = lambda: None,
     ) -> None:
         super().__init__(parent)
         self._parent = parent
         self._selected = selected  # selected(limit=None): the selected trials (TrialRecords), the current one first
         self._source = source
+        self._reader = reader  # the tab's reader thread, for exports (store reads)
         self.clone = self._action(
             "C&lone into training form", "Put the trial's config into the Training tab", self.clone_selected
         )
@@ -212,10 +218,24 @@ class TrialActions(QObject):
             return None
         if not path.lower().endswith(f".{fmt}"):
             path += f".{fmt}"
-        try:
-            written = source.export(ids, path)
-        except Exception as exc:
-            self.message.emit(f"Could not export: {one_line(exc)}", "error")
-            return None
+        reader = self._reader()
+        if reader is None:  # no store open on a reader thread: read and write here
+            try:
+                written = source.export(ids, path)
+            except Exception as exc:
+                self.message.emit(f"Could not export: {one_line(exc)}", "error")
+                return None
+            self._exported(ids, written)
+            return Path(written)
+        # the trials and their epochs are store reads: on the tab's reader thread, as every other read
+        self.message.emit(f"Exporting {id_list(ids)} to {path}…", "info")
+        reader.submit(
+            "",
+            lambda: source.export(ids, path),
+            lambda written: self._exported(ids, written),
+            lambda line: self.message.emit(f"Could not export: {line}", "error"),
+        )
+        return Path(path)
+
+    def _exported(self, ids: list[int], written: Any) -> None:
         self.message.emit(f"Exported {id_list(ids)} to {written}", "ok")
-        return Path(written)

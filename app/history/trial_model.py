@@ -197,11 +197,15 @@ class TrialTableModel(QAbstractTableModel):
         return row // PAGE_SIZE in self._pages
 
     def row_of(self, trial_id: int, hint: int | None = None) -> int | None:
-        """The row showing `trial_id`: cached pages first, then the pages around `hint` and the first two."""
+        """The row showing `trial_id`: cached pages first, then (without a reader thread) the pages around `hint` and
+        the first two. With a reader, the pages a load needs come with it (prefetch): another would be read here, on
+        the GUI thread."""
         for number, page in self._pages.items():
             for i, r in enumerate(page):
                 if r.trial.id == trial_id:
                     return number * PAGE_SIZE + i
+        if self._reader is not None:
+            return None
         pages = [] if hint is None else [hint // PAGE_SIZE + d for d in (0, -1, 1)]
         for number in dict.fromkeys(pages + [0, 1]):
             if 0 <= number * PAGE_SIZE < self._count and number not in self._pages:
