@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,21 @@ from trainers.api import TrialStore
 from trainers.spec.errors import StoreError
 
 DELAY_S = 0.05  # added to every SQL statement: a database across a network
+
+
+@contextmanager
+def statements_by_thread(target: Any) -> Iterator[list[bool]]:
+    """Per SQL statement `target` (an engine, or Engine for all) runs inside the block: whether on the GUI thread."""
+    statements: list[bool] = []
+
+    def note(*_args: Any) -> None:
+        statements.append(threading.current_thread() is threading.main_thread())
+
+    event.listen(target, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", note)
 
 
 def test_answers_arrive_on_the_gui_thread_and_only_the_latest_per_consumer(qtbot) -> None:
@@ -107,22 +124,14 @@ def test_the_job_tabs_list_their_earlier_jobs_and_candidates_off_the_gui_thread(
     with TrialStore(url) as store:
         fill_store(store, 5, with_epochs=0)
     with window_on(qtbot, url, "ensembles") as w:
-        statements: list[bool] = []  # per statement: whether it ran on the GUI thread
-
-        def note(*_args: Any) -> None:
-            statements.append(threading.current_thread() is threading.main_thread())
-
         w.ensembles.candidates.show_waiting()
-        event.listen(Engine, "before_cursor_execute", note)  # every engine: each list opens its own store
-        try:
+        with statements_by_thread(Engine) as statements:  # every engine: each list opens its own store
             for tab in (w.lr_finder, w.ensembles, w.search):
                 tab.refresh_earlier()
             w.ensembles.refresh_candidates()
             w.predict.refresh_models()  # the Predict tab's list of stored models
             for tab in (w.lr_finder, w.ensembles, w.search, w.predict):
                 settled(tab)
-        finally:
-            event.remove(Engine, "before_cursor_execute", note)
         assert statements and not any(statements)  # read, and not one statement on the GUI thread
         assert w.ensembles.candidates.status.text() not in ("", WAITING)  # the store's answer arrived
 
@@ -140,21 +149,12 @@ def test_history_exports_and_selecting_a_trial_by_id_read_nothing_on_the_gui_thr
         qtbot.waitUntil(lambda: not model.loading and model.rowCount() == 250, timeout=10000)
         far = 249  # a row on a page not read yet (only the first is read with the count)
         assert not model.is_cached(far)
-        statements: list[bool] = []
-        engine = tab.source.store._engine
-
-        def note(*_args: Any) -> None:
-            statements.append(threading.current_thread() is threading.main_thread())
-
-        event.listen(engine, "before_cursor_execute", note)
-        try:
+        target = tmp_path / "out.csv"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+        with statements_by_thread(tab.source.store._engine) as statements:
             tab.select_ids([1, 2])  # on the first page, which the load read
-            target = tmp_path / "out.csv"
-            monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
             tab.actions.export_csv.trigger()
             qtbot.waitUntil(lambda: tab.message.text().startswith("Exported"), timeout=20000)
             tab.select_ids([9999], {9999: far})  # not on a cached page: not looked for on the GUI thread
             settled(tab)
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
         assert target.is_file() and statements and not any(statements)

@@ -37,13 +37,13 @@ class TrialActions(QObject):
         parent: QWidget,
         selected: Callable[..., list[Any]],
         source: Callable[[], TrialSource | None],
-        reader: Callable[[], StoreReader | None] = lambda: None,
+        reader: Callable[[], StoreReader | None],
     ) -> None:
         super().__init__(parent)
         self._parent = parent
         self._selected = selected  # selected(limit=None): the selected trials (TrialRecords), the current one first
         self._source = source
-        self._reader = reader  # the tab's reader thread, for exports (store reads)
+        self._reader = reader  # the tab's reader thread (open with the source), for exports (store reads)
         self.clone = self._action(
             "C&lone into training form", "Put the trial's config into the Training tab", self.clone_selected
         )
@@ -206,8 +206,8 @@ class TrialActions(QObject):
         return True
 
     def export_selected(self, fmt: str) -> Path | None:
-        trials, source = self._selected(), self._source()
-        if not trials or source is None:
+        trials, source, reader = self._selected(), self._source(), self._reader()
+        if not trials or source is None or reader is None:
             return None
         ids = [t.id for t in trials]
         default = f"trial-{ids[0]}.{fmt}" if len(ids) == 1 else f"trials.{fmt}"
@@ -218,24 +218,12 @@ class TrialActions(QObject):
             return None
         if not path.lower().endswith(f".{fmt}"):
             path += f".{fmt}"
-        reader = self._reader()
-        if reader is None:  # no store open on a reader thread: read and write here
-            try:
-                written = source.export(ids, path)
-            except Exception as exc:
-                self.message.emit(f"Could not export: {one_line(exc)}", "error")
-                return None
-            self._exported(ids, written)
-            return Path(written)
         # the trials and their epochs are store reads: on the tab's reader thread, as every other read
         self.message.emit(f"Exporting {id_list(ids)} to {path}…", "info")
         reader.submit(
             "",
             lambda: source.export(ids, path),
-            lambda written: self._exported(ids, written),
+            lambda written: self.message.emit(f"Exported {id_list(ids)} to {written}", "ok"),
             lambda line: self.message.emit(f"Could not export: {line}", "error"),
         )
         return Path(path)
-
-    def _exported(self, ids: list[int], written: Any) -> None:
-        self.message.emit(f"Exported {id_list(ids)} to {written}", "ok")
